@@ -1,0 +1,130 @@
+"""One trial, end to end: suggest params, build, train, report, track.
+
+Whatever happens inside, the trial's MLflow run is closed with the matching status
+and a failure reason is recorded on both the Optuna trial and the MLflow run.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Protocol
+
+import keras
+import optuna
+
+from cnnsearch import space
+from cnnsearch.callbacks import EpochReporter, PruningCallback
+from cnnsearch.data import Splits
+from cnnsearch.errors import TrialFailed
+from cnnsearch.model import build
+from cnnsearch.spec import Spec
+from cnnsearch.tracking import REASON_TAG, Tracker
+from cnnsearch.train import fit, standard_callbacks
+
+#: Trial user attributes written by the objective.
+RUN_ID_ATTR = "mlflow_run_id"
+REASON_ATTR = "fail_reason"
+
+
+class TrialDisplay(Protocol):
+    """What the objective tells a live display (the console implements it)."""
+
+    def trial_started(self, number: int, params: dict[str, Any]) -> None: ...
+    def epoch_ended(self, epoch: int, metrics: dict[str, float]) -> None: ...
+
+
+class Objective:
+    """The callable Optuna optimizes; holds the data and tracker shared by all trials."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        splits: Splits,
+        tracker: Tracker,
+        parent_run_id: str,
+        display: TrialDisplay | None = None,
+    ) -> None:
+        self.spec = spec
+        self.splits = splits
+        self.tracker = tracker
+        self.parent_run_id = parent_run_id
+        self.display = display
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = space.suggest(trial, self.spec)
+        run_id = self.tracker.start_trial(self.parent_run_id, trial.number, params)
+        trial.set_user_attr(RUN_ID_ATTR, run_id)
+        if self.display is not None:
+            self.display.trial_started(trial.number, params)
+        state, value, tags = "FAIL", None, {}
+        try:
+            value, outcome = self._train(trial, params, run_id)
+            tags.update(outcome)
+            if "pruned_epoch" in outcome:
+                state = "PRUNED"
+                raise optuna.TrialPruned(f"pruned at epoch {outcome['pruned_epoch']}")
+            state = "COMPLETE"
+            return value
+        except optuna.TrialPruned:
+            raise
+        except KeyboardInterrupt:
+            state = "KILLED"
+            self._record_failure(trial, tags, "interrupted (Ctrl-C)")
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error fails this trial alone
+            self._record_failure(trial, tags, describe(exc))
+            raise
+        finally:
+            self.tracker.end_trial(run_id, state, value, {f"cnnsearch.{k}": str(v) for k, v in tags.items()})
+
+    def _train(self, trial: optuna.Trial, params: dict[str, Any], run_id: str) -> tuple[float, dict[str, int]]:
+        """Fit one model; return the best epoch's metric and when training stopped or was pruned."""
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(self.spec.study.seed + trial.number)
+        metric, direction = self.spec.study.metric, self.spec.study.direction
+        model = build(params, self.splits.input_shape, self.splits.num_classes)
+        trial.set_user_attr("param_count", model.count_params())
+        self.tracker.log_metrics(run_id, 0, {"param_count": float(model.count_params())})
+
+        listeners = [lambda epoch, metrics: self.tracker.log_metrics(run_id, epoch, metrics)]
+        if self.display is not None:
+            listeners.append(self.display.epoch_ended)
+        pruning = PruningCallback(trial, metric)
+        callbacks = [
+            EpochReporter(listeners, len(self.splits.x_train)),
+            pruning,
+            *standard_callbacks(params, metric, direction),
+        ]
+        history = fit(model, self.splits, params, callbacks).history
+        del model
+
+        losses = history.get("loss", [])
+        if losses and not math.isfinite(losses[-1]):
+            raise TrialFailed(f"loss became NaN at epoch {len(losses) - 1}")
+        series = [v for v in history.get(metric, []) if math.isfinite(v)]
+        if not series:
+            raise TrialFailed(f"no finite '{metric}' value was logged")
+        best = max(series) if direction == "maximize" else min(series)
+        outcome = {"epochs_run": len(history.get(metric, [])), "best_epoch": series.index(best)}
+        if pruning.pruned_epoch is not None:
+            outcome["pruned_epoch"] = pruning.pruned_epoch
+        elif outcome["epochs_run"] < params["epochs"]:
+            outcome["stopped_epoch"] = outcome["epochs_run"] - 1
+        for key, number in outcome.items():
+            trial.set_user_attr(key, number)
+        return float(best), outcome
+
+    def _record_failure(self, trial: optuna.Trial, tags: dict[str, Any], reason: str) -> None:
+        trial.set_user_attr(REASON_ATTR, reason)
+        tags["fail_reason"] = reason
+
+
+def describe(exc: BaseException) -> str:
+    """A failure reason on one line: our own messages as they are, others with their type."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, TrialFailed):
+        return text
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+__all__ = ["Objective", "REASON_ATTR", "REASON_TAG", "RUN_ID_ATTR", "describe"]

@@ -1,0 +1,245 @@
+"""Create or resume the Optuna study a spec describes, and run it to ``n_trials``.
+
+``n_trials`` counts the whole study (complete + pruned trials, across restarts):
+running the same spec again resumes where it stopped instead of starting over.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from cnnsearch import space
+from cnnsearch.errors import CnnsearchError, SpecError
+from cnnsearch.spec import Spec, spec_to_dict, spec_to_toml
+from cnnsearch.tracking import HOME
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+SPEC_ATTR = "cnnsearch_spec"
+
+
+def quiet_optuna() -> None:
+    """Optuna's per-trial INFO lines and experimental warnings would drown our own display."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def default_storage_path(name: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    return HOME / "studies" / f"{safe}.journal"
+
+
+def make_storage(spec: Spec) -> optuna.storages.BaseStorage:
+    """A journal file under mlruns/ by default (safe for several processes on one machine),
+    a ``*.journal`` path, or any RDB URL (PostgreSQL for workers on several machines)."""
+    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    url = spec.study.storage
+    if url is None or url.endswith(".journal"):
+        path = Path(url) if url else default_storage_path(spec.study.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    try:
+        return RDBStorage(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds
+        raise CnnsearchError(f"study.storage: cannot open '{url}': {str(exc).splitlines()[0]}") from None
+
+
+def make_sampler(spec: Spec, seed: int) -> optuna.samplers.BaseSampler:
+    s = spec.study
+    samplers = optuna.samplers
+    if s.sampler == "tpe":
+        return samplers.TPESampler(seed=seed, n_startup_trials=s.startup_trials, multivariate=True, group=True)
+    if s.sampler == "random":
+        return samplers.RandomSampler(seed=seed)
+    if s.sampler == "gp":
+        _require("torch", "the 'gp' sampler needs PyTorch: pip install torch")
+        return samplers.GPSampler(seed=seed, n_startup_trials=s.startup_trials)
+    if s.sampler == "cmaes":
+        _require("cmaes", "the 'cmaes' sampler needs the cmaes package: pip install cmaes")
+        return samplers.CmaEsSampler(seed=seed, n_startup_trials=s.startup_trials, warn_independent_sampling=False)
+    if s.sampler == "qmc":
+        return samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    if s.sampler == "grid":
+        return samplers.GridSampler(space.grid(spec), seed=seed)
+    raise SpecError(f"study.sampler: unknown sampler {s.sampler!r}")
+
+
+def _require(module: str, message: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise SpecError(f"study.sampler: {message}")
+
+
+def make_pruner(spec: Spec) -> optuna.pruners.BasePruner:
+    s, epochs = spec.study, spec.train.epochs
+    pruners = optuna.pruners
+    if s.pruner == "hyperband":
+        return pruners.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
+    if s.pruner == "median":
+        return pruners.MedianPruner(n_startup_trials=s.startup_trials, n_warmup_steps=1)
+    if s.pruner == "successive_halving":
+        return pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    return pruners.NopPruner()
+
+
+def open_study(spec: Spec) -> optuna.Study:
+    """Create the study, or load it if this spec ran before (resume)."""
+    quiet_optuna()
+    storage = make_storage(spec)
+    # Re-seed by progress so a resumed study does not replay its first trials' params.
+    existing = _trial_count(storage, spec.study.name)
+    try:
+        study = optuna.create_study(
+            study_name=spec.study.name,
+            storage=storage,
+            sampler=make_sampler(spec, spec.study.seed + existing),
+            pruner=make_pruner(spec),
+            direction=spec.study.direction,
+            load_if_exists=True,
+        )
+    except ValueError as exc:
+        raise CnnsearchError(f"study '{spec.study.name}': {exc}") from None
+    if SPEC_ATTR not in study.user_attrs:
+        study.set_user_attr(SPEC_ATTR, spec_to_dict(spec))
+    return study
+
+
+def load_study(spec: Spec) -> optuna.Study:
+    """An existing study, for read-only commands; a clear error if it never ran."""
+    quiet_optuna()
+    storage = make_storage(spec)
+    try:
+        return optuna.load_study(study_name=spec.study.name, storage=storage)
+    except KeyError:
+        raise CnnsearchError(
+            f"no study named '{spec.study.name}' yet: run `cnnsearch run` on this spec first"
+        ) from None
+
+
+def _trial_count(storage: optuna.storages.BaseStorage, name: str) -> int:
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return 0
+    return len(storage.get_all_trials(study_id, deepcopy=False))
+
+
+def count_states(study: optuna.Study) -> dict[str, int]:
+    """Trials per state name (COMPLETE, PRUNED, FAIL, RUNNING, ...)."""
+    return dict(Counter(t.state.name for t in study.get_trials(deepcopy=False)))
+
+
+def finished_count(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The best complete trial, or None when none completed."""
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+class StudyDisplay(Protocol):
+    """Receives study progress: the console implements it; None runs silently."""
+
+    def study_opened(self, study: optuna.Study) -> None: ...
+    def trial_started(self, number: int, params: dict[str, Any]) -> None: ...
+    def epoch_ended(self, epoch: int, metrics: dict[str, float]) -> None: ...
+    def trial_finished(self, study: optuna.Study, trial: FrozenTrial) -> None: ...
+
+
+@dataclass
+class FailureGuard:
+    """Stops the study after too many failed trials in a row, instead of burning the budget."""
+
+    limit: int
+    streak: int = 0
+    last_reason: str = ""
+    tripped: bool = field(default=False)
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state == TrialState.FAIL:
+            self.streak += 1
+            self.last_reason = str(trial.user_attrs.get("fail_reason", "unknown error"))
+            if self.streak >= self.limit:
+                self.tripped = True
+                study.stop()
+        else:
+            self.streak = 0
+
+
+def run(
+    spec: Spec,
+    spec_path: Path | None = None,
+    display: StudyDisplay | None = None,
+) -> optuna.Study:
+    """Run (or resume) the study until ``n_trials`` trials are complete or pruned.
+
+    The data is loaded and the study opened before any training, so a bad dataset
+    or storage fails fast. Ctrl-C propagates as KeyboardInterrupt after the running
+    trial and the MLflow runs have been closed; running again resumes.
+    """
+    from cnnsearch import data
+    from cnnsearch.objective import Objective
+    from cnnsearch.tracking import Tracker
+
+    splits = data.load(spec.data, seed=spec.study.seed)
+    study = open_study(spec)
+    tracker = Tracker(spec)
+    spec_files = {"resolved.toml": spec_to_toml(spec)}
+    if spec_path is not None:
+        spec_files[spec_path.name] = spec_path.read_text(encoding="utf-8")
+    parent_run_id = tracker.open_study_run(study, spec_files)
+    if display is not None:
+        display.study_opened(study)
+    objective = Objective(spec, splits, tracker, parent_run_id, display)
+    guard = FailureGuard(spec.study.max_consecutive_failures)
+
+    def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+        best = best_trial(study)
+        tracker.log_study_progress(parent_run_id, trial.number, best.value if best else None, count_states(study))
+        if display is not None:
+            display.trial_finished(study, trial)
+
+    deadline = time.monotonic() + spec.study.timeout if spec.study.timeout else None
+    status = "KILLED"
+    try:
+        while (remaining := spec.study.n_trials - finished_count(study)) > 0:
+            timeout = None if deadline is None else deadline - time.monotonic()
+            if timeout is not None and timeout <= 0:
+                break
+            study.optimize(
+                objective,
+                n_trials=remaining,
+                timeout=timeout,
+                catch=(Exception,),
+                callbacks=[
+                    optuna.study.MaxTrialsCallback(spec.study.n_trials, states=FINISHED),
+                    guard,
+                    after_trial,
+                ],
+                gc_after_trial=True,
+            )
+            if guard.tripped:
+                status = "FAILED"
+                raise CnnsearchError(
+                    f"stopped after {guard.limit} failed trials in a row "
+                    f"(study.max_consecutive_failures); last reason: {guard.last_reason}"
+                )
+        status = "FINISHED"
+    finally:
+        tracker.close_study_run(parent_run_id, status)
+    return study

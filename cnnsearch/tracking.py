@@ -1,0 +1,168 @@
+"""MLflow tracking: one parent run per study, one nested run per trial.
+
+Uses ``MlflowClient`` with explicit run ids (no global active-run stack), so a
+trial's run can be created, logged per epoch in one batch, and closed with the
+right status whatever happens inside the trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from cnnsearch.spec import Spec
+
+#: Study user attribute holding the parent run's id, shared by every worker and restart.
+PARENT_RUN_ATTR = "mlflow_parent_run_id"
+#: Runtime files (MLflow store, artifacts, study journal) live here, relative to the cwd.
+HOME = Path("mlruns")
+
+PARENT_TAG = "mlflow.parentRunId"
+STATE_TAG = "cnnsearch.state"
+TRIAL_TAG = "cnnsearch.trial"
+STUDY_TAG = "cnnsearch.study"
+KIND_TAG = "cnnsearch.kind"
+REASON_TAG = "cnnsearch.fail_reason"
+
+#: Trial outcome -> MLflow run status.
+RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED", "KILLED": "KILLED"}
+
+
+def default_tracking_uri(home: Path = HOME) -> str:
+    """SQLite under ./mlruns: MLflow 3 refuses a bare file store by default."""
+    return f"sqlite:///{(home / 'mlflow.db').resolve()}"
+
+
+def tracking_uri(spec: Spec) -> str:
+    """The spec's tracking_uri, else $MLFLOW_TRACKING_URI, else the local SQLite store."""
+    return spec.tracking.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def _quiet_mlflow() -> None:
+    """Keep MLflow's store migrations and 'View run' lines out of the console."""
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+class Tracker:
+    """Logs a study and its trials to one MLflow experiment."""
+
+    def __init__(self, spec: Spec) -> None:
+        from mlflow.tracking import MlflowClient
+
+        _quiet_mlflow()  # after the import: MLflow sets its own log level when imported
+
+        self.spec = spec
+        self.uri = tracking_uri(spec)
+        local = self.uri == default_tracking_uri()
+        if local:
+            (HOME / "artifacts").mkdir(parents=True, exist_ok=True)
+        self.client = MlflowClient(self.uri)
+        name = spec.tracking.experiment
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is not None:
+            self.experiment_id = experiment.experiment_id
+        else:
+            artifacts = (HOME / "artifacts").resolve().as_uri() if local else None
+            self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+
+    # --- the study's parent run -------------------------------------------------
+
+    def open_study_run(self, study: Any, spec_files: dict[str, str]) -> str:
+        """The study's parent run: created once, reopened on every restart or worker."""
+        run_id = study.user_attrs.get(PARENT_RUN_ATTR)
+        if run_id:
+            self.client.update_run(run_id, status="RUNNING")
+            return run_id
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=self.spec.study.name,
+            tags={KIND_TAG: "study", STUDY_TAG: self.spec.study.name},
+        )
+        run_id = run.info.run_id
+        study.set_user_attr(PARENT_RUN_ATTR, run_id)
+        s = self.spec.study
+        self.log_params(
+            run_id,
+            {
+                "dataset": self.spec.data.dataset,
+                "metric": s.metric,
+                "direction": s.direction,
+                "n_trials": s.n_trials,
+                "sampler": s.sampler,
+                "pruner": s.pruner,
+                "seed": s.seed,
+                "epochs": self.spec.train.epochs,
+            },
+        )
+        for name, text in spec_files.items():
+            self.client.log_text(run_id, text, f"spec/{name}")
+        return run_id
+
+    def close_study_run(self, run_id: str, status: str = "FINISHED") -> None:
+        self.client.set_terminated(run_id, status=status)
+
+    def log_study_progress(self, run_id: str, step: int, best: float | None, counts: dict[str, int]) -> None:
+        """Best value so far and trial counts, stepped by trial number (watchable live)."""
+        metrics = {f"trials_{state.lower()}": float(count) for state, count in counts.items()}
+        if best is not None:
+            metrics["best_value"] = best
+        self.log_metrics(run_id, step, metrics)
+
+    # --- trial runs ---------------------------------------------------------------
+
+    def start_trial(self, parent_run_id: str, number: int, params: dict[str, Any]) -> str:
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=f"trial-{number}",
+            tags={
+                PARENT_TAG: parent_run_id,
+                KIND_TAG: "trial",
+                STUDY_TAG: self.spec.study.name,
+                TRIAL_TAG: str(number),
+                STATE_TAG: "RUNNING",
+            },
+        )
+        self.log_params(run.info.run_id, params)
+        return run.info.run_id
+
+    def end_trial(
+        self,
+        run_id: str,
+        state: str,
+        value: float | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Close a trial run with its final state; pruned trials are FINISHED runs tagged PRUNED."""
+        from mlflow.entities import RunTag
+
+        all_tags = {STATE_TAG: state, **(tags or {})}
+        metrics = {f"best_{self.spec.study.metric}": value} if value is not None else {}
+        self.client.log_batch(
+            run_id,
+            metrics=_metrics(metrics, step=0),
+            tags=[RunTag(k, str(v)) for k, v in all_tags.items()],
+        )
+        self.client.set_terminated(run_id, status=RUN_STATUS[state])
+
+    # --- shared ----------------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+    def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None:
+        """All of one step's metrics in a single batched call."""
+        self.client.log_batch(run_id, metrics=_metrics(metrics, step))
+
+
+def _metrics(values: dict[str, float], step: int) -> list[Any]:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    return [Metric(key, float(value), now, step) for key, value in values.items()]

@@ -1,0 +1,83 @@
+"""End to end through the installed console script, as a user types it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from cnnsearch.spec import load_spec
+from cnnsearch.study import finished_count, load_study
+from cnnsearch.tracking import default_tracking_uri
+
+CLI = [sys.executable, "-m", "cnnsearch"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def test_run_prints_progress_and_best_table(tiny_spec_file, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=2, epochs=2)
+    result = cli("run", str(path), cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "trial   0" in out and "trial   1" in out
+    assert "Best trials of 'tiny'" in out
+    assert "mlflow ui --backend-store-uri sqlite:///" in out
+    assert "cudart" not in result.stderr and "absl" not in result.stderr  # TensorFlow noise hidden
+    assert (workdir / "mlruns" / "mlflow.db").is_file()
+    assert (workdir / "mlruns" / "studies" / "tiny.journal").is_file()
+
+
+def test_bad_spec_stops_before_training(workdir: Path) -> None:
+    path = workdir / "bad.toml"
+    path.write_text('[data]\ndataset = "digits"\n[train]\nepochs = 0\n')
+    result = cli("run", str(path), cwd=workdir)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: {path}: train.epochs: input should be greater than 0, got 0"]
+    assert not (workdir / "mlruns").exists()
+
+
+def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=4, epochs=3)
+    proc = subprocess.Popen(
+        [*CLI, "run", str(path)], cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    seen = ""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if line.startswith("trial   0"):
+            break
+    time.sleep(1.0)  # into trial 1's training
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, seen + out + err
+    assert "run the same command again to resume" in err
+
+    spec = load_spec(path)
+    done_before = finished_count(load_study(spec))
+    assert 1 <= done_before < 4
+
+    result = cli("run", str(path), cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert f"Resuming study 'tiny': {done_before} of 4 trials done." in result.stdout
+    study = load_study(spec)
+    assert finished_count(study) == 4
+
+    client = MlflowClient(default_tracking_uri())
+    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], max_results=100)
+    statuses = sorted(r.info.status for r in runs)
+    assert "RUNNING" not in statuses
+    trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]
+    assert len(trial_runs) == len(study.trials)  # one run per trial, none duplicated or lost
+    killed = [r for r in trial_runs if r.info.status == "KILLED"]
+    assert len(killed) == len([t for t in study.trials if t.state.name == "FAIL"]) == 1

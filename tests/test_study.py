@@ -1,0 +1,102 @@
+"""Studies against the real Optuna journal storage, real Keras training and a real MLflow store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+from cnnsearch.errors import CnnsearchError
+from cnnsearch.spec import load_spec
+from cnnsearch.study import open_study, run
+from cnnsearch.tracking import PARENT_RUN_ATTR, default_tracking_uri
+
+GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
+HOPELESS = {**GOOD, "learning_rate": 1e-3 * 1e-3}  # learns nothing in a few epochs
+
+
+def _runs(experiment: str):
+    client = MlflowClient(default_tracking_uri())
+    exp = client.get_experiment_by_name(experiment)
+    return client, client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file) -> None:
+    path = tiny_spec_file(
+        n_trials=3,
+        epochs=4,
+        pruner="median",
+        extra="",
+    )
+    spec = load_spec(path, ["study.startup_trials=1", "train.learning_rate={low=1e-6,high=1e-2,log=true}"])
+    study = open_study(spec)
+    study.enqueue_trial(GOOD)
+    study.enqueue_trial(HOPELESS)
+    study = run(spec, spec_path=path)
+
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 3
+    assert study.trials[1].state == TrialState.PRUNED  # far below trial 0 at epoch 1
+
+    client, runs = _runs("tiny")
+    parent_id = study.user_attrs[PARENT_RUN_ATTR]
+    parents = [r for r in runs if r.info.run_id == parent_id]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent_id]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == 3
+    assert {r.data.tags["cnnsearch.trial"] for r in children} == {"0", "1", "2"}
+    artifacts = [a.path for a in client.list_artifacts(parent_id, "spec")]
+    assert artifacts == ["spec/resolved.toml", "spec/tiny.toml"]
+    for child in children:
+        number = int(child.data.tags["cnnsearch.trial"])
+        trial = study.trials[number]
+        assert child.data.tags["cnnsearch.state"] == trial.state.name
+        assert child.data.params["learning_rate"] == str(trial.params["learning_rate"])
+        history = client.get_metric_history(child.info.run_id, "val_accuracy")
+        assert len(history) == trial.user_attrs["epochs_run"] >= 1
+        assert [m.step for m in history] == list(range(len(history)))
+        assert len(client.get_metric_history(child.info.run_id, "loss")) == len(history)
+    pruned = [c for c in children if c.data.tags["cnnsearch.state"] == "PRUNED"]
+    assert pruned and pruned[0].data.tags["cnnsearch.pruned_epoch"] == "1"
+    assert len(client.get_metric_history(parent_id, "best_value")) == 3
+
+
+def test_resume_counts_the_whole_study(tiny_spec_file) -> None:
+    path = tiny_spec_file(n_trials=2, epochs=1)
+    first = run(load_spec(path))
+    assert len(first.trials) == 2
+    second = run(load_spec(path, ["study.n_trials=3"]))
+    assert len(second.trials) == 3  # one more, not three more
+    assert len({tuple(sorted(t.params.items())) for t in second.trials}) == 3  # no replayed params
+    _, runs = _runs("tiny")
+    assert len(runs) == 4  # one parent + three trials
+
+
+def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
+    path = tiny_spec_file(n_trials=2, epochs=2)
+    spec = load_spec(path, ["train.optimizer={choices=['sgd', 'adam']}", "train.learning_rate={choices=[10.0, 0.01]}", "model.batch_norm=false"])
+    study = open_study(spec)
+    study.enqueue_trial({**GOOD, "batch_norm": False, "optimizer": "sgd", "learning_rate": 10.0})
+    study = run(spec)
+    failed = study.trials[0]
+    assert failed.state == TrialState.FAIL
+    assert "NaN" in failed.user_attrs["fail_reason"]
+    assert len([t for t in study.trials if t.state == TrialState.COMPLETE]) == 2
+    client, runs = _runs("tiny")
+    run_of = {r.data.tags.get("cnnsearch.trial"): r for r in runs}
+    assert run_of["0"].info.status == "FAILED"
+    assert "NaN" in run_of["0"].data.tags["cnnsearch.fail_reason"]
+
+
+def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
+    path = tiny_spec_file(n_trials=5, epochs=1)
+    spec = load_spec(path, ["study.metric=val_auc", "study.max_consecutive_failures=2"])
+    with pytest.raises(CnnsearchError, match="stopped after 2 failed trials in a row.*val_auc"):
+        run(spec)
+    study = open_study(spec)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL]
+    _, runs = _runs("tiny")
+    assert all(r.info.status != "RUNNING" for r in runs)
