@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
-import mlflow
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
+from cnnsearch import data
 from cnnsearch.errors import CnnsearchError
+from cnnsearch.objective import Objective
 from cnnsearch.spec import load_spec
 from cnnsearch.study import open_study, run
-from cnnsearch.tracking import PARENT_RUN_ATTR, default_tracking_uri
+from cnnsearch.tracking import PARENT_RUN_ATTR, Tracker, default_tracking_uri
 
 GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
 HOPELESS = {**GOOD, "learning_rate": 1e-3 * 1e-3}  # learns nothing in a few epochs
@@ -76,19 +78,24 @@ def test_resume_counts_the_whole_study(tiny_spec_file) -> None:
 
 
 def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
-    path = tiny_spec_file(n_trials=2, epochs=2)
-    spec = load_spec(path, ["train.optimizer={choices=['sgd', 'adam']}", "train.learning_rate={choices=[10.0, 0.01]}", "model.batch_norm=false"])
+    """Real training on images holding NaN pixels: that trial fails, the next one completes."""
+    spec = load_spec(tiny_spec_file(n_trials=2, epochs=2))
+    splits = data.load(spec.data, seed=0)
+    poisoned = dataclasses.replace(splits, x_train=np.where(splits.x_train > 128, np.nan, splits.x_train.astype("float32")))
     study = open_study(spec)
-    study.enqueue_trial({**GOOD, "batch_norm": False, "optimizer": "sgd", "learning_rate": 10.0})
-    study = run(spec)
-    failed = study.trials[0]
+    tracker = Tracker(spec)
+    parent = tracker.open_study_run(study, {})
+    study.optimize(Objective(spec, poisoned, tracker, parent), n_trials=1, catch=(Exception,))
+    study.optimize(Objective(spec, splits, tracker, parent), n_trials=1, catch=(Exception,))
+    failed, good = study.trials
     assert failed.state == TrialState.FAIL
-    assert "NaN" in failed.user_attrs["fail_reason"]
-    assert len([t for t in study.trials if t.state == TrialState.COMPLETE]) == 2
+    assert failed.user_attrs["fail_reason"].startswith("loss became NaN at epoch 0")
+    assert good.state == TrialState.COMPLETE
     client, runs = _runs("tiny")
     run_of = {r.data.tags.get("cnnsearch.trial"): r for r in runs}
     assert run_of["0"].info.status == "FAILED"
-    assert "NaN" in run_of["0"].data.tags["cnnsearch.fail_reason"]
+    assert run_of["0"].data.tags["cnnsearch.fail_reason"] == failed.user_attrs["fail_reason"]
+    assert run_of["1"].info.status == "FINISHED"
 
 
 def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
