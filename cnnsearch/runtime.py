@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import sys
@@ -29,8 +30,9 @@ def load_keras() -> str:
     with silenced_stderr():
         import keras
 
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf  # noqa: F401 - loaded here so its noise is silenced
+        # Keras' data adapters import TensorFlow even on other backends: load it here, silenced.
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow  # noqa: F401
 
     logging.getLogger("absl").setLevel(logging.ERROR)
     return keras.backend.backend()
