@@ -107,3 +107,22 @@ def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
     assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL]
     _, runs = _runs("tiny")
     assert all(r.info.status != "RUNNING" for r in runs)
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "gp", "cmaes", "qmc", "grid"])
+def test_every_sampler_runs_a_study(sampler: str, tiny_spec_file) -> None:
+    if sampler == "gp":
+        pytest.importorskip("torch", reason="the gp sampler needs PyTorch")
+    overrides = [f"study.sampler={sampler}", "study.startup_trials=1"]
+    if sampler == "grid":
+        overrides += ["model.dropout={choices=[0.0, 0.2]}", "train.learning_rate={low=0.002,high=0.004,step=0.002}"]
+    study = run(load_spec(tiny_spec_file(n_trials=3, epochs=1), overrides))
+    assert len([t for t in study.trials if t.state == TrialState.COMPLETE]) == 3
+    assert type(study.sampler).__name__.lower().startswith(sampler if sampler != "cmaes" else "cmaes")
+
+
+@pytest.mark.parametrize("pruner", ["hyperband", "median", "successive_halving", "none"])
+def test_every_pruner_is_accepted(pruner: str, tiny_spec_file) -> None:
+    study = run(load_spec(tiny_spec_file(n_trials=2, epochs=2, pruner=pruner)))
+    assert len([t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) == 2
+    assert all(t.intermediate_values for t in study.trials)  # every epoch was reported
