@@ -57,7 +57,8 @@ class SearchConsole:
     # --- display protocol ----------------------------------------------------------
 
     def trial_started(self, number: int, params: dict[str, Any]) -> None:
-        self.progress.update(self._epochs, description=f"trial {number}", completed=0, info="", visible=True)
+        # reset() also restarts the elapsed-time column for the new trial.
+        self.progress.reset(self._epochs, description=f"trial {number}", info="", visible=True)
 
     def epoch_ended(self, epoch: int, metrics: dict[str, float]) -> None:
         value = metrics.get(self.metric, math.nan)
