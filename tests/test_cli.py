@@ -48,7 +48,14 @@ def test_bad_spec_stops_before_training(workdir: Path) -> None:
 def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=4, epochs=3)
     proc = subprocess.Popen(
-        [*CLI, "run", str(path)], cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*CLI, "run", str(path)],
+        cwd=workdir,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background jobs (CI) inherit SIGINT ignored; a user's terminal does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     seen = ""
@@ -80,4 +87,5 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -
     trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]
     assert len(trial_runs) == len(study.trials)  # one run per trial, none duplicated or lost
     killed = [r for r in trial_runs if r.info.status == "KILLED"]
-    assert len(killed) == len([t for t in study.trials if t.state.name == "FAIL"]) == 1
+    # The trial running at Ctrl-C (if it was inside one) is FAIL in Optuna and KILLED in MLflow.
+    assert len(killed) == len([t for t in study.trials if t.state.name == "FAIL"]) <= 1
