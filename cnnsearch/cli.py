@@ -43,6 +43,12 @@ class SpecFormat(str, Enum):
     json = "json"
 
 
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn domain errors into one line on stderr and exit 1; Ctrl-C into exit 130."""
@@ -95,6 +101,96 @@ def run(spec: SpecArg, set_: SetOpt = None) -> None:
         display.final_table(study)
         uri = tracking_uri(resolved)
         out.print(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
+
+
+@app.command()
+def trials(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
+    state: Annotated[
+        Optional[list[str]], typer.Option("--state", help="Only trials in this state (repeatable): COMPLETE, PRUNED, FAIL, RUNNING.")
+    ] = None,
+    sort: Annotated[str, typer.Option("--sort", help="number, value (best first) or duration_s.")] = "number",
+    top: Annotated[Optional[int], typer.Option("--top", min=1, help="Show only the first N after sorting.")] = None,
+) -> None:
+    """List the study's trials: state, value, duration, where they stopped, MLflow run, params."""
+    with user_errors():
+        from cnnsearch.report import trials_frame
+        from cnnsearch.study import load_study
+
+        resolved = load_spec(spec, set_ or [])
+        frame = trials_frame(load_study(resolved), resolved, state, sort, top)
+        if format == TableFormat.csv:
+            typer.echo(frame.to_csv(index=False), nl=False)
+        elif format == TableFormat.json:
+            typer.echo(frame.to_json(orient="records", indent=2))
+        else:
+            _print_frame(frame, title=f"Trials of '{resolved.study.name}'")
+
+
+@app.command()
+def best(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    format: Annotated[SpecFormat, typer.Option("--format", "-f", help="table (toml-like) or json.")] = SpecFormat.toml,
+) -> None:
+    """Print the best trial: value, params, trial number and its MLflow run."""
+    with user_errors():
+        from cnnsearch.report import best_record
+        from cnnsearch.study import load_study
+
+        resolved = load_spec(spec, set_ or [])
+        record = best_record(load_study(resolved), resolved)
+        if format == SpecFormat.json:
+            typer.echo(json.dumps(record, indent=2))
+            return
+        typer.echo(f"study       {record['study']}")
+        typer.echo(f"best trial  {record['number']}  ({record['metric']} = {record['value']:.4f}, {record['direction']})")
+        typer.echo(f"mlflow run  {record['mlflow_run_id']}")
+        typer.echo(f"epochs run  {record['epochs_run']}")
+        for name, value in record["params"].items():
+            typer.echo(f"  {name:<22} {value}")
+
+
+def _print_frame(frame: object, title: str) -> None:
+    """A terminal-width table: outcome columns, then all params folded into one column."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("trial", "state", "value", "secs", "epochs", "note", "run"):
+        right = column in ("trial", "value", "secs", "epochs")
+        table.add_column(column, justify="right" if right else "left", no_wrap=column != "note", max_width=16)
+    table.add_column("params", overflow="fold", min_width=20, ratio=1)
+    for row in frame.to_dict("records"):  # type: ignore[attr-defined]
+        note = row["fail_reason"] if not _missing(row["fail_reason"]) else ""
+        if not _missing(row["pruned_epoch"]):
+            note = f"pruned at epoch {row['pruned_epoch']}"
+        params = "  ".join(
+            f"{k.removeprefix('params.')}={_fmt(v)}" for k, v in row.items() if k.startswith("params.") and not _missing(v)
+        )
+        table.add_row(
+            str(row["number"]),
+            row["state"],
+            _fmt(row["value"]),
+            _fmt(row["duration_s"]),
+            _fmt(row["epochs_run"]),
+            note,
+            (row["mlflow_run_id"] or "")[:8],
+            params,
+        )
+    Console().print(table)
+
+
+def _fmt(value: object) -> str:
+    if _missing(value):
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is getattr(__import__("pandas"), "NA", None) or (isinstance(value, float) and value != value)
 
 
 def main() -> None:  # pragma: no cover - console entry for tools that want a function

@@ -18,12 +18,9 @@ from cnnsearch.data import Splits
 from cnnsearch.errors import TrialFailed
 from cnnsearch.model import build
 from cnnsearch.spec import Spec
-from cnnsearch.tracking import REASON_TAG, Tracker
+from cnnsearch.study import REASON_ATTR, RUN_ID_ATTR
+from cnnsearch.tracking import Tracker
 from cnnsearch.train import fit, standard_callbacks
-
-#: Trial user attributes written by the objective.
-RUN_ID_ATTR = "mlflow_run_id"
-REASON_ATTR = "fail_reason"
 
 
 class TrialDisplay(Protocol):
@@ -125,6 +122,3 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, TrialFailed):
         return text
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
-
-
-__all__ = ["Objective", "REASON_ATTR", "REASON_TAG", "RUN_ID_ATTR", "describe"]

@@ -24,6 +24,9 @@ from cnnsearch.tracking import HOME
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 SPEC_ATTR = "cnnsearch_spec"
+#: Trial user attributes: the trial's MLflow run, and why it failed.
+RUN_ID_ATTR = "mlflow_run_id"
+REASON_ATTR = "fail_reason"
 
 
 def quiet_optuna() -> None:
@@ -173,7 +176,7 @@ class FailureGuard:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if trial.state == TrialState.FAIL:
             self.streak += 1
-            self.last_reason = str(trial.user_attrs.get("fail_reason", "unknown error"))
+            self.last_reason = str(trial.user_attrs.get(REASON_ATTR, "unknown error"))
             if self.streak >= self.limit:
                 self.tripped = True
                 study.stop()

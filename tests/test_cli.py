@@ -89,3 +89,39 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -
     killed = [r for r in trial_runs if r.info.status == "KILLED"]
     # The trial running at Ctrl-C (if it was inside one) is FAIL in Optuna and KILLED in MLflow.
     assert len(killed) == len([t for t in study.trials if t.state.name == "FAIL"]) <= 1
+
+
+def test_trials_and_best_read_the_study_back(tiny_spec_file, workdir: Path) -> None:
+    import io
+    import json
+
+    import pandas as pd
+
+    path = tiny_spec_file(n_trials=3, epochs=1)
+    assert cli("run", str(path), cwd=workdir).returncode == 0
+
+    result = cli("trials", str(path), "--format", "csv", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    study = load_study(load_spec(path))
+    assert len(frame) == len(study.trials) == 3
+    assert list(frame["number"]) == [0, 1, 2]
+    assert set(frame["state"]) <= {"COMPLETE", "PRUNED"}
+    assert frame["mlflow_run_id"].str.len().eq(32).all()
+    assert "params.learning_rate" in frame.columns
+
+    top = json.loads(cli("trials", str(path), "--format", "json", "--sort", "value", "--top", "1", cwd=workdir).stdout)
+    best = json.loads(cli("best", str(path), "--format", "json", cwd=workdir).stdout)
+    assert best["number"] == top[0]["number"] == study.best_trial.number
+    assert best["value"] == study.best_value
+    assert best["params"] == study.best_trial.params
+    assert "Trials of 'tiny'" in cli("trials", str(path), cwd=workdir).stdout
+
+    bad = cli("trials", str(path), "--state", "DONE", cwd=workdir)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: --state: expected one of")
+
+
+def test_best_before_any_run_is_a_clear_error(tiny_spec_file, workdir: Path) -> None:
+    result = cli("best", str(tiny_spec_file()), cwd=workdir)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: no study named 'tiny' yet: run `cnnsearch run` on this spec first"
