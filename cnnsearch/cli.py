@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -191,7 +190,3 @@ def _fmt(value: object) -> str:
 
 def _missing(value: object) -> bool:
     return value is None or value is getattr(__import__("pandas"), "NA", None) or (isinstance(value, float) and value != value)
-
-
-def main() -> None:  # pragma: no cover - console entry for tools that want a function
-    app(sys.argv[1:])

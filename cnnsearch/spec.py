@@ -99,7 +99,6 @@ def _tunable(constant: Any, range_type: Any | None) -> Any:
     return Annotated[Union[tuple(members)], Discriminator(_tunable_kind)]
 
 
-Tunable = Union[int, float, bool, str, IntRange, FloatRange, Choices]
 IntParam = _tunable(int, IntRange)
 FloatParam = _tunable(float, FloatRange)
 BoolParam = _tunable(bool, None)
@@ -269,7 +268,7 @@ class Spec(_Strict):
     tracking: TrackingSpec = TrackingSpec()
 
     @model_validator(mode="after")
-    def _fill_names(self) -> Spec:
+    def _check_grid_space(self) -> Spec:
         if self.study.sampler == "grid":
             _check_grid(self)
         return self
