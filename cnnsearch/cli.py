@@ -190,3 +190,31 @@ def _fmt(value: object) -> str:
 
 def _missing(value: object) -> bool:
     return value is None or value is getattr(__import__("pandas"), "NA", None) or (isinstance(value, float) and value != value)
+
+
+@app.command()
+def ui(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 5000,
+) -> None:
+    """Start the MLflow UI on the spec's tracking store and print the URL of its experiment."""
+    import os
+    import sys
+
+    with user_errors():
+        from cnnsearch.tracking import HOME, default_tracking_uri, tracking_uri
+
+        resolved = load_spec(spec, set_ or [])
+        uri = tracking_uri(resolved)
+        if uri.startswith(("http://", "https://")):
+            typer.echo(f"MLflow server already serves this spec: {uri}")
+            return
+        if uri == default_tracking_uri() and not (HOME / "mlflow.db").is_file():
+            raise CnnsearchError(f"no MLflow store at {HOME / 'mlflow.db'} yet: run `cnnsearch run` here first")
+        command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+        typer.echo(f"MLflow UI: http://{host}:{port}/#/experiments  (experiment '{resolved.tracking.experiment}'; Ctrl-C stops it)")
+        sys.stdout.flush()
+        # Become the MLflow process, so Ctrl-C and SIGTERM reach the server itself.
+        os.execv(sys.executable, command)

@@ -125,3 +125,38 @@ def test_best_before_any_run_is_a_clear_error(tiny_spec_file, workdir: Path) -> 
     result = cli("best", str(tiny_spec_file()), cwd=workdir)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: no study named 'tiny' yet: run `cnnsearch run` on this spec first"
+
+
+def test_ui_serves_the_study_experiment(tiny_spec_file, workdir: Path) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    path = tiny_spec_file(n_trials=1, epochs=1)
+    assert cli("ui", str(path), cwd=workdir).returncode == 1  # no store yet: clear error
+    assert cli("run", str(path), cwd=workdir).returncode == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [*CLI, "ui", str(path), "--port", str(port)],
+        cwd=workdir,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so the server's workers can be stopped as one group
+    )
+    try:
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=tiny"
+        deadline, body = time.monotonic() + 90, None
+        while body is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    body = json.load(response)
+            except OSError:
+                time.sleep(1)
+        assert body is not None and body["experiment"]["name"] == "tiny"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
