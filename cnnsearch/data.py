@@ -1,7 +1,8 @@
 """Datasets -> uint8 image arrays with stratified train/validation/test splits.
 
 Pixels stay raw (0-255, NHWC): the model rescales them, so an exported model takes
-raw images. The test split is never used by the search.
+raw images. The test split is never used by the search. Every problem a user can
+cause (a wrong folder, a broken file, odd arrays) becomes a one-line DataError.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ import pickle
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from cnnsearch.errors import DataError
 from cnnsearch.spec import DataSpec
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+DIGIT_NAMES = [str(i) for i in range(10)]
+CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 @dataclass(frozen=True)
 class Splits:
-    """Train, validation and test arrays plus class names."""
+    """Train, validation and test arrays (uint8 NHWC images, int64 labels) plus class names."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -34,213 +38,307 @@ class Splits:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
+        height, width, channels = (int(d) for d in self.x_train.shape[1:])
+        return height, width, channels
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
 
+# A loader returns the training pool, the test set (None: carve one) and the class names.
+Loaded = tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray], list[str]]
+
+
 def load(data: DataSpec, seed: int) -> Splits:
     """Load the dataset the spec names, resize/convert as asked, carve a stratified validation split."""
     x, y, x_test, y_test, names = _LOADERS[data.dataset](data)
-    if x_test is None:
+    if len(names) < 2:
+        raise DataError(f"data.dataset: '{data.dataset}' needs at least 2 classes, found {len(names)}")
+    for what, labels in (("training", y), ("test", y_test)):
+        if labels is not None and labels.size and (labels.min() < 0 or labels.max() >= len(names)):
+            raise DataError(f"data.path: {what} labels must lie in 0..{len(names) - 1} ({len(names)} class names)")
+    if x_test is None or y_test is None:
         x, x_test, y, y_test = _split(x, y, data.test_split, seed, "test_split")
-    size = tuple(data.image_size) if data.image_size else None
-    x, x_test = to_images(x, size, data.channels), to_images(x_test, size, data.channels)
     if data.max_train_samples is not None and data.max_train_samples < len(x):
+        # Subsampling before any resize is cheaper and keeps the same images (the split sees only labels).
         x, _, y, _ = _split(x, y, len(x) - data.max_train_samples, seed, "max_train_samples")
+    size = (data.image_size[0], data.image_size[1]) if data.image_size else None
+    x, x_test = to_images(x, size, data.channels), to_images(x_test, size, data.channels)
+    if x.shape[1:] != x_test.shape[1:]:
+        raise DataError(
+            f"data.path: test images are {_shape(x_test)} but training images are {_shape(x)} "
+            "(set data.image_size and data.channels to make them agree)"
+        )
     x_train, x_val, y_train, y_val = _split(x, y, data.validation_split, seed, "validation_split")
-    return Splits(x_train, y_train, x_val, y_val, x_test, y_test, names)
+    return Splits(x_train, y_train, x_val, y_val, x_test, np.asarray(y_test, dtype=np.int64), list(names))
 
 
 def _split(x: np.ndarray, y: np.ndarray, size: float | int, seed: int, field: str) -> tuple[np.ndarray, ...]:
     """Stratified split; falls back to a plain one when a class is too small to stratify."""
     from sklearn.model_selection import train_test_split
 
+    if len(x) != len(y):
+        raise DataError(f"data.path: {len(x)} images but {len(y)} labels")
     try:
-        return tuple(train_test_split(x, y, test_size=size, stratify=y, random_state=seed))
+        parts = train_test_split(x, y, test_size=size, stratify=y, random_state=seed)
     except ValueError:
         try:
-            return tuple(train_test_split(x, y, test_size=size, random_state=seed))
-        except ValueError as exc:
-            raise DataError(f"data.{field}: cannot split {len(x)} images: {exc}") from None
+            parts = train_test_split(x, y, test_size=size, random_state=seed)
+        except ValueError:
+            raise DataError(
+                f"data.{field}: {len(x)} images are too few to split into two non-empty parts ({field} = {size})"
+            ) from None
+    x_a, x_b, y_a, y_b = parts
+    return x_a, x_b, y_a.astype(np.int64), y_b.astype(np.int64)
 
 
-# --- image conversion -------------------------------------------------------------
+def _shape(x: np.ndarray) -> str:
+    return "x".join(str(d) for d in x.shape[1:])
+
+
+# --- images ------------------------------------------------------------------------
 
 
 def to_images(x: np.ndarray, image_size: tuple[int, int] | None, channels: int | None) -> np.ndarray:
-    """uint8 NHWC images resized (bilinear) to image_size and converted to 1 or 3 channels."""
+    """uint8 NHWC images, resized (PIL bilinear) to image_size=(H, W) and converted to 1 or 3 channels.
+
+    (N, H, W) gains a channel axis; an alpha channel (2 or 4 channels) is dropped when converting.
+    """
+    x = _as_uint8(np.asarray(x), "images")
     if x.ndim == 3:
         x = x[..., None]
+    if x.ndim != 4:
+        raise DataError(f"images: expected (N, H, W) or (N, H, W, C) arrays, got shape {x.shape}")
     if channels is not None and x.shape[-1] != channels:
+        if x.shape[-1] in (2, 4):
+            x = x[..., :-1]  # drop alpha
         if channels == 3 and x.shape[-1] == 1:
             x = np.repeat(x, 3, axis=-1)
-        elif channels == 1 and x.shape[-1] in (3, 4):
-            x = np.round(x[..., :3].astype("float32") @ np.array([0.299, 0.587, 0.114], "float32"))[..., None]
-            x = x.astype("uint8")
-        else:
+        elif channels == 1 and x.shape[-1] == 3:
+            luma = x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as PIL "L"
+            x = np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
+        elif x.shape[-1] != channels:
             raise DataError(f"data.channels: cannot convert {x.shape[-1]}-channel images to {channels}")
     if image_size is not None and tuple(x.shape[1:3]) != tuple(image_size):
-        from PIL import Image
-
-        height, width = image_size
-        resized = [
-            np.asarray(Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).resize((width, height), Image.BILINEAR))
-            for image in x
-        ]
-        x = np.stack(resized).reshape(len(x), height, width, x.shape[-1])
-    return np.ascontiguousarray(x, dtype="uint8")
+        size = (int(image_size[0]), int(image_size[1]))
+        x = np.stack([_resize(i, size) for i in x]) if len(x) else np.zeros((0, *size, x.shape[-1]), np.uint8)
+    return np.ascontiguousarray(x, dtype=np.uint8)
 
 
-def read_image(path: Path) -> np.ndarray:
-    """One image file as uint8 HxWxC (C = 1 or 3); DataError naming the file if unreadable."""
-    from PIL import Image, UnidentifiedImageError
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """One HxWxC uint8 image resized; band by band unless RGB (PIL has no mode for every channel count)."""
+    from PIL import Image
+
+    rgb = image.shape[-1] == 3  # one "RGB" call is faster than three bands
+    bands = [image] if rgb else [image[..., c] for c in range(image.shape[-1])]
+    out = [np.asarray(Image.fromarray(b).resize((size[1], size[0]), Image.BILINEAR)) for b in bands]
+    return out[0] if rgb else np.stack(out, axis=-1)
+
+
+def _as_uint8(x: np.ndarray, what: str) -> np.ndarray:
+    """uint8 as is, whole numbers in 0..255 cast, floats in [0, 1] scaled; anything else is an error."""
+    if x.dtype == np.uint8 or (x.size == 0 and x.dtype.kind in "iuf"):
+        return x.astype(np.uint8, copy=False)
+    if x.dtype.kind in "iu" and x.min() >= 0 and x.max() <= 255:
+        return x.astype(np.uint8)
+    if x.dtype.kind == "f" and np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1:
+        return np.round(x * 255.0).astype(np.uint8)
+    values = f" with values {x.min()}..{x.max()}" if x.dtype.kind in "iuf" else ""
+    raise DataError(f"{what} must be uint8 (0-255) or float in [0, 1], got {x.dtype}{values}")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """One image file as uint8 HxWxC (C = 1 for grayscale, else 3); DataError naming the file if unreadable."""
+    from PIL import Image, ImageOps
 
     try:
         with Image.open(path) as image:
-            mode = "L" if image.mode in ("1", "L", "I;16", "I", "F", "LA") else "RGB"
-            array = np.asarray(image.convert(mode))
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+            image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
+            if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grayscale
+                array = np.asarray(image, dtype=np.float64)
+                array = np.clip(np.round(array / 257.0 if array.max() > 255 else array), 0, 255).astype(np.uint8)
+            else:
+                array = np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: not a readable image ({type(exc).__name__})") from None
     return array[..., None] if array.ndim == 2 else array
 
 
-# --- loaders: each returns x, y, x_test | None, y_test | None, class names --------------
-
-Loaded = tuple[np.ndarray, np.ndarray, "np.ndarray | None", "np.ndarray | None", list[str]]
+# --- loaders -----------------------------------------------------------------------
 
 
 def _digits(data: DataSpec) -> Loaded:
+    """scikit-learn's 8x8 digits (values 0..16), the offline demo; ships no test set."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    x = np.round(digits.images * 255.0 / 16.0).astype("uint8")[..., None]
-    return x, digits.target.astype("int64"), None, None, [str(i) for i in range(10)]
+    x = np.round(digits.images * 255.0 / 16.0).astype(np.uint8)[..., None]
+    return x, digits.target.astype(np.int64), None, None, list(DIGIT_NAMES)
+
+
+def _keras_dataset(name: str, names: list[str]) -> Loaded:
+    """keras.datasets.<name>.load_data(): downloads once into ~/.keras/datasets."""
+    try:
+        import keras
+
+        (x, y), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    except Exception as exc:  # network, disk or a half-downloaded archive: all the user's to fix
+        reason = " ".join(str(exc).split())[:200]
+        raise DataError(f"data.dataset: could not load '{name}' with keras.datasets ({reason})") from None
+    if x.ndim == 3:
+        x, x_test = x[..., None], x_test[..., None]
+    return x, y.reshape(-1).astype(np.int64), x_test, y_test.reshape(-1).astype(np.int64), names
 
 
 def _cifar10(data: DataSpec) -> Loaded:
+    """A local cifar-10-batches-py folder (batches of any size), else the Keras download."""
     if data.path is None:
-        import keras
-
-        (x, y), (x_test, y_test) = keras.datasets.cifar10.load_data()
-        names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-        return x, y.reshape(-1).astype("int64"), x_test, y_test.reshape(-1).astype("int64"), names
+        return _keras_dataset("cifar10", list(CIFAR10_NAMES))
     folder = Path(data.path)
-    batches = sorted(folder.glob("data_batch_*"))
+    if (folder / "cifar-10-batches-py").is_dir():  # pointed at the folder the archive was unpacked in
+        folder = folder / "cifar-10-batches-py"
+    batches = sorted(p for p in folder.glob("data_batch_*") if p.is_file())
     if not batches or not (folder / "test_batch").is_file():
-        raise DataError(f"data.path: {folder} is not a cifar-10-batches-py folder (expected data_batch_* and test_batch)")
-    x, y = zip(*(_cifar_batch(path) for path in batches))
+        raise DataError(
+            f"data.path: {folder} is not a cifar-10-batches-py folder (expected data_batch_1.. and test_batch files)"
+        )
+    xs, ys = zip(*(_cifar_batch(path) for path in batches))
     x_test, y_test = _cifar_batch(folder / "test_batch")
-    names = [str(i) for i in range(10)]
+    names = list(CIFAR10_NAMES)
     if (folder / "batches.meta").is_file():
-        names = [n.decode() for n in _unpickle(folder / "batches.meta")[b"label_names"]]
-    return np.concatenate(x), np.concatenate(y), x_test, y_test, names
+        meta = _unpickle(folder / "batches.meta")
+        if not isinstance(meta, dict) or b"label_names" not in meta:
+            raise DataError(f"{folder / 'batches.meta'}: expected a dict with b'label_names'")
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta[b"label_names"]]
+    return np.concatenate(xs), np.concatenate(ys), x_test, y_test, names
 
 
-def _unpickle(path: Path) -> dict:
+def _unpickle(path: Path) -> Any:
+    """CIFAR's own format is a Python pickle, so only point data.path at files you trust."""
     try:
         with open(path, "rb") as handle:
             return pickle.load(handle, encoding="bytes")
-    except (OSError, pickle.UnpicklingError, EOFError) as exc:
+    except Exception as exc:  # unpickling garbage can raise almost anything
         raise DataError(f"{path}: not a CIFAR-10 batch file ({type(exc).__name__})") from None
 
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     batch = _unpickle(path)
-    rows = np.asarray(batch[b"data"], dtype="uint8")
-    # Rows are channel-major: 1024 red, 1024 green, 1024 blue values.
-    return rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(batch[b"labels"], dtype="int64")
-
-
-def _keras_dataset(name: str, names: list[str]) -> Loaded:
-    import keras
-
-    (x, y), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-    return x[..., None], y.astype("int64"), x_test[..., None], y_test.astype("int64"), names
-
-
-def _mnist(data: DataSpec) -> Loaded:
-    return _keras_dataset("mnist", [str(i) for i in range(10)])
-
-
-def _fashion_mnist(data: DataSpec) -> Loaded:
-    return _keras_dataset("fashion_mnist", FASHION_NAMES)
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DataError(f"{path}: not a CIFAR-10 batch file (expected a dict with b'data' and b'labels')")
+    rows, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"]).reshape(-1)
+    if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != 3072 or len(labels) != len(rows):
+        raise DataError(
+            f"{path}: expected uint8 data of shape (N, 3072) and N labels, got {rows.dtype} {rows.shape} "
+            f"and {len(labels)} labels"
+        )
+    # Rows are channel-major: 1024 red, 1024 green, then 1024 blue values, row by row.
+    return rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels.astype(np.int64)
 
 
 def _directory(data: DataSpec) -> Loaded:
-    """One sub-folder per class; optional train/ and test/ folders laid out the same way."""
-    root = Path(data.path)
-    if (root / "train").is_dir() and (root / "test").is_dir():
-        train, test = _scan(root / "train"), _scan(root / "test")
-        names = sorted(set(train) | set(test))
-    else:
-        train, test = _scan(root), {}
-        names = sorted(train)
-    if len(names) < 2:
-        raise DataError(f"data.path: {root} needs one sub-folder of images per class (at least 2), found {len(names)}")
-    files = [(path, names.index(label)) for label in sorted(train) for path in train[label]]
+    """One sub-folder of images per class; or train/ and test/ folders laid out that way."""
+    root = Path(data.path or ".")
+    train, test = _scan(root), {}
+    split_train, split_test = _scan(root / "train"), _scan(root / "test")
+    if split_train and split_test:  # not two classes that happen to be called train and test
+        train, test = split_train, split_test
+        if set(test) - set(train):
+            raise DataError(f"data.path: {root / 'test'} has classes missing from train/: {sorted(set(test) - set(train))}")
+    if len(train) < 2:
+        raise DataError(
+            f"data.path: {root} needs one sub-folder of images ({', '.join(IMAGE_SUFFIXES)}) per class, "
+            f"at least 2, found {len(train)}"
+        )
+    names = sorted(train)
+    files = [(path, names.index(label)) for label in names for path in train[label]]
     test_files = [(path, names.index(label)) for label in sorted(test) for path in test[label]]
     images = [read_image(path) for path, _ in files + test_files]
     size = tuple(data.image_size) if data.image_size else Counter(i.shape[:2] for i in images).most_common(1)[0][0]
     channels = data.channels or (3 if any(i.shape[-1] == 3 for i in images) else 1)
-    converted = np.concatenate([to_images(i[None], size, channels) for i in images]) if images else np.zeros((0,))
-    labels = np.array([label for _, label in files + test_files], dtype="int64")
+    x = np.concatenate([to_images(i[None], (size[0], size[1]), channels) for i in images])
+    y = np.array([label for _, label in files + test_files], dtype=np.int64)
     n = len(files)
     if not test_files:
-        return converted[:n], labels[:n], None, None, names
-    return converted[:n], labels[:n], converted[n:], labels[n:], names
+        return x, y, None, None, names
+    return x[:n], y[:n], x[n:], y[n:], names
 
 
 def _scan(folder: Path) -> dict[str, list[Path]]:
+    """Class name -> sorted image files, for each non-hidden sub-folder holding images."""
+    if not folder.is_dir():
+        return {}
     classes = {}
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-        files = sorted(p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if files:
             classes[sub.name] = files
     return classes
 
 
 def _npz(data: DataSpec) -> Loaded:
-    """Arrays x_train, y_train (required), x_test, y_test, class_names (optional)."""
-    path = Path(data.path)
+    """Arrays x_train, y_train (required), x_test and y_test (optional, together), class_names."""
+    path = Path(data.path or ".")
     try:
-        arrays = dict(np.load(path, allow_pickle=False))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"data.path: {path} is not a readable .npz file ({exc})") from None
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, AttributeError, TypeError, EOFError) as exc:
+        # A .npy file gives a bare array (no .files); pickled object arrays are refused on purpose.
+        raise DataError(f"data.path: {path} is not a readable .npz archive ({type(exc).__name__})") from None
     missing = [k for k in ("x_train", "y_train") if k not in arrays]
-    if missing:
-        raise DataError(f"data.path: {path} lacks {', '.join(missing)} (has {', '.join(sorted(arrays))})")
-    has_test = "x_test" in arrays and "y_test" in arrays
-    labels = np.concatenate([arrays["y_train"], arrays["y_test"]]) if has_test else arrays["y_train"]
-    values = sorted(set(labels.reshape(-1).tolist()))
-    index = {v: i for i, v in enumerate(values)}
-    names = [str(n) for n in arrays["class_names"]] if "class_names" in arrays else [str(v) for v in values]
+    if missing or ("x_test" in arrays) != ("y_test" in arrays):
+        missing = missing or [k for k in ("x_test", "y_test") if k not in arrays]
+        raise DataError(f"data.path: {path} lacks {', '.join(missing)} (has {', '.join(sorted(arrays)) or 'nothing'})")
+    has_test = "x_test" in arrays
+    given = [str(n) for n in arrays["class_names"].reshape(-1)] if "class_names" in arrays else None
+    y_train, y_test, names = _encode_labels(arrays["y_train"], arrays.get("y_test"), given, path)
 
-    def images(key: str) -> np.ndarray:
+    def images(key: str, labels: np.ndarray) -> np.ndarray:
         x = arrays[key]
-        if x.ndim not in (3, 4):
-            raise DataError(f"data.path: {path}: {key} must be (N, H, W) or (N, H, W, C), got shape {x.shape}")
-        if x.dtype == np.uint8:
-            return x
-        if np.issubdtype(x.dtype, np.floating) and np.nanmin(x) >= 0 and np.nanmax(x) <= 1:
-            return np.round(x * 255).astype("uint8")
-        raise DataError(f"data.path: {path}: {key} must be uint8 (0-255) or float in [0, 1], got {x.dtype}")
+        if x.ndim not in (3, 4) or len(x) == 0:
+            raise DataError(f"data.path: {path}: {key} must be a non-empty (N, H, W) or (N, H, W, C) array, got {x.shape}")
+        if len(x) != len(labels):
+            raise DataError(f"data.path: {path}: {key} has {len(x)} images but y{key[1:]} has {len(labels)} labels")
+        return _as_uint8(x, f"data.path: {path}: {key}")
 
-    def encode(y: np.ndarray) -> np.ndarray:
-        return np.array([index[v] for v in y.reshape(-1).tolist()], dtype="int64")
-
-    x_test = images("x_test") if has_test else None
-    y_test = encode(arrays["y_test"]) if has_test else None
-    return images("x_train"), encode(arrays["y_train"]), x_test, y_test, names
+    x_test = images("x_test", y_test) if y_test is not None else None
+    return images("x_train", y_train), y_train, x_test, y_test, names
 
 
-_LOADERS = {
+def _encode_labels(
+    y_train: np.ndarray, y_test: np.ndarray | None, given: list[str] | None, path: Path
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Int or string labels -> 0..K-1 (sorted values), keeping given class_names aligned with them."""
+    parts = [y_train.reshape(-1)] + ([] if y_test is None else [y_test.reshape(-1)])
+    labels = np.concatenate(parts)
+    kind = labels.dtype.kind
+    if kind == "S":
+        labels = labels.astype(str)
+    if kind == "b" or (kind == "f" and np.isfinite(labels).all() and (labels == np.round(labels)).all()):
+        labels = labels.astype(np.int64)  # True/False and 0.0, 1.0, ... are whole-number labels
+    if labels.dtype.kind not in "iuU":
+        raise DataError(f"data.path: {path}: labels must be integers or strings, got {labels.dtype}")
+    values, codes = np.unique(labels, return_inverse=True)
+    names = [str(v) for v in values] if given is None else given
+    if given is None or len(values) == 0:
+        pass
+    elif labels.dtype.kind in "iu" and values[0] >= 0 and values[-1] < len(given):
+        codes = labels  # the labels already index class_names
+    elif labels.dtype.kind == "U" and set(values.tolist()) <= set(given):
+        codes = np.array([given.index(v) for v in values.tolist()])[codes]
+    elif len(values) != len(given):
+        raise DataError(f"data.path: {path}: {len(given)} class_names do not match {len(values)} distinct labels")
+    codes = codes.reshape(-1).astype(np.int64)
+    n = len(parts[0])
+    return codes[:n], (codes[n:] if y_test is not None else None), names
+
+
+_LOADERS: dict[str, Callable[[DataSpec], Loaded]] = {
     "digits": _digits,
     "cifar10": _cifar10,
-    "mnist": _mnist,
-    "fashion_mnist": _fashion_mnist,
+    "mnist": lambda data: _keras_dataset("mnist", list(DIGIT_NAMES)),
+    "fashion_mnist": lambda data: _keras_dataset("fashion_mnist", list(FASHION_NAMES)),
     "directory": _directory,
     "npz": _npz,
 }
