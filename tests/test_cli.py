@@ -51,7 +51,7 @@ def _deliver_sigint() -> None:
 
 
 def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -> None:
-    path = tiny_spec_file(n_trials=4, epochs=3)
+    path = tiny_spec_file(n_trials=12, epochs=3)  # long enough to still be running when signalled
     proc = subprocess.Popen(
         [*CLI, "run", str(path)],
         cwd=workdir,
@@ -84,13 +84,13 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -
 
     spec = load_spec(path)
     done_before = finished_count(load_study(spec))
-    assert 1 <= done_before < 4
+    assert 1 <= done_before < 12
 
     result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stderr
-    assert f"Resuming study 'tiny': {done_before} of 4 trials done." in result.stdout
+    assert f"Resuming study 'tiny': {done_before} of 12 trials done." in result.stdout
     study = load_study(spec)
-    assert finished_count(study) == 4
+    assert finished_count(study) == 12
 
     client = MlflowClient(default_tracking_uri())
     runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], max_results=100)
