@@ -42,6 +42,11 @@ class SpecFormat(str, Enum):
     json = "json"
 
 
+class RecordFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
 class TableFormat(str, Enum):
     table = "table"
     csv = "csv"
@@ -132,7 +137,7 @@ def trials(
 def best(
     spec: SpecArg,
     set_: SetOpt = None,
-    format: Annotated[SpecFormat, typer.Option("--format", "-f", help="table (toml-like) or json.")] = SpecFormat.toml,
+    format: Annotated[RecordFormat, typer.Option("--format", "-f", help="Output format.")] = RecordFormat.table,
 ) -> None:
     """Print the best trial: value, params, trial number and its MLflow run."""
     with user_errors():
@@ -141,7 +146,7 @@ def best(
 
         resolved = load_spec(spec, set_ or [])
         record = best_record(load_study(resolved), resolved)
-        if format == SpecFormat.json:
+        if format == RecordFormat.json:
             typer.echo(json.dumps(record, indent=2))
             return
         typer.echo(f"study       {record['study']}")
@@ -189,7 +194,10 @@ def _fmt(value: object) -> str:
 
 
 def _missing(value: object) -> bool:
-    return value is None or value is getattr(__import__("pandas"), "NA", None) or (isinstance(value, float) and value != value)
+    """None, NaN or pandas' NA: an empty cell."""
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
 
 
 @app.command()

@@ -25,7 +25,6 @@ STATE_TAG = "cnnsearch.state"
 TRIAL_TAG = "cnnsearch.trial"
 STUDY_TAG = "cnnsearch.study"
 KIND_TAG = "cnnsearch.kind"
-REASON_TAG = "cnnsearch.fail_reason"
 
 #: Trial outcome -> MLflow run status.
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED", "KILLED": "KILLED"}

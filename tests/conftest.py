@@ -10,9 +10,6 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-REPO = Path(__file__).resolve().parents[1]
-CIFAR_SUBSET = REPO.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
-
 #: A spec small enough to train in seconds on 2 CPU cores.
 TINY_SPEC = """
 [study]
