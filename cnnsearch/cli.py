@@ -136,25 +136,95 @@ def trials(
 @app.command()
 def best(
     spec: SpecArg,
+    directory: Annotated[
+        Optional[Path],
+        typer.Argument(help="With --export: where to write (default exports/<study name>/).", show_default=False),
+    ] = None,
     set_: SetOpt = None,
+    export: Annotated[
+        bool, typer.Option("--export", help="Retrain the best trial on train + validation, test it, export it.")
+    ] = False,
+    formats: Annotated[
+        str, typer.Option("--formats", help="With --export: keras, saved_model, onnx, tflite (comma-separated) or all.")
+    ] = "all",
     format: Annotated[RecordFormat, typer.Option("--format", "-f", help="Output format.")] = RecordFormat.table,
 ) -> None:
-    """Print the best trial: value, params, trial number and its MLflow run."""
+    """Print the best trial: value, params, trial number and its MLflow run; --export [DIR] ships it."""
     with user_errors():
+        if directory is not None and not export:
+            raise CnnsearchError(f"'{directory}': an output folder needs --export (cnnsearch best SPEC --export DIR)")
+        resolved = load_spec(spec, set_ or [])
+        from cnnsearch.formats import parse_formats
         from cnnsearch.report import best_record
         from cnnsearch.study import load_study
 
-        resolved = load_spec(spec, set_ or [])
+        chosen = parse_formats(formats)
         record = best_record(load_study(resolved), resolved)
+        if format == RecordFormat.table:
+            typer.echo(f"study       {record['study']}")
+            typer.echo(f"best trial  {record['number']}  ({record['metric']} = {record['value']:.4f}, {record['direction']})")
+            typer.echo(f"mlflow run  {record['mlflow_run_id']}")
+            typer.echo(f"epochs run  {record['epochs_run']}")
+            for name, value in record["params"].items():
+                typer.echo(f"  {name:<22} {value}")
+        if export:
+            record["export"] = _export(resolved, directory, chosen, quiet=format == RecordFormat.json)
         if format == RecordFormat.json:
             typer.echo(json.dumps(record, indent=2))
-            return
-        typer.echo(f"study       {record['study']}")
-        typer.echo(f"best trial  {record['number']}  ({record['metric']} = {record['value']:.4f}, {record['direction']})")
-        typer.echo(f"mlflow run  {record['mlflow_run_id']}")
-        typer.echo(f"epochs run  {record['epochs_run']}")
-        for name, value in record["params"].items():
-            typer.echo(f"  {name:<22} {value}")
+
+
+def _export(resolved: object, directory: Optional[Path], formats: list[str], quiet: bool) -> dict[str, object]:
+    """Run the export, progress on stdout (stderr when stdout carries JSON); a summary for --format json."""
+    from cnnsearch.runtime import load_keras
+
+    load_keras()
+    from cnnsearch.export import export_best
+
+    def say(line: str) -> None:
+        typer.echo(line, err=quiet)
+
+    result = export_best(resolved, directory, formats, say=say)  # type: ignore[arg-type]
+    mlflow = result.card["mlflow"]
+    say(f"Exported to {result.directory}/: {', '.join(a.format for a in result.agreements)} + model_card.md/json")
+    say(f"MLflow: model '{mlflow['registered_model']}' version {mlflow['version']} (run {mlflow['run_id']})")
+    return {
+        "directory": str(result.directory),
+        "test_accuracy": result.card["test"]["accuracy"],
+        "formats": [a.format for a in result.agreements],
+        "registered_model": mlflow["registered_model"],
+        "version": mlflow["version"],
+        "run_id": mlflow["run_id"],
+    }
+
+
+@app.command()
+def predict(
+    export_dir: Annotated[Path, typer.Argument(help="An export folder (from best --export).", show_default=False)],
+    images: Annotated[list[Path], typer.Argument(help="Image files or folders of images.", show_default=False)],
+    top: Annotated[int, typer.Option("--top", "-k", min=1, help="How many classes to show per image.")] = 3,
+    format: Annotated[RecordFormat, typer.Option("--format", "-f", help="Output format.")] = RecordFormat.table,
+) -> None:
+    """Top-k classes with probabilities for each image; exit 1 if any file could not be predicted."""
+    with user_errors():
+        from cnnsearch.runtime import load_keras
+
+        load_keras()
+        from cnnsearch.predict import Predictor
+
+        results = Predictor(export_dir).predict(images, k=top)
+        if format == RecordFormat.json:
+            typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
+        else:
+            width = max(len(r.file) for r in results)
+            for r in results:
+                if r.error is None:
+                    shown = "  ".join(f"{c} {p:.3f}" for c, p in r.top)
+                    typer.echo(f"{r.file:<{width}}  {shown}")
+        failed = [r for r in results if r.error is not None]
+        for r in failed:
+            typer.echo(f"error: {r.file}: {r.error}", err=True)
+        if failed:
+            raise typer.Exit(1)
 
 
 def _print_frame(frame: object, title: str) -> None:

@@ -15,11 +15,20 @@ from keras import layers
 AUGMENTATION = "augmentation"
 
 
-def build(params: dict[str, Any], input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
-    """The plain CNN for these params; the same params always give the same architecture."""
-    inputs = keras.Input(shape=input_shape, name="image")
+def build(
+    params: dict[str, Any],
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    augment: bool = True,
+    input_dtype: str = "float32",
+) -> keras.Model:
+    """The plain CNN for these params; the same params always give the same architecture.
+
+    ``augment=False, input_dtype="uint8"`` gives the inference twin that exports use.
+    """
+    inputs = keras.Input(shape=input_shape, dtype=input_dtype, name="image")
     x = inputs
-    augmentation = build_augmentation(params)
+    augmentation = build_augmentation(params) if augment else None
     if augmentation is not None:
         x = augmentation(x)
     x = layers.Rescaling(1.0 / 255.0, name="rescale")(x)
@@ -57,6 +66,20 @@ def build(params: dict[str, Any], input_shape: tuple[int, int, int], num_classes
     # float32 output keeps softmax stable under mixed precision.
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name="cnnsearch_cnn")
+
+
+def inference_model(
+    trained: keras.Model, params: dict[str, Any], input_shape: tuple[int, int, int], num_classes: int
+) -> keras.Model:
+    """The trained model without augmentation, taking raw uint8 images; weights copied by layer name.
+
+    Random augmentation ops do not convert to ONNX or LiteRT, and have no place at inference.
+    """
+    twin = build(params, input_shape, num_classes, augment=False, input_dtype="uint8")
+    for layer in twin.layers:
+        if layer.weights:
+            layer.set_weights(trained.get_layer(layer.name).get_weights())
+    return twin
 
 
 def build_augmentation(params: dict[str, Any]) -> keras.Sequential | None:

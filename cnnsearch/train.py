@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 
 from cnnsearch.data import Splits
 
@@ -73,4 +74,19 @@ def fit(
         callbacks=callbacks,
         shuffle=True,
         verbose=0,
+    )
+
+
+def fit_full(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    params: dict[str, Any],
+    epochs: int,
+    callbacks: list[keras.callbacks.Callback],
+) -> keras.callbacks.History:
+    """Train on all the data given for a fixed number of epochs, with no validation (the final retrain)."""
+    compile_model(model, params)
+    return model.fit(
+        x, y, epochs=epochs, batch_size=params["batch_size"], callbacks=callbacks, shuffle=True, verbose=0
     )

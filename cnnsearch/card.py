@@ -1,0 +1,150 @@
+"""The model card: what an exported model is, how it was chosen and how well it does on unseen data.
+
+Written twice from one dict: ``model_card.json`` for programs (``cnnsearch predict``
+reads its input section) and ``model_card.md`` for people.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+CARD_JSON = "model_card.json"
+CARD_MD = "model_card.md"
+
+#: How ``cnnsearch predict`` turns an arbitrary image into the model's input (said in the card).
+CONVERSION = (
+    "Images are read as uint8 pixels (0-255). An image whose size differs from the input shape is "
+    "resized with bilinear interpolation; RGB becomes grayscale by ITU-R 601 luma (0.299 R + 0.587 G "
+    "+ 0.114 B), grayscale becomes RGB by repeating the channel, and an alpha channel is dropped. "
+    "Scaling to [0, 1] happens inside the model; there is no augmentation at inference."
+)
+
+
+def versions(backend: str) -> dict[str, str]:
+    """Versions of what built and trained the model, for reproducing it."""
+    names = ["keras", backend if backend != "torch" else "torch", "optuna", "mlflow", "numpy", "scikit-learn", "cnnsearch"]
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    found["keras_backend"] = backend
+    return found
+
+
+def write_card(card: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """model_card.json and model_card.md, side by side in the export directory."""
+    json_path = directory / CARD_JSON
+    json_path.write_text(json.dumps(card, indent=2) + "\n")
+    md_path = directory / CARD_MD
+    md_path.write_text(render_markdown(card))
+    return json_path, md_path
+
+
+def read_card(directory: Path) -> dict[str, Any]:
+    """The card of an export directory; a clear error if the directory is not an export."""
+    from cnnsearch.errors import CnnsearchError
+
+    path = directory / CARD_JSON
+    if not path.is_file():
+        raise CnnsearchError(f"{directory}: not a cnnsearch export (no {CARD_JSON}); run `cnnsearch best SPEC --export` first")
+    try:
+        card = json.loads(path.read_text())
+        _ = card["input"]["shape"], card["classes"], card["input"]["channels"]  # the keys predict relies on
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CnnsearchError(f"{path}: unreadable model card ({type(exc).__name__}: {exc})") from None
+    return card
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    """The card for people: a page that reads top to bottom."""
+    search, training, test = card["search"], card["training"], card["test"]
+    shape = "x".join(str(d) for d in card["input"]["shape"])
+    auc = test["macro_roc_auc"]
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        f"Exported {card['created']} by cnnsearch {card['versions'].get('cnnsearch', '?')} "
+        f"from trial {search['trial']} of study `{search['study']}`.",
+        "",
+        "## Input and output",
+        "",
+        f"- Input: `{card['input']['dtype']}` images, shape `{shape}` (height x width x channels), values 0-255, batch first.",
+        f"- Conversion: {card['input']['conversion']}",
+        f"- Output: softmax probabilities over {len(card['classes'])} classes, in this order: "
+        + ", ".join(f"`{c}`" for c in card["classes"]),
+        "",
+        "## Test results (held-out test set, never seen by the search)",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| test images | {test['samples']} |",
+        f"| accuracy | {test['accuracy']:.4f} |",
+        f"| top-{test['top_k']} accuracy | {test['top_k_accuracy']:.4f} |",
+        f"| macro ROC-AUC (one-vs-rest) | {'n/a' if auc is None else f'{auc:.4f}'} |",
+        f"| macro F1 | {test['macro_f1']:.4f} |",
+        "",
+        "| class | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {c['class']} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |"
+            for c in test["per_class"]
+        ),
+        "",
+        "![confusion matrix](confusion_matrix.png)",
+        "",
+        "## Training",
+        "",
+        f"- Search: `{search['metric']}` ({search['direction']}) = {search['value']:.4f} on the validation split, "
+        f"best of {search['finished_trials']} finished trials; MLflow run `{search['mlflow_run_id']}`.",
+        f"- Retrained on train + validation ({training['train_samples']} images) for {training['epochs']} epochs: "
+        f"{training['epochs_rule']}",
+        f"- Seed {training['seed']}; Keras backend `{training['backend']}`; {card['model']['param_count']:,} parameters.",
+        "",
+        "![training curves](training_curves.png)",
+        "",
+        "### Parameters",
+        "",
+        "| param | value |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in card["params"].items()),
+        "",
+        "## Exported files",
+        "",
+        "Each file was reloaded after writing and its test predictions compared with the trained model's.",
+        "",
+        "| format | file | test accuracy | max probability difference |",
+        "|---|---|---|---|",
+        *(
+            f"| {e['format']} | `{Path(e['path']).name}` | {e['accuracy']:.4f} | {e['max_prob_diff']:.2e} |"
+            for e in card["exports"]
+        ),
+        "",
+    ]
+    mlflow = card.get("mlflow") or {}
+    if mlflow:
+        lines += [
+            "## MLflow",
+            "",
+            f"- Run `{mlflow['run_id']}` (experiment `{mlflow['experiment']}`), under the study's run `{mlflow['parent_run_id']}`.",
+            f"- Registered model `{mlflow['registered_model']}`, version {mlflow['version']}.",
+            "",
+        ]
+    lines += [
+        "## Versions",
+        "",
+        *(f"- {k}: {v}" for k, v in card["versions"].items()),
+        "",
+        "## Resolved spec",
+        "",
+        "```toml",
+        card["spec_toml"].rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
