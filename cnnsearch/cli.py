@@ -134,6 +134,26 @@ def trials(
 
 
 @app.command()
+def report(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    top: Annotated[int, typer.Option("--top", min=1, help="How many of the best trials to show with their curves.")] = 5,
+) -> None:
+    """Write one self-contained HTML page: study plots, top trials with their curves, diagnoses."""
+    with user_errors():
+        from cnnsearch.report_page import summary_counts, write
+        from cnnsearch.study import load_study
+        from cnnsearch.tracking import tracking_uri
+
+        resolved = load_spec(spec, set_ or [])
+        study = load_study(resolved)
+        path = write(study, resolved, out, top, tracking_uri(resolved))
+        labels = ", ".join(f"{n} {label}" for label, n in summary_counts(study).most_common()) or "no diagnoses yet"
+        typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {len(study.trials)} trials; {labels}")
+
+
+@app.command()
 def best(
     spec: SpecArg,
     directory: Annotated[
@@ -228,31 +248,35 @@ def predict(
 
 
 def _print_frame(frame: object, title: str) -> None:
-    """A terminal-width table: outcome columns, then all params folded into one column."""
+    """A table that fits an 80-column terminal: trial and run id, state and diagnosis stacked
+    in two narrow columns; the params (and any note) fold into the remaining width."""
+    from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
-    for column in ("trial", "state", "value", "secs", "epochs", "note", "run"):
-        right = column in ("trial", "value", "secs", "epochs")
-        table.add_column(column, justify="right" if right else "left", no_wrap=column != "note", max_width=16)
-    table.add_column("params", overflow="fold", min_width=20, ratio=1)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("trial\nrun", justify="right", no_wrap=True)
+    table.add_column("state\ndiagnosis", no_wrap=True)
+    for column in ("value", "secs", "epochs"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("params", overflow="fold", ratio=1)
     for row in frame.to_dict("records"):  # type: ignore[attr-defined]
-        note = row["fail_reason"] if not _missing(row["fail_reason"]) else ""
+        note = "" if _missing(row["fail_reason"]) else f"[red]{escape(str(row['fail_reason']))}[/red]\n"
         if not _missing(row["pruned_epoch"]):
-            note = f"pruned at epoch {row['pruned_epoch']}"
+            note = f"[yellow]pruned at epoch {row['pruned_epoch']}[/yellow]\n"
         params = "  ".join(
             f"{k.removeprefix('params.')}={_fmt(v)}" for k, v in row.items() if k.startswith("params.") and not _missing(v)
         )
+        diagnosis = "" if _missing(row.get("diagnosis")) else row["diagnosis"]
         table.add_row(
-            str(row["number"]),
-            row["state"],
+            f"{row['number']}\n[dim]{(row['mlflow_run_id'] or '')[:8]}[/dim]",
+            f"{row['state']}\n[dim]{diagnosis}[/dim]",
             _fmt(row["value"]),
             _fmt(row["duration_s"]),
             _fmt(row["epochs_run"]),
-            note,
-            (row["mlflow_run_id"] or "")[:8],
-            params,
+            note + escape(params),
+            end_section=True,
         )
     Console().print(table)
 

@@ -8,6 +8,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial
 
+from cnnsearch.artifacts import DIAGNOSIS_ATTR, TRACKING_ATTR
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.spec import Spec
 from cnnsearch.study import REASON_ATTR, RUN_ID_ATTR, best_trial
@@ -26,7 +27,9 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "duration_s": round(trial.duration.total_seconds(), 2) if trial.duration else None,
         "epochs_run": attrs.get("epochs_run"),
         "pruned_epoch": attrs.get("pruned_epoch"),
+        "diagnosis": attrs.get(DIAGNOSIS_ATTR),
         "fail_reason": attrs.get(REASON_ATTR),
+        "tracking_s": attrs.get(TRACKING_ATTR),
         "mlflow_run_id": attrs.get(RUN_ID_ATTR),
         **{f"params.{name}": value for name, value in trial.params.items()},
     }
@@ -60,7 +63,10 @@ def trials_frame(
 def trial_row_columns(rows: list[dict[str, Any]]) -> dict[str, None]:
     """Column order: the fixed fields, then every param seen in any trial."""
     columns: dict[str, None] = dict.fromkeys(
-        ["number", "state", "value", "duration_s", "epochs_run", "pruned_epoch", "fail_reason", "mlflow_run_id"]
+        [
+            "number", "state", "value", "duration_s", "epochs_run", "pruned_epoch",
+            "diagnosis", "fail_reason", "tracking_s", "mlflow_run_id",
+        ]
     )
     for row in rows:
         columns.update(dict.fromkeys(row))

@@ -7,11 +7,14 @@ right status whatever happens inside the trial.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cnnsearch.spec import Spec
 
@@ -40,6 +43,20 @@ def tracking_uri(spec: Spec) -> str:
     return spec.tracking.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _timed(method: F) -> F:
+    """Count the method's wall time into ``Tracker.busy_s`` (the logging overhead)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Tracker, *args: Any, **kwargs: Any) -> Any:
+        with self.timed():
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _quiet_mlflow() -> None:
     """Keep MLflow's store migrations and 'View run' lines out of the console."""
     for name in ("mlflow", "alembic"):
@@ -56,6 +73,9 @@ class Tracker:
         _quiet_mlflow()  # after the import: MLflow sets its own log level when imported
 
         self.spec = spec
+        #: Seconds spent tracking so far (MLflow calls and artifact rendering), for overhead figures.
+        self.busy_s = 0.0
+        self._timing = False
         self.uri = tracking_uri(spec)
         local = self.uri == default_tracking_uri()
         if local:
@@ -69,8 +89,22 @@ class Tracker:
             artifacts = (HOME / "artifacts").resolve().as_uri() if local else None
             self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
 
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """Add the block's wall time to ``busy_s``; nested blocks count once."""
+        if self._timing:
+            yield
+            return
+        self._timing, started = True, time.perf_counter()
+        try:
+            yield
+        finally:
+            self.busy_s += time.perf_counter() - started
+            self._timing = False
+
     # --- the study's parent run -------------------------------------------------
 
+    @_timed
     def open_study_run(self, study: Any, spec_files: dict[str, str]) -> str:
         """The study's parent run: created once, reopened on every restart or worker."""
         run_id = study.user_attrs.get(PARENT_RUN_ATTR)
@@ -102,9 +136,11 @@ class Tracker:
             self.client.log_text(run_id, text, f"spec/{name}")
         return run_id
 
+    @_timed
     def close_study_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status=status)
 
+    @_timed
     def log_study_progress(self, run_id: str, step: int, best: float | None, counts: dict[str, int]) -> None:
         """Best value so far and trial counts, stepped by trial number (watchable live)."""
         metrics = {f"trials_{state.lower()}": float(count) for state, count in counts.items()}
@@ -114,6 +150,7 @@ class Tracker:
 
     # --- trial runs ---------------------------------------------------------------
 
+    @_timed
     def start_trial(self, parent_run_id: str, number: int, params: dict[str, Any]) -> str:
         run = self.client.create_run(
             self.experiment_id,
@@ -129,6 +166,7 @@ class Tracker:
         self.log_params(run.info.run_id, params)
         return run.info.run_id
 
+    @_timed
     def end_trial(
         self,
         run_id: str,
@@ -150,14 +188,34 @@ class Tracker:
 
     # --- shared ----------------------------------------------------------------------
 
+    @_timed
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
         self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
 
+    @_timed
     def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None:
         """All of one step's metrics in a single batched call."""
         self.client.log_batch(run_id, metrics=_metrics(metrics, step))
+
+    @_timed
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self.client.log_text(run_id, text, artifact_file)
+
+    @_timed
+    def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None:
+        """Upload a folder's files (replacing earlier versions at the same paths)."""
+        self.client.log_artifacts(run_id, str(local_dir), artifact_path)
+
+    @_timed
+    def log_tags(self, run_id: str, tags: dict[str, str], metrics: dict[str, float] | None = None, step: int = 0) -> None:
+        """Tags (and optional metrics) in one batched call."""
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(
+            run_id, metrics=_metrics(metrics or {}, step), tags=[RunTag(k, str(v)) for k, v in tags.items()]
+        )
 
 
 def _metrics(values: dict[str, float], step: int) -> list[Any]:
