@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import keras
 import optuna
 
-from cnnsearch import space
+from cnnsearch import checkpoints, space
 from cnnsearch.callbacks import EpochReporter, PruningCallback
 from cnnsearch.data import Splits
 from cnnsearch.errors import TrialFailed
@@ -93,7 +93,6 @@ class Objective:
             *standard_callbacks(params, metric, direction),
         ]
         history = fit(model, self.splits, params, callbacks).history
-        del model
 
         losses = history.get("loss", [])
         if losses and not math.isfinite(losses[-1]):
@@ -107,6 +106,9 @@ class Objective:
             outcome["pruned_epoch"] = pruning.pruned_epoch
         elif outcome["epochs_run"] < params["epochs"]:
             outcome["stopped_epoch"] = outcome["epochs_run"] - 1
+        if pruning.pruned_epoch is None:
+            checkpoints.keep(self.spec, trial, model, float(best))  # weights of the top-k trials only
+        del model
         for key, number in outcome.items():
             trial.set_user_attr(key, number)
         return float(best), outcome
@@ -121,4 +123,6 @@ def describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, TrialFailed):
         return text
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        return f"out of memory ({type(exc).__name__}): {text}"[:500]
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__

@@ -152,6 +152,8 @@ class StudySpec(_Strict):
     startup_trials: int = Field(5, ge=0, description="random trials before TPE/GP, and unpruned trials for median")
     max_consecutive_failures: int = Field(5, gt=0)
     storage: str | None = None
+    trials_per_worker: int | None = Field(None, gt=0, description="recycle a worker process after this many trials")
+    keep_top_k: int = Field(3, ge=0, description="keep weights of the k best trials only; 0 keeps none")
 
     @field_validator("timeout")
     @classmethod

@@ -6,18 +6,19 @@ running the same spec again resumes where it stopped instead of starting over.
 
 from __future__ import annotations
 
+import os
 import re
 import time
+import zlib
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from cnnsearch import space
+from cnnsearch import heartbeat, space
 from cnnsearch.errors import CnnsearchError, SpecError
 from cnnsearch.spec import Spec, spec_to_dict, spec_to_toml
 from cnnsearch.tracking import HOME
@@ -52,7 +53,12 @@ def make_storage(spec: Spec) -> optuna.storages.BaseStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     try:
-        return RDBStorage(url)
+        return RDBStorage(
+            url,
+            heartbeat_interval=heartbeat.INTERVAL_S,
+            grace_period=heartbeat.GRACE_S,
+            failed_trial_callback=heartbeat.StaleTrialHandler(spec),
+        )
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds
         raise CnnsearchError(f"study.storage: cannot open '{url}': {str(exc).splitlines()[0]}") from None
 
@@ -96,17 +102,20 @@ def make_pruner(spec: Spec) -> optuna.pruners.BasePruner:
     return pruners.NopPruner()
 
 
-def open_study(spec: Spec) -> optuna.Study:
+def open_study(spec: Spec, worker: int = 0) -> optuna.Study:
     """Create the study, or load it if this spec ran before (resume)."""
     quiet_optuna()
     storage = make_storage(spec)
-    # Re-seed by progress so a resumed study does not replay its first trials' params.
-    existing = _trial_count(storage, spec.study.name)
+    # Re-seed by progress so a resumed study does not replay its first trials' params,
+    # and per worker so parallel workers do not sample the same ones.
+    seed = spec.study.seed + _trial_count(storage, spec.study.name) + 7919 * worker
+    if isinstance(storage, optuna.storages.RDBStorage):
+        seed += zlib.crc32(f"{heartbeat.HOST}:{os.getpid()}".encode())  # processes on several machines
     try:
         study = optuna.create_study(
             study_name=spec.study.name,
             storage=storage,
-            sampler=make_sampler(spec, spec.study.seed + existing),
+            sampler=make_sampler(spec, seed % 2**32),
             pruner=make_pruner(spec),
             direction=spec.study.direction,
             load_if_exists=True,
@@ -164,26 +173,6 @@ class StudyDisplay(Protocol):
     def trial_finished(self, study: optuna.Study, trial: FrozenTrial) -> None: ...
 
 
-@dataclass
-class FailureGuard:
-    """Stops the study after too many failed trials in a row, instead of burning the budget."""
-
-    limit: int
-    streak: int = 0
-    last_reason: str = ""
-    tripped: bool = field(default=False)
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if trial.state == TrialState.FAIL:
-            self.streak += 1
-            self.last_reason = str(trial.user_attrs.get(REASON_ATTR, "unknown error"))
-            if self.streak >= self.limit:
-                self.tripped = True
-                study.stop()
-        else:
-            self.streak = 0
-
-
 def run(
     spec: Spec,
     spec_path: Path | None = None,
@@ -195,7 +184,9 @@ def run(
     or storage fails fast. Ctrl-C propagates as KeyboardInterrupt after the running
     trial and the MLflow runs have been closed; running again resumes.
     """
-    from cnnsearch import data
+    from cnnsearch import data, worker
+    from cnnsearch.locks import study_lock
+    from cnnsearch.artifacts import StudyArtifacts
     from cnnsearch.objective import Objective
     from cnnsearch.tracking import Tracker
 
@@ -205,44 +196,30 @@ def run(
     spec_files = {"resolved.toml": spec_to_toml(spec)}
     if spec_path is not None:
         spec_files[spec_path.name] = spec_path.read_text(encoding="utf-8")
-    parent_run_id = tracker.open_study_run(study, spec_files)
+    with study_lock(spec):  # several workers or machines may start at once: one parent run
+        parent_run_id = tracker.open_study_run(study, spec_files)
     if display is not None:
         display.study_opened(study)
     objective = Objective(spec, splits, tracker, parent_run_id, display)
-    guard = FailureGuard(spec.study.max_consecutive_failures)
+    plots = StudyArtifacts(tracker, spec, parent_run_id)  # parent-run plots and trials CSV
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
         best = best_trial(study)
         tracker.log_study_progress(parent_run_id, trial.number, best.value if best else None, count_states(study))
         if display is not None:
             display.trial_finished(study, trial)
+        plots.trial_finished(study)  # redraws when RefreshPolicy says it is due
 
     deadline = time.monotonic() + spec.study.timeout if spec.study.timeout else None
-    status = "KILLED"
+    status, since = "KILLED", time.time()
     try:
-        while (remaining := spec.study.n_trials - finished_count(study)) > 0:
-            timeout = None if deadline is None else deadline - time.monotonic()
-            if timeout is not None and timeout <= 0:
-                break
-            study.optimize(
-                objective,
-                n_trials=remaining,
-                timeout=timeout,
-                catch=(Exception,),
-                callbacks=[
-                    optuna.study.MaxTrialsCallback(spec.study.n_trials, states=FINISHED),
-                    guard,
-                    after_trial,
-                ],
-                gc_after_trial=True,
-            )
-            if guard.tripped:
-                status = "FAILED"
-                raise CnnsearchError(
-                    f"stopped after {guard.limit} failed trials in a row "
-                    f"(study.max_consecutive_failures); last reason: {guard.last_reason}"
-                )
+        # One trial at a time, counted under the study lock: exact n_trials with other workers.
+        if worker.run_trials(study, objective, spec, since, after_trial, deadline=deadline) == worker.STOPPED:
+            status = "FAILED"
+            raise CnnsearchError(worker.stop_message(spec, worker.failure_streak(study, since)[1]))
         status = "FINISHED"
     finally:
+        if status != "KILLED":  # after Ctrl-C, stop now; the next run redraws
+            plots.finish(study)
         tracker.close_study_run(parent_run_id, status)
     return study
