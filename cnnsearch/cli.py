@@ -82,7 +82,18 @@ def validate(
 
 
 @app.command()
-def run(spec: SpecArg, set_: SetOpt = None) -> None:
+def run(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers", "-w", min=1,
+            help="Train in N worker processes sharing the study (spread over GPUs). "
+            "Default: in this process, or one recycled worker if study.trials_per_worker is set.",
+        ),
+    ] = None,
+) -> None:
     """Run (or resume) the search a spec describes; every trial is logged to MLflow."""
     with user_errors():
         resolved = load_spec(spec, set_ or [])
@@ -93,18 +104,47 @@ def run(spec: SpecArg, set_: SetOpt = None) -> None:
         from cnnsearch.console import SearchConsole
         from cnnsearch.tracking import tracking_uri
 
-        display = SearchConsole(resolved)
+        pool = workers or (1 if resolved.study.trials_per_worker else 0)
+        if pool:
+            from cnnsearch.supervisor import PoolConsole, run_workers
+
+            display = PoolConsole(resolved, pool)
+        else:
+            display = SearchConsole(resolved)
         out = display.console
         s = resolved.study
         out.print(
             f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
             f"{s.direction} {s.metric} on {resolved.data.dataset} (Keras {backend} backend)"
+            + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
         )
         with display:
-            study = study_module.run(resolved, spec_path=spec, display=display)
+            if pool:
+                study = run_workers(resolved, spec, set_ or [], pool, display)  # type: ignore[arg-type]
+            else:
+                study = study_module.run(resolved, spec_path=spec, display=display)
         display.final_table(study)
         uri = tracking_uri(resolved)
         out.print(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
+
+
+@app.command(hidden=True)
+def worker(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    slot: Annotated[int, typer.Option(help="Worker index (GPU placement, sampler seed).")] = 0,
+    since: Annotated[float, typer.Option(help="Session start (Unix time), for the failure streak.")] = 0.0,
+    trials: Annotated[int, typer.Option(help="Exit after this many trials (0: never), to be recycled.")] = 0,
+) -> None:
+    """One worker process of `cnnsearch run --workers N`, which starts it."""
+    with user_errors():
+        resolved = load_spec(spec, set_ or [])
+        from cnnsearch.runtime import load_keras
+
+        load_keras()
+        from cnnsearch.worker import serve
+
+        serve(resolved, slot, since, trials or None)
 
 
 @app.command()

@@ -74,10 +74,17 @@ class Heartbeat:
 
 
 def stale_reason(trial: FrozenTrial, now: float | None = None, grace: float = GRACE_S) -> str | None:
-    """Why this RUNNING journal trial is abandoned, or None while its worker is alive."""
+    """Why this RUNNING journal trial is abandoned, or None while its worker is alive.
+
+    Called under the study lock: a worker claims (owner attribute) each trial it
+    creates before releasing that lock, so an unclaimed RUNNING trial seen here
+    lost its worker between creating and claiming it.
+    """
     now = time.time() if now is None else now
     owner = trial.user_attrs.get(OWNER_ATTR)
     beat = trial.user_attrs.get(BEAT_ATTR)
+    if owner is None:
+        return "its worker stopped before the trial began (unclaimed)"
     if isinstance(owner, dict) and owner.get("host") == HOST and not _alive(int(owner.get("pid", 0))):
         return f"worker process {owner.get('pid')} on {HOST} died during the trial"
     last = float(beat) if beat is not None else _started(trial)
