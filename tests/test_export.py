@@ -1,0 +1,250 @@
+"""`cnnsearch best --export` and `cnnsearch predict`, end to end on a tiny digits study.
+
+One study and one export are shared by the module (they take ~30 s); each test checks one
+promise: the files, their round trips, the card's figures, the registry, predict.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import TINY_SPEC
+
+CLI = [sys.executable, "-m", "cnnsearch"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+AUGMENTED = "\n[augment]\ntranslation = 0.05\nrotation = 0.05\n"
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A 2-trial study with augmentation, then `best --export --format json` into the default folder."""
+    root = tmp_path_factory.mktemp("export")
+    spec = root / "tiny.toml"
+    text = TINY_SPEC.format(n_trials=2, epochs=4, pruner="none") + AUGMENTED
+    # A fixed, brisk learning rate and a wider net: the exported model should learn something in 4 epochs.
+    for searched, fixed in (("learning_rate = { low = 1e-3, high = 1e-2, log = true }", "learning_rate = 0.01"),
+                            ("filters = { choices = [8, 16] }", "filters = 32"),
+                            ("dense_units = { choices = [0, 32] }", "dense_units = 64")):
+        text = text.replace(searched, fixed)
+    spec.write_text(text)
+    ran = cli("run", str(spec), cwd=root)
+    assert ran.returncode == 0, ran.stderr
+    result = cli("best", str(spec), "--export", "--format", "json", cwd=root)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    directory = root / "exports" / "tiny"
+    card = json.loads((directory / "model_card.json").read_text())
+    return {"root": root, "spec": spec, "record": record, "dir": directory, "card": card, "log": result.stderr}
+
+
+def _splits(spec: Path):
+    from cnnsearch.data import load
+    from cnnsearch.spec import load_spec
+
+    resolved = load_spec(spec, [])
+    return load(resolved.data, resolved.study.seed)
+
+
+def test_export_writes_every_format_and_the_card(exported: dict) -> None:
+    directory, card, record = exported["dir"], exported["card"], exported["record"]
+    for name in ("model.keras", "saved_model", "model.onnx", "model.tflite", "model_card.md", "model_card.json",
+                 "confusion_matrix.png", "training_curves.png", "spec.toml"):
+        assert (directory / name).exists(), name
+    assert [e["format"] for e in card["exports"]] == ["keras", "saved_model", "onnx", "tflite"]
+    assert card["input"] == {**card["input"], "shape": [8, 8, 1], "dtype": "uint8", "channels": 1}
+    assert card["classes"] == [str(i) for i in range(10)]
+    assert card["search"]["trial"] == record["number"]
+    assert card["search"]["metric"] == "val_accuracy"
+    assert card["params"]["translation"] == 0.05
+    for name in ("keras", "tensorflow", "optuna", "mlflow", "cnnsearch"):
+        assert card["versions"][name] not in ("", "not installed"), name
+    assert "[study]" in card["spec_toml"]
+    # Retrained on train + validation, for the epochs the best trial's early stopping kept.
+    assert card["training"]["train_samples"] == 400
+    assert card["training"]["epochs"] == card["training"]["trial_best_epoch"] + 1
+    assert record["export"]["test_accuracy"] == card["test"]["accuracy"]
+    md = (directory / "model_card.md").read_text()
+    assert f"| accuracy | {card['test']['accuracy']:.4f} |" in md
+    assert "![confusion matrix](confusion_matrix.png)" in md
+    assert "Retraining trial" in exported["log"] and "model.onnx" in exported["log"]
+
+
+def test_fresh_process_reproduces_card_accuracy(exported: dict) -> None:
+    """model.keras exactly; SavedModel, ONNX and LiteRT within half a point; all on raw uint8 images."""
+    script = textwrap.dedent(
+        f"""
+        import json
+        import numpy as np
+        from cnnsearch.data import load
+        from cnnsearch.formats import FORMATS
+        from cnnsearch.spec import load_spec
+        spec = load_spec({str(exported["spec"])!r}, [])
+        splits = load(spec.data, spec.study.seed)
+        out = {{}}
+        for name, fmt in FORMATS.items():
+            probs = fmt.predict({str(exported["dir"])!r} / __import__("pathlib").Path(fmt.filename), splits.x_test)
+            out[name] = float(np.mean(probs.argmax(1) == splits.y_test))
+        print(json.dumps(out))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    accuracy = json.loads(result.stdout.strip().splitlines()[-1])
+    expected = exported["card"]["test"]["accuracy"]
+    assert accuracy["keras"] == expected
+    for name in ("saved_model", "onnx", "tflite"):
+        assert abs(accuracy[name] - expected) <= 0.005, (name, accuracy[name], expected)
+
+
+def test_exported_model_has_no_augmentation_and_takes_uint8(exported: dict) -> None:
+    import keras
+
+    from cnnsearch.model import AUGMENTATION
+
+    model = keras.models.load_model(exported["dir"] / "model.keras")
+    names = [layer.name for layer in model.layers]
+    assert AUGMENTATION not in names and not any("rotation" in n or "translation" in n for n in names)
+    assert model.inputs[0].dtype == "uint8"
+    assert exported["card"]["model"]["augmentation_in_export"] is False
+
+
+def test_card_figures_match_sklearn_on_the_same_predictions(exported: dict) -> None:
+    import keras
+    from sklearn.metrics import (
+        confusion_matrix,
+        precision_recall_fscore_support,
+        roc_auc_score,
+        top_k_accuracy_score,
+    )
+
+    splits = _splits(exported["spec"])
+    model = keras.models.load_model(exported["dir"] / "model.keras")
+    probs = model.predict(splits.x_test, verbose=0)
+    y, pred, labels = splits.y_test, probs.argmax(1), list(range(10))
+    test = exported["card"]["test"]
+    precision, recall, f1, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    for i, row in enumerate(test["per_class"]):
+        assert row["precision"] == pytest.approx(precision[i], abs=1e-12)
+        assert row["recall"] == pytest.approx(recall[i], abs=1e-12)
+        assert row["f1"] == pytest.approx(f1[i], abs=1e-12)
+        assert row["support"] == support[i]
+    assert test["accuracy"] == pytest.approx(np.mean(pred == y), abs=1e-12)
+    assert test["top_k_accuracy"] == pytest.approx(top_k_accuracy_score(y, probs, k=test["top_k"], labels=labels), abs=1e-12)
+    assert test["macro_roc_auc"] == pytest.approx(roc_auc_score(y, probs, multi_class="ovr", labels=labels), abs=1e-9)
+    assert test["confusion_matrix"] == confusion_matrix(y, pred, labels=labels).tolist()
+    assert sum(map(sum, test["confusion_matrix"])) == len(y) == test["samples"]
+
+
+def test_second_export_is_version_2_linked_to_the_study_run(exported: dict) -> None:
+    root, card = exported["root"], exported["card"]
+    again = cli("best", str(exported["spec"]), "--export", "second", "--formats", "keras", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert "version 2" in again.stdout
+    second = json.loads((root / "second" / "model_card.json").read_text())
+    assert second["mlflow"]["version"] == "2"
+    # Same seed, same backend: the retrain repeats exactly.
+    assert second["test"] == card["test"]
+
+    client = MlflowClient(card["mlflow"]["tracking_uri"])
+    versions = client.search_model_versions(f"name = '{card['mlflow']['registered_model']}'")
+    assert sorted(int(v.version) for v in versions) == [1, 2]
+    run = client.get_run(card["mlflow"]["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.parentRunId"] == card["mlflow"]["parent_run_id"]
+    assert run.data.tags["cnnsearch.kind"] == "export"
+    assert run.data.metrics["test_accuracy"] == pytest.approx(card["test"]["accuracy"])
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "card")}
+    assert {"card/model_card.json", "card/model_card.md", "card/confusion_matrix.png"} <= artifacts
+    # The logged MLflow model loads and predicts raw images.
+    import mlflow
+
+    mlflow.set_tracking_uri(card["mlflow"]["tracking_uri"])
+    model = mlflow.pyfunc.load_model(f"models:/{card['mlflow']['registered_model']}/1")
+    splits = _splits(exported["spec"])
+    assert model.metadata.get_input_schema().inputs[0].type.name == "uint8"
+    probs = np.asarray(model.predict(splits.x_test[:16]))
+    assert probs.shape == (16, 10)
+
+
+def test_predict_png_files_gives_their_classes_and_reports_bad_files(exported: dict, tmp_path: Path) -> None:
+    import keras
+    from PIL import Image
+
+    splits = _splits(exported["spec"])
+    model = keras.models.load_model(exported["dir"] / "model.keras")
+    expected = model.predict(splits.x_test[:12], verbose=0).argmax(1)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(12):
+        Image.fromarray(splits.x_test[i][..., 0]).save(folder / f"digit{i:02d}.png")
+    # A bigger RGB image is converted as the card says (resized, to grayscale).
+    Image.fromarray(splits.x_test[0][..., 0]).convert("RGB").resize((8, 8)).save(tmp_path / "rgb.png")
+    (tmp_path / "broken.png").write_bytes(b"not an image at all")
+
+    result = cli("predict", str(exported["dir"]), str(folder), str(tmp_path / "rgb.png"), str(tmp_path / "broken.png"),
+                 str(tmp_path / "missing.jpg"), "--format", "json", "-k", "2", cwd=tmp_path)
+    assert result.returncode == 1
+    rows = {Path(r["file"]).name: r for r in json.loads(result.stdout)}
+    assert len(rows) == 15
+    for i in range(12):
+        top = rows[f"digit{i:02d}.png"]["predictions"]
+        assert len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
+        assert top[0]["class"] == str(expected[i])
+    # Read back from PNG, the images score as the in-memory arrays do (a 4-epoch model).
+    labels = [rows[f"digit{i:02d}.png"]["predictions"][0]["class"] for i in range(12)]
+    assert np.mean([label == str(y) for label, y in zip(labels, splits.y_test[:12])]) == np.mean(expected == splits.y_test[:12])
+    assert rows["rgb.png"]["predictions"][0]["class"] == str(expected[0])
+    assert "not a readable image" in rows["broken.png"]["error"]
+    assert "no such file" in rows["missing.jpg"]["error"]
+    assert "error: " in result.stderr and "broken.png" in result.stderr
+
+    table = cli("predict", str(exported["dir"]), str(folder / "digit00.png"), cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.split()[1] == str(expected[0])
+
+
+def test_disagreeing_artifact_fails_loudly(tmp_path: Path) -> None:
+    """A reloaded file whose predictions differ from the model's is an error, never a success."""
+    import keras
+
+    from cnnsearch.formats import ExportError, write_and_verify
+    from cnnsearch.model import build
+
+    params = {"blocks": 1, "filters": 4, "filter_growth": 2.0, "convs_per_block": 1, "kernel_size": 3,
+              "batch_norm": False, "dropout": 0.0, "dense_units": 0, "head": "global_average"}
+    model = build(params, (8, 8, 1), 3, augment=False, input_dtype="uint8")
+    images = np.random.default_rng(0).integers(0, 256, (20, 8, 8, 1), dtype=np.uint8)
+    labels = np.zeros(20, dtype=np.int64)
+    probs = np.asarray(model.predict(images, verbose=0))
+    good = write_and_verify("keras", model, tmp_path, images, labels, probs)
+    assert good.ok and good.max_prob_diff == 0.0
+    skewed = probs.copy()
+    skewed[:, 0] += 0.01
+    with pytest.raises(ExportError, match="disagrees"):
+        write_and_verify("keras", model, tmp_path, images, labels, skewed)
+    keras.backend.clear_session()
+
+
+def test_export_errors_are_one_line(exported: dict, workdir: Path) -> None:
+    spec = exported["spec"]
+    stray = cli("best", str(spec), "somewhere", cwd=workdir)
+    assert stray.returncode == 1 and stray.stderr.strip().count("\n") == 0 and "needs --export" in stray.stderr
+    bad_format = cli("best", str(spec), "--export", "--formats", "keras,pickle", cwd=exported["root"])
+    assert bad_format.returncode == 1 and "unknown format 'pickle'" in bad_format.stderr
+    no_study = cli("best", str(spec), "--export", cwd=workdir)  # no mlruns/ here
+    assert no_study.returncode == 1 and "no study named 'tiny'" in no_study.stderr
+    not_export = cli("predict", str(workdir), str(spec), cwd=workdir)
+    assert not_export.returncode == 1 and "not a cnnsearch export" in not_export.stderr
