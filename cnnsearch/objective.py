@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import keras
 import optuna
 
-from cnnsearch import checkpoints, space
+from cnnsearch import artifacts, checkpoints, space
 from cnnsearch.callbacks import EpochReporter, PruningCallback
 from cnnsearch.data import Splits
 from cnnsearch.errors import TrialFailed
@@ -48,6 +48,7 @@ class Objective:
         self.display = display
 
     def __call__(self, trial: optuna.Trial) -> float:
+        tracking_before = self.tracker.busy_s
         params = space.suggest(trial, self.spec)
         run_id = self.tracker.start_trial(self.parent_run_id, trial.number, params)
         trial.set_user_attr(RUN_ID_ATTR, run_id)
@@ -73,6 +74,7 @@ class Objective:
             raise
         finally:
             self.tracker.end_trial(run_id, state, value, {f"cnnsearch.{k}": str(v) for k, v in tags.items()})
+            trial.set_user_attr(artifacts.TRACKING_ATTR, round(self.tracker.busy_s - tracking_before, 4))
 
     def _train(self, trial: optuna.Trial, params: dict[str, Any], run_id: str) -> tuple[float, dict[str, int]]:
         """Fit one model; return the best epoch's metric and when training stopped or was pruned."""
@@ -82,6 +84,7 @@ class Objective:
         model = build(params, self.splits.input_shape, self.splits.num_classes)
         trial.set_user_attr("param_count", model.count_params())
         self.tracker.log_metrics(run_id, 0, {"param_count": float(model.count_params())})
+        artifacts.log_model_summary(self.tracker, run_id, model)
 
         listeners = [lambda epoch, metrics: self.tracker.log_metrics(run_id, epoch, metrics)]
         if self.display is not None:
@@ -93,6 +96,10 @@ class Objective:
             *standard_callbacks(params, metric, direction),
         ]
         history = fit(model, self.splits, params, callbacks).history
+        artifacts.log_trial_curves(
+            self.tracker, run_id, trial, history, self.spec, pruned_epoch=pruning.pruned_epoch,
+            planned_epochs=params["epochs"], num_classes=self.splits.num_classes,
+        )
 
         losses = history.get("loss", [])
         if losses and not math.isfinite(losses[-1]):

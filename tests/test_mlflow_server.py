@@ -1,0 +1,134 @@
+"""A tiny study logged to a real MLflow tracking server on loopback, read back over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from cnnsearch.artifacts import CURVES_FILE, DIAGNOSIS_TAG, SUMMARY_FILE, TRIALS_CSV
+from cnnsearch.diagnosis import LABELS
+from cnnsearch.spec import load_spec
+from cnnsearch.study import open_study, run
+from cnnsearch.tracking import PARENT_RUN_ATTR
+
+GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
+HOPELESS = {**GOOD, "learning_rate": 1e-6}  # learns nothing: pruned at epoch 1 by the median pruner
+SMALLER = {**GOOD, "filters": 8, "dropout": 0.1, "batch_norm": False}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    """``mlflow server`` with its own SQLite store and proxied artifact root; stopped as a group."""
+    port = _free_port()
+    root = tmp_path / "server"
+    root.mkdir()
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        "--serve-artifacts", "--artifacts-destination", (root / "artifacts").as_uri(),
+    ]  # fmt: skip
+    log = (root / "server.log").open("w")
+    proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start:\n{(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        log.close()
+
+
+def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=3, epochs=3, pruner="median")
+    spec = load_spec(
+        path,
+        [
+            f"tracking.tracking_uri={mlflow_server}",
+            "tracking.experiment=served",
+            "study.startup_trials=2",  # the median pruner judges from the third trial on
+            "train.learning_rate={low=1e-6,high=1e-2,log=true}",
+        ],
+    )
+    study = open_study(spec)
+    for params in (GOOD, SMALLER, HOPELESS):  # two complete trials, so every study plot can be drawn
+        study.enqueue_trial(params)
+    study = run(spec, spec_path=path)
+    assert not (workdir / "mlruns" / "mlflow.db").exists()  # everything went to the server
+
+    client = MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("served")
+    assert experiment.artifact_location.startswith("mlflow-artifacts:")  # proxied through the server
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
+    parent_id = study.user_attrs[PARENT_RUN_ATTR]
+    parent = client.get_run(parent_id)
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent_id]
+    assert parent.info.status == "FINISHED" and parent.data.tags["cnnsearch.kind"] == "study"
+    assert len(runs) == 4 and len(children) == len(study.trials) == 3
+
+    # Parent: progress metrics per finished trial, study plots and the trials table.
+    assert [m.step for m in client.get_metric_history(parent_id, "best_value")] == [0, 1, 2]
+    assert client.get_metric_history(parent_id, "trials_complete")[-1].value >= 1
+    plots = {a.path for a in client.list_artifacts(parent_id, "plots")}
+    for name in ("optimization_history", "param_importances", "parallel_coordinate", "slice", "contour"):
+        assert {f"plots/{name}.png", f"plots/{name}.html"} <= plots, name
+    local = Path(client.download_artifacts(parent_id, TRIALS_CSV, str(workdir)))
+    import pandas as pd
+
+    table = pd.read_csv(local)
+    assert list(table["number"]) == [0, 1, 2] and set(table["diagnosis"]) <= set(LABELS)
+    assert parent.data.tags["cnnsearch.plots_skipped"] == "none"
+
+    # Every trial: state and diagnosis tags, per-epoch histories, curves and model summary.
+    for child in children:
+        number = int(child.data.tags["cnnsearch.trial"])
+        trial = study.trials[number]
+        tags, run_id = child.data.tags, child.info.run_id
+        assert tags["cnnsearch.state"] == trial.state.name
+        assert tags[DIAGNOSIS_TAG] == trial.user_attrs["diagnosis"] in LABELS
+        assert tags[f"{DIAGNOSIS_TAG}_reason"]
+        for key in ("loss", "val_loss", "val_accuracy", "epoch_time_s", "images_per_s"):
+            history = client.get_metric_history(run_id, key)
+            assert [m.step for m in history] == list(range(trial.user_attrs["epochs_run"])), key
+        assert client.get_metric_history(run_id, "param_count")[0].value == trial.user_attrs["param_count"]
+        files = {a.path for a in client.list_artifacts(run_id)}
+        assert {CURVES_FILE, SUMMARY_FILE} <= files
+        summary = client.download_artifacts(run_id, SUMMARY_FILE, str(workdir / f"s{number}"))
+        assert "Total params" in Path(summary).read_text()
+        assert 0 < trial.user_attrs["tracking_s"] < trial.duration.total_seconds()
+
+    pruned = [c for c in children if c.data.tags["cnnsearch.state"] == "PRUNED"]
+    assert len(pruned) == 1 and pruned[0].data.tags["cnnsearch.pruned_epoch"] == "1"
+    assert client.get_metric_history(pruned[0].info.run_id, "pruned_epoch")[0].value == 1
+    assert pruned[0].data.tags[DIAGNOSIS_TAG] == "underfitting"  # lr 1e-6: both curves stay near ln(10)
