@@ -5,6 +5,8 @@ Notebook use::
     import cnnsearch
     spec = cnnsearch.load_spec("search_spaces/digits.toml", ["study.n_trials=5"])
     study = cnnsearch.run(spec)
+    record = cnnsearch.best(spec)                 # the best trial: number, value, params
+    result = cnnsearch.export(spec)               # retrain, test and export it (exports/<study>/)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from cnnsearch.errors import CnnsearchError, DataError, SpecError, TrialFailed
 from cnnsearch.spec import Spec, load_spec
 
 __version__ = "0.1.0"
-__all__ = ["CnnsearchError", "DataError", "Spec", "SpecError", "TrialFailed", "load_spec", "run", "__version__"]
+__all__ = ["CnnsearchError", "DataError", "Spec", "SpecError", "TrialFailed", "best", "export", "load_spec", "run", "__version__"]
 
 
 def run(spec: Spec, **kwargs: Any) -> Any:
@@ -23,3 +25,18 @@ def run(spec: Spec, **kwargs: Any) -> Any:
     from cnnsearch.study import run as run_study
 
     return run_study(spec, **kwargs)
+
+
+def best(spec: Spec) -> dict[str, Any]:
+    """The best complete trial of the spec's study: number, value, params, MLflow run id."""
+    from cnnsearch.report import best_record
+    from cnnsearch.study import load_study
+
+    return best_record(load_study(spec), spec)
+
+
+def export(spec: Spec, **kwargs: Any) -> Any:
+    """Retrain, test and export the best trial (see ``cnnsearch.export.export_best``); returns an ExportResult."""
+    from cnnsearch.export import export_best
+
+    return export_best(spec, **kwargs)

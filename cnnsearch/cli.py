@@ -275,7 +275,8 @@ def predict(
         if format == RecordFormat.json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
         else:
-            width = max(len(r.file) for r in results)
+            width = max(len("file"), *(len(r.file) for r in results))
+            typer.echo(f"{'file':<{width}}  top {top} classes (probability)")
             for r in results:
                 if r.error is None:
                     shown = "  ".join(f"{c} {p:.3f}" for c, p in r.top)
