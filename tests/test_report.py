@@ -1,0 +1,92 @@
+"""`cnnsearch report` end to end: a tiny study, the HTML page, and a real headless Chromium rendering it."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cnnsearch.diagnosis import LABELS
+
+CLI = [sys.executable, "-m", "cnnsearch"]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "80"}
+    return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium, isolated profile, no network chatter; JS gets virtual time to run."""
+    command = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+        "--hide-scrollbars", "--virtual-time-budget=10000", *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny study (4 trials, 3 epochs) and its report, shared by the tests below."""
+    from conftest import TINY_SPEC
+
+    root = tmp_path_factory.mktemp("report")
+    spec = root / "tiny.toml"
+    spec.write_text(TINY_SPEC.format(n_trials=4, epochs=3, pruner="none"))
+    run = cli("run", str(spec), cwd=root)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = cli("report", str(spec), "--out", "out/report.html", "--top", "2", cwd=root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("wrote out/report.html (") and "4 trials" in result.stdout
+    return root
+
+
+def test_trials_lists_a_diagnosis_per_trial_and_fits_80_columns(reported: Path) -> None:
+    csv = cli("trials", "tiny.toml", "--format", "csv", cwd=reported)
+    frame = pd.read_csv(io.StringIO(csv.stdout))
+    assert len(frame) == 4 and set(frame["diagnosis"]) <= set(LABELS)
+    assert (frame["tracking_s"] > 0).all()
+    table = cli("trials", "tiny.toml", cwd=reported).stdout
+    assert max(len(line) for line in table.splitlines()) <= 80
+    for label in frame["diagnosis"]:
+        assert label in table
+    assert "learning_rate=" in table  # params fold instead of being cut off
+
+
+def test_report_is_one_self_contained_page(reported: Path) -> None:
+    page = (reported / "out" / "report.html").read_text()
+    assert not re.search(r"""<(script|img|link)[^>]+(src|href)=["']?(https?:|//)""", page)  # nothing fetched
+    assert page.count("src='data:image/png;base64,") == 2  # the top two trials' curves
+    for label in LABELS:  # the diagnosis summary has a row per label
+        assert f"<span class='tag {label}'>{label}</span>" in page
+    for title in ("Study tiny", "Diagnosis", "Study plots", "Top 2 trials", "All trials"):
+        assert title in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium); .ci/run installs it")
+def test_report_renders_in_headless_chromium(reported: Path, tmp_path: Path) -> None:
+    url = (reported / "out" / "report.html").as_uri()
+    dom = chromium("--dump-dom", url, profile=tmp_path / "profile")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    # plotly.js ran and drew every study plot into SVG; the curve images decoded.
+    assert dom.stdout.count('class="main-svg"') >= 5
+    assert "Optimization History Plot" in dom.stdout
+
+    shot = tmp_path / "report.png"
+    result = chromium(f"--screenshot={shot}", "--window-size=1200,1600", url, profile=tmp_path / "profile")
+    assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.size == (1200, 1600)
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colours is None or len(colours) > 200  # plots and text, not a blank page
