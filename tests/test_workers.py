@@ -1,0 +1,176 @@
+"""Several worker processes on one study: exact trial counts, crashes, Ctrl-C, recycling, failures.
+
+Real worker processes (``cnnsearch run --workers N``), the real journal storage and
+MLflow store, and real signals.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+from cnnsearch import heartbeat
+from cnnsearch.spec import load_spec
+from cnnsearch.study import load_study
+from cnnsearch.tracking import default_tracking_uri
+
+CLI = [sys.executable, "-m", "cnnsearch"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+
+
+def _runs(experiment: str = "tiny") -> list:
+    client = MlflowClient(default_tracking_uri())
+    return client.search_runs([client.get_experiment_by_name(experiment).experiment_id], max_results=1000)
+
+
+def _check_one_run_per_trial(study) -> list:
+    """Every trial has exactly one MLflow run, none left RUNNING; one parent run."""
+    runs = _runs()
+    assert [r.info.status for r in runs if r.info.status == "RUNNING"] == []
+    parents = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "study"]
+    trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]
+    assert len(parents) == 1
+    numbers = sorted(int(r.data.tags["cnnsearch.trial"]) for r in trial_runs)
+    assert numbers == [t.number for t in study.trials]  # one run per trial, none duplicated or lost
+    assert {r.data.tags["mlflow.parentRunId"] for r in trial_runs} == {parents[0].info.run_id}
+    by_number = {int(r.data.tags["cnnsearch.trial"]): r for r in trial_runs}
+    for trial in study.trials:
+        assert trial.user_attrs.get("mlflow_run_id", by_number[trial.number].info.run_id) == by_number[trial.number].info.run_id
+    return trial_runs
+
+
+def test_two_workers_finish_exactly_n_trials_and_are_recycled(tiny_spec_file, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=6, epochs=1, extra="")
+    result = subprocess.run(
+        [*CLI, "run", str(path), "--workers", "2", "--set", "study.trials_per_worker=2"],
+        cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 worker processes" in result.stdout
+    for number in range(6):
+        assert f"trial {number:>3}  COMPLETE" in result.stdout
+
+    study = load_study(load_spec(path))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6  # exactly n_trials, no overshoot
+    _check_one_run_per_trial(study)
+    per_process = Counter(t.user_attrs[heartbeat.OWNER_ATTR]["pid"] for t in study.trials)
+    assert len(per_process) >= 3 and max(per_process.values()) <= 2  # recycled after 2 trials each
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 6  # workers sample apart
+    assert (workdir / "mlruns" / "logs" / "tiny" / "worker-1.log").is_file()
+
+
+def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"supervisor exited ({proc.returncode}) while waiting for {what}: {proc.communicate()}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _running_mid_epoch(path: Path):
+    """A RUNNING trial that reported at least one epoch (so it is inside training)."""
+    try:
+        study = load_study(load_spec(path))
+    except Exception:  # noqa: BLE001 - the study may not exist yet
+        return None
+    for trial in study.get_trials(states=(TrialState.RUNNING,)):
+        if trial.intermediate_values and heartbeat.OWNER_ATTR in trial.user_attrs:
+            return trial
+    return None
+
+
+def test_sigkilled_worker_trial_fails_and_is_retried(tiny_spec_file, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=4, epochs=4)
+    proc = subprocess.Popen(
+        [*CLI, "run", str(path), "--workers", "2"],
+        cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        victim = _wait_for(lambda: _running_mid_epoch(path), 240, "a trial in training", proc)
+        os.kill(victim.user_attrs[heartbeat.OWNER_ATTR]["pid"], signal.SIGKILL)
+        out, err = proc.communicate(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert "died (signal 9)" in out
+
+    study = load_study(load_spec(path))
+    killed = study.trials[victim.number]
+    assert killed.state == TrialState.FAIL
+    assert "died during the trial" in killed.user_attrs["fail_reason"]
+    retries = [t for t in study.trials if t.user_attrs.get("retried_from") == victim.number]
+    assert len(retries) == 1 and retries[0].params == killed.params
+    assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 4
+    assert states.count(TrialState.FAIL) == 1 and TrialState.RUNNING not in states
+    runs = {int(r.data.tags["cnnsearch.trial"]): r for r in _check_one_run_per_trial(study)}
+    assert runs[victim.number].info.status == "FAILED"
+    assert "died during the trial" in runs[victim.number].data.tags["cnnsearch.fail_reason"]
+
+
+def _deliver_sigint() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_stops_every_worker_then_rerun_completes(tiny_spec_file, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=5, epochs=4)
+    proc = subprocess.Popen(
+        [*CLI, "run", str(path), "--workers", "2"],
+        cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_deliver_sigint,
+    )
+    try:
+        _wait_for(lambda: _running_mid_epoch(path), 240, "a trial in training", proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "run the same command again to resume" in err
+
+    study = load_study(load_spec(path))
+    states = [t.state for t in study.trials]
+    assert TrialState.RUNNING not in states
+    interrupted = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert interrupted and all(t.user_attrs["fail_reason"] == "interrupted (Ctrl-C)" for t in interrupted)
+    runs = {int(r.data.tags["cnnsearch.trial"]): r for r in _check_one_run_per_trial(study)}
+    assert {runs[t.number].info.status for t in interrupted} == {"KILLED"}
+    assert [r.info.status for r in _runs() if r.data.tags.get("cnnsearch.kind") == "study"] == ["KILLED"]
+
+    result = subprocess.run([*CLI, "run", str(path), "--workers", "2"], cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    study = load_study(load_spec(path))
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 5
+    assert TrialState.RUNNING not in states
+    _check_one_run_per_trial(study)
+
+
+def test_consecutive_failures_stop_all_workers(tiny_spec_file, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=8, epochs=1)
+    result = subprocess.run(
+        [*CLI, "run", str(path), "--workers", "2", "--set", "study.metric=val_auc", "--set", "study.max_consecutive_failures=2"],
+        cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "error: stopped after 2 failed trials in a row" in result.stderr and "val_auc" in result.stderr
+    study = load_study(load_spec(path))
+    assert 2 <= len(study.trials) <= 3  # the two that tripped it, plus one already running at most
+    assert {t.state for t in study.trials} == {TrialState.FAIL}
+    _check_one_run_per_trial(study)
