@@ -88,7 +88,19 @@ class Tracker:
             self.experiment_id = experiment.experiment_id
         else:
             artifacts = (HOME / "artifacts").resolve().as_uri() if local else None
-            self.experiment_id = self.client.create_experiment(name, artifact_location=artifacts)
+            self.experiment_id = self._create_experiment(name, artifacts)
+
+    def _create_experiment(self, name: str, artifacts: str | None) -> str:
+        """Create the experiment; if another worker or machine just did, use theirs."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.create_experiment(name, artifact_location=artifacts)
+        except MlflowException:
+            experiment = self.client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+            return experiment.experiment_id
 
     @contextlib.contextmanager
     def timed(self) -> Iterator[None]:
