@@ -52,13 +52,16 @@ def make_storage(spec: Spec) -> optuna.storages.BaseStorage:
         path = Path(url) if url else default_storage_path(spec.study.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
+    from cnnsearch.locks import study_lock
+
     try:
-        return RDBStorage(
-            url,
-            heartbeat_interval=heartbeat.INTERVAL_S,
-            grace_period=heartbeat.GRACE_S,
-            failed_trial_callback=heartbeat.StaleTrialHandler(spec),
-        )
+        with study_lock(spec):  # machines starting together on an empty database create its tables once
+            return RDBStorage(
+                url,
+                heartbeat_interval=heartbeat.INTERVAL_S,
+                grace_period=heartbeat.GRACE_S,
+                heartbeat_stale_trial_callback=heartbeat.StaleTrialHandler(spec),
+            )
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds
         raise CnnsearchError(f"study.storage: cannot open '{url}': {str(exc).splitlines()[0]}") from None
 

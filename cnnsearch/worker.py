@@ -45,7 +45,11 @@ class _Owned:
         self.own = own
 
     def __call__(self, trial: optuna.Trial) -> float:
-        beat = heartbeat.Heartbeat(trial.study, trial._trial_id) if self.own else contextlib.nullcontext()
+        if self.own:
+            beat: contextlib.AbstractContextManager[Any] = heartbeat.Heartbeat(trial.study, trial._trial_id)
+        else:  # Optuna's RDB heartbeat is already beating; record the owner for people only
+            trial.set_user_attr(heartbeat.OWNER_ATTR, {"host": heartbeat.HOST, "pid": os.getpid()})
+            beat = contextlib.nullcontext()
         with beat:
             self.gate.close()  # the trial is RUNNING and owned: other workers may count it now
             return self.objective(trial)

@@ -1,0 +1,99 @@
+"""Two processes share one study through a real PostgreSQL and a real MLflow tracking server.
+
+This is the several-machines set-up of the README on one machine: each process is
+a plain ``cnnsearch run`` on the same spec, storage and tracking server. `.ci/run`
+starts PostgreSQL on loopback (`.ci/postgres start`) and sets the URL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+from cnnsearch import heartbeat
+
+URL = os.environ.get("CNNSEARCH_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(
+    not URL, reason="CNNSEARCH_TEST_POSTGRES_URL is not set: `eval \"$(.ci/postgres start)\"` starts a server and sets it"
+)
+CLI = [sys.executable, "-m", "cnnsearch"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+
+
+@pytest.fixture
+def tracking_server(tmp_path: Path) -> Iterator[str]:
+    """``mlflow server`` on loopback with its own store; stopped as a process group."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = tmp_path / "server"
+    root.mkdir()
+    command = [
+        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        "--serve-artifacts", "--artifacts-destination", (root / "artifacts").as_uri(),
+    ]  # fmt: skip
+    with (root / "server.log").open("w") as log:
+        proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/health", timeout=2):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"mlflow server did not start:\n{(root / 'server.log').read_text()[-2000:]}")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
+def test_two_processes_share_a_study_through_postgres(tiny_spec_file, workdir: Path, tracking_server: str) -> None:
+    name = f"pg-{uuid.uuid4().hex[:10]}"  # a fresh study in a database that outlives the test
+    path = tiny_spec_file(n_trials=6, epochs=2)
+    overrides = [
+        f"study.name={name}",
+        f"study.storage={URL}",
+        f"tracking.tracking_uri={tracking_server}",
+        f"tracking.experiment={name}",
+    ]
+    args = [arg for item in overrides for arg in ("--set", item)]
+    # Two "machines" starting together: they race for the MLflow parent run and the last trials.
+    procs = [
+        subprocess.Popen([*CLI, "run", str(path), *args], cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=600) for proc in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, out + err
+
+    study = optuna.load_study(study_name=name, storage=URL)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6  # exactly n_trials, none RUNNING
+    assert {t.user_attrs[heartbeat.OWNER_ATTR]["pid"] for t in study.trials} == {p.pid for p in procs}
+
+    client = MlflowClient(tracking_server)
+    experiment = client.get_experiment_by_name(name)
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "study"]
+    trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]
+    assert len(parents) == 1  # one parent run although both processes started at once
+    assert sorted(int(r.data.tags["cnnsearch.trial"]) for r in trial_runs) == list(range(6))
+    assert {r.data.tags["mlflow.parentRunId"] for r in trial_runs} == {parents[0].info.run_id}
+    assert {r.info.status for r in runs} == {"FINISHED"}
