@@ -72,9 +72,7 @@ def log_trial_curves(
             metrics = {"epochs_run": float(epochs_run)}
             if marker is not None:
                 metrics[f"{label}_epoch"] = float(marker)
-            tracker.log_tags(
-                run_id, {DIAGNOSIS_TAG: diagnosis.label, f"{DIAGNOSIS_TAG}_reason": diagnosis.reason}, metrics
-            )
+            tracker.defer(run_id, {DIAGNOSIS_TAG: diagnosis.label, f"{DIAGNOSIS_TAG}_reason": diagnosis.reason}, metrics)
             from cnnsearch.plots import plot_learning_curves
 
             with tempfile.TemporaryDirectory() as tmp:

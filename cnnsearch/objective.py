@@ -86,7 +86,7 @@ class Objective:
         self.tracker.log_metrics(run_id, 0, {"param_count": float(model.count_params())})
         artifacts.log_model_summary(self.tracker, run_id, model)
 
-        listeners = [lambda epoch, metrics: self.tracker.log_metrics(run_id, epoch, metrics)]
+        listeners = [self.tracker.epoch_logger(run_id)]
         if self.display is not None:
             listeners.append(self.display.epoch_ended)
         pruning = PruningCallback(trial, metric)

@@ -42,6 +42,7 @@ def plot_learning_curves(
     import matplotlib
     import matplotlib.style
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     train_metric = metric.removeprefix("val_")
     panels = ["loss"] if train_metric == "loss" else ["loss", train_metric]
@@ -51,7 +52,7 @@ def plot_learning_curves(
         # Fixed margins: a layout engine would triple the cost of this per-trial plot.
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.84 if title else 0.9, wspace=0.18)
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        for ax, key in zip(axes, panels):
+        for i, (ax, key) in enumerate(zip(axes, panels)):
             for name in (key, f"val_{key}"):
                 values = [v if math.isfinite(v) else math.nan for v in history.get(name, [])]
                 if values:
@@ -64,7 +65,10 @@ def plot_learning_curves(
             ax.set_xlabel("epoch", fontsize=8, labelpad=1)
             ax.set_title(key, fontsize=9)
             ax.tick_params(labelsize=7)
-            ax.legend(fontsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))  # fewer tick labels: text is the cost
+            ax.yaxis.set_major_locator(MaxNLocator(5))
+            if i == 0:  # same lines in every panel: one legend
+                ax.legend(fontsize=7)
         if title:
             fig.suptitle(title, fontsize=10)
         path = Path(path)

@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +29,12 @@ STATE_TAG = "cnnsearch.state"
 TRIAL_TAG = "cnnsearch.trial"
 STUDY_TAG = "cnnsearch.study"
 KIND_TAG = "cnnsearch.kind"
+
+#: Per-epoch metrics go out in one batch per epoch, but at most once per this many seconds:
+#: metrics of shorter epochs wait for the next batch (or the run's closing one). Steps stay exact.
+EPOCH_FLUSH_S = 1.0
+#: MLflow accepts up to 1000 metrics per batch; send before a buffer gets near that.
+MAX_BATCH = 900
 
 #: Trial outcome -> MLflow run status.
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED", "KILLED": "KILLED"}
@@ -77,6 +84,8 @@ class Tracker:
         #: Seconds spent tracking so far (MLflow calls and artifact rendering), for overhead figures.
         self.busy_s = 0.0
         self._timing = False
+        #: Per run: metrics not sent yet and tags for the closing batch, with the last send time.
+        self._pending: dict[str, _Pending] = {}
         self.uri = tracking_uri(spec)
         local = self.uri == default_tracking_uri()
         if local:
@@ -190,14 +199,33 @@ class Tracker:
         """Close a trial run with its final state; pruned trials are FINISHED runs tagged PRUNED."""
         from mlflow.entities import RunTag
 
-        all_tags = {STATE_TAG: state, **(tags or {})}
+        pending = self._pending.pop(run_id, _Pending())
+        all_tags = {**pending.tags, STATE_TAG: state, **(tags or {})}
         metrics = {f"best_{self.spec.study.metric}": value} if value is not None else {}
-        self.client.log_batch(
-            run_id,
-            metrics=_metrics(metrics, step=0),
-            tags=[RunTag(k, str(v)) for k, v in all_tags.items()],
-        )
+        for chunk in _chunks([*pending.metrics, *_metrics(metrics, step=0)]):
+            self.client.log_batch(run_id, metrics=chunk, tags=[RunTag(k, str(v)) for k, v in all_tags.items()])
+            all_tags = {}
         self.client.set_terminated(run_id, status=RUN_STATUS[state])
+
+    def epoch_logger(self, run_id: str) -> Callable[[int, dict[str, float]], None]:
+        """An epoch listener for a trial run: one batch per epoch, at most one per EPOCH_FLUSH_S."""
+        pending = self._pending.setdefault(run_id, _Pending())
+
+        def log(epoch: int, metrics: dict[str, float]) -> None:
+            with self.timed():
+                pending.metrics.extend(_metrics(metrics, epoch))
+                now = time.monotonic()
+                if now - pending.sent >= EPOCH_FLUSH_S or len(pending.metrics) >= MAX_BATCH:
+                    self.client.log_batch(run_id, metrics=pending.metrics)
+                    pending.metrics, pending.sent = [], now
+
+        return log
+
+    def defer(self, run_id: str, tags: dict[str, str], metrics: dict[str, float] | None = None) -> None:
+        """Tags and step-0 metrics to send with the run's closing batch (saves a round trip)."""
+        pending = self._pending.setdefault(run_id, _Pending())
+        pending.tags.update(tags)
+        pending.metrics.extend(_metrics(metrics or {}, 0))
 
     # --- shared ----------------------------------------------------------------------
 
@@ -229,6 +257,18 @@ class Tracker:
         self.client.log_batch(
             run_id, metrics=_metrics(metrics or {}, step), tags=[RunTag(k, str(v)) for k, v in tags.items()]
         )
+
+
+@dataclass
+class _Pending:
+    metrics: list[Any] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    sent: float = float("-inf")
+
+
+def _chunks(metrics: list[Any]) -> list[list[Any]]:
+    """Batches MLflow accepts; always at least one, so tags go out even without metrics."""
+    return [metrics[i : i + MAX_BATCH] for i in range(0, len(metrics), MAX_BATCH)] or [[]]
 
 
 def _metrics(values: dict[str, float], step: int) -> list[Any]:
