@@ -104,7 +104,6 @@ def _last_intermediate(trial: FrozenTrial) -> float:
 
 def trials_table(study: optuna.Study, spec: Spec, top: int = 5) -> Table:
     """The best complete trials with their searched params."""
-    from cnnsearch.space import searched_names
 
     reverse = spec.study.direction == "maximize"
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
@@ -118,9 +117,8 @@ def trials_table(study: optuna.Study, spec: Spec, top: int = 5) -> Table:
     table.add_column("trial", justify="right")
     table.add_column(spec.study.metric, justify="right")
     table.add_column("params", overflow="fold")
-    names = searched_names(spec)
     for trial in done[:top]:
-        params = "  ".join(f"{n}={_fmt(trial.params[n])}" for n in names if n in trial.params)
+        params = "  ".join(f"{n}={_fmt(v)}" for n, v in trial.params.items())  # hypermodel params too
         table.add_row(str(trial.number), f"{trial.value:.4f}", params)
     return table
 

@@ -118,8 +118,12 @@ def tflite_interpreter(path: Path) -> object:
 
 
 def _predict_tflite(path: Path, images: np.ndarray) -> np.ndarray:
-    with _quiet():
-        interpreter = tflite_interpreter(path)
+    with _quiet():  # LiteRT announces its CPU delegate from C++
+        return _run_tflite(path, images)
+
+
+def _run_tflite(path: Path, images: np.ndarray) -> np.ndarray:
+    interpreter = tflite_interpreter(path)
     source = interpreter.get_input_details()[0]["index"]  # type: ignore[attr-defined]
     target = interpreter.get_output_details()[0]["index"]  # type: ignore[attr-defined]
     batches = []
