@@ -25,6 +25,11 @@ from cnnsearch.spec import Spec
 _ENGINES: dict[str, object] = {}
 
 
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` through psycopg 3 (our dependency) whatever SQLAlchemy's default driver."""
+    return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+
+
 def journal_path(spec: Spec) -> Path | None:
     """The study's journal file, or None when the study lives in a database."""
     from cnnsearch.study import default_storage_path
@@ -79,7 +84,7 @@ def _database_lock(url: str, spec: Spec) -> Iterator[None]:
 
     engine = _ENGINES.get(url)
     if engine is None:
-        engine = _ENGINES[url] = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        engine = _ENGINES[url] = sqlalchemy.create_engine(sqlalchemy_url(url), poolclass=sqlalchemy.pool.NullPool)
     postgres = url.startswith("postgresql")
     with engine.connect() as conn:  # type: ignore[attr-defined]
         if postgres:

@@ -52,12 +52,12 @@ def make_storage(spec: Spec) -> optuna.storages.BaseStorage:
         path = Path(url) if url else default_storage_path(spec.study.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
-    from cnnsearch.locks import study_lock
+    from cnnsearch.locks import sqlalchemy_url, study_lock
 
     try:
         with study_lock(spec):  # machines starting together on an empty database create its tables once
             return RDBStorage(
-                url,
+                sqlalchemy_url(url),
                 heartbeat_interval=heartbeat.INTERVAL_S,
                 grace_period=heartbeat.GRACE_S,
                 heartbeat_stale_trial_callback=heartbeat.StaleTrialHandler(spec),
