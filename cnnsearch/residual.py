@@ -1,0 +1,45 @@
+"""ResNet-style trunk: stages of basic residual blocks (two 3x3 convolutions and a skip connection).
+
+Each stage after the first doubles the width and halves the image (while it has room),
+as in ResNet for CIFAR. Layer names are fixed by position, so the inference twin
+copies the trained weights by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras import layers
+
+
+def residual_trunk(x: Any, params: dict[str, Any], height: int, width: int) -> Any:
+    """Stem convolution, then ``residual_stages`` stages of ``residual_blocks_per_stage`` blocks."""
+    filters = params["residual_width"]
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.Activation("relu", name="stem_relu")(x)
+    size = min(height, width)
+    for stage in range(params["residual_stages"]):
+        stage_filters = filters * 2**stage
+        for block in range(params["residual_blocks_per_stage"]):
+            # Downsample at the start of every stage but the first, while the image has room.
+            stride = 2 if stage > 0 and block == 0 and size >= 2 else 1
+            if stride == 2:
+                size = (size + 1) // 2
+            x = _block(x, stage_filters, stride, f"stage{stage + 1}_block{block + 1}")
+    return x
+
+
+def _block(x: Any, filters: int, stride: int, name: str) -> Any:
+    """conv-BN-ReLU-conv-BN plus the shortcut (a 1x1 projection when the shape changes), then ReLU."""
+    shortcut = x
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = layers.Activation("relu", name=f"{name}_relu1")(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_project")(x)
+        shortcut = layers.BatchNormalization(name=f"{name}_project_bn")(shortcut)
+    y = layers.Add(name=f"{name}_add")([y, shortcut])
+    return layers.Activation("relu", name=f"{name}_out")(y)
