@@ -29,7 +29,7 @@ from cnnsearch.card import CONVERSION, versions, write_card
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.evaluation import classification_figures, plot_confusion_matrix, plot_training_curves
 from cnnsearch.formats import Agreement, ExportError, check_available, write_and_verify
-from cnnsearch.model import build, inference_model
+from cnnsearch.hypermodel import build_for_trial, inference_for
 from cnnsearch.spec import Spec, spec_to_dict, spec_to_toml
 from cnnsearch.study import RUN_ID_ATTR, best_trial, finished_count, load_study
 from cnnsearch.tracking import PARENT_RUN_ATTR, Tracker
@@ -75,7 +75,8 @@ def export_best(spec: Spec, directory: Path | None = None, formats: list[str] | 
     best = best_trial(study)
     if best is None:
         raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
-    params = space.suggest(optuna.trial.FixedTrial(dict(best.params)), spec)
+    fixed = optuna.trial.FixedTrial(dict(best.params))
+    params = space.suggest(fixed, spec)
     epochs, epochs_rule = retrain_epochs(best, params)
     splits = data_module.load(spec.data, spec.study.seed)
     x = np.concatenate([splits.x_train, splits.x_val])
@@ -84,8 +85,8 @@ def export_best(spec: Spec, directory: Path | None = None, formats: list[str] | 
         f"Retraining trial {best.number} ({spec.study.metric} {best.value:.4f}) on train + validation: "
         f"{len(x):,} images, {epochs} epochs, seed {spec.study.seed}"
     )
-    model, history = _retrain(spec, params, splits, x, y, epochs, say)
-    twin = inference_model(model, params, splits.input_shape, splits.num_classes)
+    model, history = _retrain(spec, fixed, params, splits, x, y, epochs, say)
+    twin = inference_for(spec, model, params, splits.input_shape, splits.num_classes)
     del model
     probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
     figures = classification_figures(splits.y_test, probs, splits.class_names)
@@ -136,7 +137,14 @@ def export_best(spec: Spec, directory: Path | None = None, formats: list[str] | 
 
 
 def _retrain(
-    spec: Spec, params: dict[str, Any], splits: data_module.Splits, x: np.ndarray, y: np.ndarray, epochs: int, say: Say
+    spec: Spec,
+    trial: optuna.trial.FixedTrial,
+    params: dict[str, Any],
+    splits: data_module.Splits,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    say: Say,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Seeded, deterministic (on TensorFlow) retrain; returns the model and its loss/accuracy per epoch."""
     keras.backend.clear_session()
@@ -145,14 +153,15 @@ def _retrain(
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    model = build(params, splits.input_shape, splits.num_classes)
+    model, hp_values = build_for_trial(spec, trial, params, splits.input_shape, splits.num_classes)
+    params.update(hp_values)
 
     def show(epoch: int, metrics: dict[str, float]) -> None:
         say(f"  epoch {epoch + 1:>3}/{epochs}  loss {metrics.get('loss', math.nan):.4f}  "
             f"accuracy {metrics.get('accuracy', math.nan):.4f}  {metrics['epoch_time_s']:.1f}s")
 
     callbacks = [EpochReporter([show], len(x)), keras.callbacks.TerminateOnNaN()]
-    history = fit_full(model, x, y, params, epochs, callbacks).history
+    history = fit_full(model, x, y, params, epochs, callbacks, compile=not model.compiled, class_names=splits.class_names).history
     losses = history.get("loss", [])
     if not losses or not math.isfinite(losses[-1]):
         raise ExportError(f"retraining trial params diverged: loss became NaN at epoch {len(losses)}")

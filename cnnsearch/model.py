@@ -2,7 +2,9 @@
 
 Preprocessing (rescaling raw 0-255 pixels) and augmentation are layers inside the
 model, so augmentation runs on the accelerator, only in training, and an exported
-model takes raw images.
+model takes raw images. ``params["architecture"]`` picks the trunk: the plain conv
+stack (here), residual stages (``residual.py``) or a Keras Applications backbone
+(``backbones.py``); all end in the same kind of head.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from typing import Any
 
 import keras
 from keras import layers
+
+from cnnsearch import backbones
+from cnnsearch.residual import residual_trunk
 
 AUGMENTATION = "augmentation"
 
@@ -22,15 +27,44 @@ def build(
     augment: bool = True,
     input_dtype: str = "float32",
 ) -> keras.Model:
-    """The plain CNN for these params; the same params always give the same architecture.
+    """The network for these params; the same params always give the same architecture.
 
     ``augment=False, input_dtype="uint8"`` gives the inference twin that exports use.
+    Params without ``architecture`` (older trials) mean the plain CNN.
     """
     inputs = keras.Input(shape=input_shape, dtype=input_dtype, name="image")
     x = inputs
     augmentation = build_augmentation(params) if augment else None
     if augmentation is not None:
         x = augmentation(x)
+    architecture = params.get("architecture", "plain")
+    if architecture == "plain":
+        return _plain(inputs, x, params, input_shape, num_classes)
+    if architecture == "residual":
+        x = layers.Rescaling(1.0 / 255.0, name="rescale")(x)
+        x = residual_trunk(x, params, input_shape[0], input_shape[1])
+        x = layers.GlobalAveragePooling2D(name="global_average")(x)
+        outputs = _head(x, params["residual_dropout"], params["residual_dense_units"], num_classes)
+        return keras.Model(inputs, outputs, name="cnnsearch_resnet")
+    if architecture in backbones.APPLICATIONS:
+        size = backbones.input_size(params, input_shape)
+        x = backbones.adapt_inputs(x, architecture, input_shape, size)
+        backbone = backbones.create(architecture, params, size)
+        # The head trains first when a fine-tuning phase follows; train.py unfreezes later.
+        fine_tune = params.get("backbone_fine_tune_epochs", 0) > 0
+        backbones.apply_freeze(backbone, "all" if fine_tune else params.get("backbone_freeze", "all"))
+        # Pretrained batch-norm statistics stay as they are (inference mode), even when fine-tuning.
+        x = backbone(x, training=False) if backbones.pretrained(params) else backbone(x)
+        x = layers.GlobalAveragePooling2D(name="global_average")(x)
+        outputs = _head(x, params["backbone_dropout"], params["backbone_dense_units"], num_classes)
+        return keras.Model(inputs, outputs, name=f"cnnsearch_{architecture}")
+    raise ValueError(f"unknown architecture {architecture!r}")
+
+
+def _plain(
+    inputs: Any, x: Any, params: dict[str, Any], input_shape: tuple[int, int, int], num_classes: int
+) -> keras.Model:
+    """The plain CNN: conv blocks (conv-BN-ReLU, pooling, dropout), then the head."""
     x = layers.Rescaling(1.0 / 255.0, name="rescale")(x)
 
     height, width = input_shape[0], input_shape[1]
@@ -66,6 +100,17 @@ def build(
     # float32 output keeps softmax stable under mixed precision.
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name="cnnsearch_cnn")
+
+
+def _head(x: Any, dropout: float, dense_units: int, num_classes: int) -> Any:
+    """Pooled features -> (dropout, dense, dropout) -> softmax, for the residual and backbone trunks."""
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="head_dropout")(x)
+    if dense_units > 0:
+        x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+        if dropout > 0:
+            x = layers.Dropout(dropout, name="dense_dropout")(x)
+    return layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
 
 
 def inference_model(

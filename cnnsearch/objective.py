@@ -12,11 +12,11 @@ from typing import Any, Protocol
 import keras
 import optuna
 
-from cnnsearch import artifacts, checkpoints, space
+from cnnsearch import artifacts, checkpoints, imbalance, space
 from cnnsearch.callbacks import EpochReporter, PruningCallback
 from cnnsearch.data import Splits
 from cnnsearch.errors import TrialFailed
-from cnnsearch.model import build
+from cnnsearch.hypermodel import build_for_trial
 from cnnsearch.spec import Spec
 from cnnsearch.study import REASON_ATTR, RUN_ID_ATTR
 from cnnsearch.tracking import Tracker
@@ -81,7 +81,9 @@ class Objective:
         keras.backend.clear_session()
         keras.utils.set_random_seed(self.spec.study.seed + trial.number)
         metric, direction = self.spec.study.metric, self.spec.study.direction
-        model = build(params, self.splits.input_shape, self.splits.num_classes)
+        model, hp_values = build_for_trial(self.spec, trial, params, self.splits.input_shape, self.splits.num_classes)
+        if hp_values:
+            self.tracker.log_params(run_id, hp_values)  # a hypermodel's own params, known only once it built
         trial.set_user_attr("param_count", model.count_params())
         self.tracker.log_metrics(run_id, 0, {"param_count": float(model.count_params())})
         artifacts.log_model_summary(self.tracker, run_id, model)
@@ -95,7 +97,7 @@ class Objective:
             pruning,
             *standard_callbacks(params, metric, direction),
         ]
-        history = fit(model, self.splits, params, callbacks).history
+        history = fit(model, self.splits, params, callbacks, compile=not model.compiled).history
         artifacts.log_trial_curves(
             self.tracker, run_id, trial, history, self.spec, pruned_epoch=pruning.pruned_epoch,
             planned_epochs=params["epochs"], num_classes=self.splits.num_classes,
@@ -104,6 +106,9 @@ class Objective:
         losses = history.get("loss", [])
         if losses and not math.isfinite(losses[-1]):
             raise TrialFailed(f"loss became NaN at epoch {len(losses) - 1}")
+        if pruning.pruned_epoch is None and self.splits.num_classes <= imbalance.MAX_LOGGED_CLASSES:
+            s = self.splits  # per-class validation recall/F1 of the kept weights: what class weights changed
+            self.tracker.log_metrics(run_id, len(losses) - 1, imbalance.per_class_metrics(model, s.x_val, s.y_val, s.class_names))
         series = [v for v in history.get(metric, []) if math.isfinite(v)]
         if not series:
             raise TrialFailed(f"no finite '{metric}' value was logged")

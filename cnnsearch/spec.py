@@ -108,6 +108,35 @@ Flip = Literal["none", "horizontal", "vertical", "horizontal_and_vertical"]
 OptimizerParam = _tunable(Optimizer, None)
 HeadParam = _tunable(Head, None)
 FlipParam = _tunable(Flip, None)
+Architecture = Literal["plain", "residual", "mobilenet_v2", "resnet50", "efficientnet_b0"]
+#: Keras Applications backbones (``[model.backbone]`` configures them).
+BACKBONES = ("mobilenet_v2", "resnet50", "efficientnet_b0")
+ArchitectureParam = _tunable(Architecture, None)
+#: ``"all"`` backbone layers frozen, ``"none"``, or how many top layers train.
+Freeze = Union[Literal["all", "none"], Annotated[int, Field(ge=0)]]
+FreezeParam = _tunable(Freeze, None)
+Schedule = Literal["constant", "cosine", "warmup_cosine", "one_cycle"]
+ScheduleParam = _tunable(Schedule, None)
+Sampling = Literal["none", "oversample", "undersample"]
+SamplingParam = _tunable(Sampling, None)
+ClassWeightName = Literal["none", "balanced"]
+
+
+def _class_weight_kind(value: Any) -> str:
+    if isinstance(value, Choices) or (isinstance(value, dict) and "choices" in value):
+        return "choices"
+    return "explicit" if isinstance(value, dict) else "constant"
+
+
+#: ``"none"``, ``"balanced"`` (searchable as choices), or a table of class name (or index) -> weight.
+ClassWeightParam = Annotated[
+    Union[
+        Annotated[ClassWeightName, Tag("constant")],
+        Annotated[Choices[ClassWeightName], Tag("choices")],
+        Annotated[dict[str, Annotated[float, Field(ge=0)]], Tag("explicit")],
+    ],
+    Discriminator(_class_weight_kind),
+]
 
 
 def tunable_values(value: Any) -> list[Any]:
@@ -203,9 +232,70 @@ class DataSpec(_Strict):
         return self
 
 
-class ModelSpec(_Section):
-    """The plain CNN's search space: conv blocks, then a head."""
+class ResidualSpec(_Section):
+    """ResNet-style network: stages of residual blocks, width doubling (and size halving) per stage."""
 
+    stages: IntParam = IntRange(low=2, high=3)
+    blocks_per_stage: IntParam = IntRange(low=1, high=2)
+    width: IntParam = Choices[int](choices=[16, 32])
+    dropout: FloatParam = FloatRange(low=0.0, high=0.3)
+    dense_units: IntParam = 0
+
+    _bounds = {
+        "stages": (1, 6),
+        "blocks_per_stage": (1, 8),
+        "width": (1, 1024),
+        "dropout": (0.0, 0.95),
+        "dense_units": (0, 8192),
+    }
+
+
+class BackboneSpec(_Section):
+    """A Keras Applications backbone with a new head: weights, freezing, input size, fine-tuning."""
+
+    weights: str = Field("none", description="'imagenet', 'none', or a .weights.h5/.h5 file for the backbone")
+    freeze: FreezeParam = "all"
+    image_size: IntParam = Field(0, description="resize inputs to this square size; 0: their own size, at least 32")
+    alpha: FloatParam = Field(1.0, description="mobilenet_v2 width multiplier")
+    dropout: FloatParam = 0.2
+    dense_units: IntParam = 0
+    fine_tune_epochs: int = Field(0, ge=0, description="after the head trains, unfreeze per freeze and train on")
+    fine_tune_lr_factor: FloatParam = 0.1
+
+    _bounds = {
+        "image_size": (0, 1024),
+        "alpha": (0.1, 2.0),
+        "dropout": (0.0, 0.95),
+        "dense_units": (0, 8192),
+        "fine_tune_lr_factor": (1e-6, 1.0),
+    }
+
+    @model_validator(mode="after")
+    def _check_backbone(self) -> BackboneSpec:
+        for size in tunable_values(self.image_size):
+            if 0 < size < 32:
+                raise ValueError(f"image_size: {size} is below 32, the smallest input Keras Applications take (0: automatic)")
+        if self.weights not in ("imagenet", "none"):
+            path = Path(self.weights)
+            if not path.is_file():
+                raise ValueError(f"weights: expected 'imagenet', 'none' or a weights file; '{self.weights}' does not exist")
+            if not path.name.endswith(".h5"):
+                raise ValueError(f"weights: '{self.weights}' is not a Keras weights file (.weights.h5 or .h5)")
+        if self.weights == "imagenet":
+            for alpha in tunable_values(self.alpha):
+                if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
+                    raise ValueError(f"alpha: ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3 and 1.4, not {alpha}")
+        return self
+
+
+class ModelSpec(_Section):
+    """The network's search space: which architecture, then that architecture's fields.
+
+    The plain CNN's fields sit at the top of [model] (as before architectures existed);
+    ``[model.residual]`` and ``[model.backbone]`` hold the others'.
+    """
+
+    architecture: ArchitectureParam = "plain"
     blocks: IntParam = IntRange(low=2, high=4)
     filters: IntParam = Choices[int](choices=[16, 32, 64])
     filter_growth: FloatParam = 2.0
@@ -215,6 +305,11 @@ class ModelSpec(_Section):
     dropout: FloatParam = FloatRange(low=0.0, high=0.5)
     dense_units: IntParam = Choices[int](choices=[0, 64, 128, 256])
     head: HeadParam = "global_average"
+    residual: ResidualSpec = ResidualSpec()
+    backbone: BackboneSpec = BackboneSpec()
+    hypermodel: str | None = Field(
+        None, description="'module:function' or 'file.py:function': a KerasTuner build(hp) replacing the plain CNN"
+    )
 
     _bounds = {
         "blocks": (1, 12),
@@ -226,6 +321,29 @@ class ModelSpec(_Section):
         "dense_units": (0, 8192),
     }
 
+    @model_validator(mode="after")
+    def _check_weights_file(self) -> ModelSpec:
+        """A weights file holds one backbone's weights: it cannot serve a choice of backbones."""
+        chosen = [a for a in tunable_values(self.architecture) if a in BACKBONES]
+        if self.backbone.weights not in ("imagenet", "none") and len(chosen) > 1:
+            raise ValueError(
+                f"backbone: a weights file fits one backbone, but architecture may be {' or '.join(chosen)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_hypermodel(self) -> ModelSpec:
+        """A hypermodel builds the whole network: the plain CNN's fields would silently do nothing."""
+        if self.hypermodel is None:
+            return self
+        module, _, function = self.hypermodel.rpartition(":")
+        if not module or not function.isidentifier():
+            raise ValueError(f"hypermodel: expected 'module.path:function' or 'file.py:function', got {self.hypermodel!r}")
+        unused = sorted(self.model_fields_set - {"hypermodel"})
+        if unused:
+            raise ValueError(f"{unused[0]}: not used with hypermodel (the hypermodel builds the whole network)")
+        return self
+
 
 class TrainSpec(_Section):
     """The training loop: budget in epochs, optimizer, batch size, early stopping."""
@@ -234,10 +352,27 @@ class TrainSpec(_Section):
     batch_size: IntParam = Choices[int](choices=[32, 64, 128])
     learning_rate: FloatParam = FloatRange(low=1e-4, high=1e-2, log=True)
     optimizer: OptimizerParam = Choices[Optimizer](choices=["adam", "sgd", "adamw"])
+    weight_decay: FloatParam = Field(0.004, description="adamw only (decoupled weight decay; Keras's default)")
+    momentum: FloatParam = Field(0.9, description="sgd only")
+    nesterov: BoolParam = Field(False, description="sgd only")
+    clipnorm: FloatParam = Field(0.0, description="clip each gradient's norm to this; 0: no clipping")
+    label_smoothing: FloatParam = 0.0
+    lr_schedule: ScheduleParam = "constant"
+    warmup_epochs: IntParam = Field(1, description="warmup_cosine only")
+    class_weight: ClassWeightParam = "none"
+    sampling: SamplingParam = Field("none", description="resample the training split only")
     early_stopping_patience: int = Field(5, ge=0, description="0 disables early stopping")
     reduce_lr_patience: int = Field(3, ge=0, description="0 disables ReduceLROnPlateau")
 
-    _bounds = {"batch_size": (1, 65536), "learning_rate": (1e-8, 10.0)}
+    _bounds = {
+        "batch_size": (1, 65536),
+        "learning_rate": (1e-8, 10.0),
+        "weight_decay": (0.0, 1.0),
+        "momentum": (0.0, 0.999),
+        "clipnorm": (0.0, 1e6),
+        "label_smoothing": (0.0, 0.5),
+        "warmup_epochs": (0, 10000),
+    }
 
 
 class AugmentSpec(_Section):
@@ -294,12 +429,26 @@ def parse_duration(value: int | str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
+def flat_fields(section: BaseModel) -> list[tuple[str, Any]]:
+    """A section's fields with sub-tables flattened: ``[model.residual] width`` -> ``residual_width``."""
+    fields: list[tuple[str, Any]] = []
+    for name, value in section:
+        if isinstance(value, _Section):
+            fields.extend((f"{name}_{sub}", subvalue) for sub, subvalue in flat_fields(value))
+        else:
+            fields.append((name, value))
+    return fields
+
+
 def _check_grid(spec: Spec) -> None:
+    from cnnsearch.space import may_be_active  # the conditional space: unused sub-tables need no steps
+
     for section in ("model", "train", "augment"):
-        for name, value in getattr(spec, section):
-            if isinstance(value, FloatRange) and value.step is None:
+        for name, value in flat_fields(getattr(spec, section)):
+            if isinstance(value, FloatRange) and value.step is None and may_be_active(name, spec):
+                field = re.sub(r"^(residual|backbone)_", r"\1.", name) if section == "model" else name
                 raise ValueError(
-                    f"{section}.{name}: the grid sampler needs choices or a range with a step"
+                    f"{section}.{field}: the grid sampler needs choices or a range with a step"
                 )
 
 
@@ -333,6 +482,13 @@ def validate_spec(raw: dict[str, Any], source: str = "<spec>", overridden: set[s
         raise SpecError(_format_error(exc, source, overridden)) from None
     if not spec.tracking.experiment:
         spec = spec.model_copy(update={"tracking": spec.tracking.model_copy(update={"experiment": spec.study.name})})
+    if spec.model.hypermodel is not None:
+        from cnnsearch.hypermodel import load_build_function
+
+        try:
+            load_build_function(spec.model.hypermodel)  # a bad reference stops here, before any training
+        except SpecError as exc:
+            raise SpecError(f"{source}: model.hypermodel: {exc}") from None
     return spec
 
 
@@ -341,6 +497,15 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("path"), str):
         data["path"] = str((base / Path(data["path"]).expanduser()).resolve())
+    backbone = raw.get("model", {}).get("backbone") if isinstance(raw.get("model"), dict) else None
+    if isinstance(backbone, dict) and backbone.get("weights") not in (None, "imagenet", "none"):
+        if isinstance(backbone["weights"], str):
+            backbone["weights"] = str((base / Path(backbone["weights"]).expanduser()).resolve())
+    model = raw.get("model")
+    if isinstance(model, dict) and isinstance(model.get("hypermodel"), str):
+        file, sep, function = model["hypermodel"].rpartition(":")
+        if sep and file.endswith(".py"):
+            model["hypermodel"] = f"{(base / Path(file).expanduser()).resolve()}:{function}"
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> set[str]:
@@ -356,7 +521,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
         if not sep or not key or not all(parts):
             raise SpecError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. study.n_trials=5")
         value = _parse_value(text.strip())
-        if key == "data.path" and isinstance(value, str):
+        if key in ("data.path", "model.backbone.weights") and isinstance(value, str) and value not in ("imagenet", "none"):
             value = str(Path(value).expanduser().resolve())
         node = raw
         for part in parts[:-1]:
@@ -480,10 +645,22 @@ def spec_to_toml(spec: Spec) -> str:
     """The resolved spec as TOML, loadable again with load_spec."""
     lines: list[str] = []
     for section, table in spec_to_dict(spec).items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
-        lines.append("")
+        _toml_table(lines, section, table, getattr(spec, section))
     return "\n".join(lines)
+
+
+def _toml_table(lines: list[str], name: str, table: dict[str, Any], model: BaseModel) -> None:
+    """One [table], its sub-sections (``[model.residual]``) after its own keys."""
+    lines.append(f"[{name}]")
+    subtables = [key for key in table if isinstance(getattr(model, key, None), _Section)]
+    lines.extend(f"{_toml_key(key)} = {_toml_value(value)}" for key, value in table.items() if key not in subtables)
+    lines.append("")
+    for key in subtables:
+        _toml_table(lines, f"{name}.{key}", table[key], getattr(model, key))
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
 
 
 def _toml_value(value: Any) -> str:
@@ -496,5 +673,5 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")

@@ -1,42 +1,71 @@
-"""Compile and fit a model from a trial's params: early stopping, LR plateau, NaN guard."""
+"""Compile and fit a model from a trial's params: early stopping, LR plateau, NaN guard.
+
+The params also choose the optimizer's knobs (weight decay, momentum, Nesterov,
+gradient clipping), the learning-rate schedule, label smoothing, class weights and
+resampling of the training split, and, for a pretrained backbone, a fine-tuning
+phase after the head has trained.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
 import numpy as np
 
+from cnnsearch import backbones, imbalance, schedules
 from cnnsearch.data import Splits
+from cnnsearch.losses import make_loss
 
 
-def make_optimizer(params: dict[str, Any]) -> keras.optimizers.Optimizer:
-    """The optimizer the params name, at their learning rate."""
-    name, rate = params["optimizer"], params["learning_rate"]
+def make_optimizer(
+    params: dict[str, Any], learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | None = None
+) -> keras.optimizers.Optimizer:
+    """The optimizer the params name, at their learning rate (or the schedule given)."""
+    name = params["optimizer"]
+    rate = params["learning_rate"] if learning_rate is None else learning_rate
+    extra: dict[str, Any] = {}
+    if params.get("clipnorm", 0.0) > 0:
+        extra["clipnorm"] = float(params["clipnorm"])
     if name == "adam":
-        return keras.optimizers.Adam(rate)
+        return keras.optimizers.Adam(rate, **extra)
     if name == "adamw":
-        return keras.optimizers.AdamW(rate)
+        return keras.optimizers.AdamW(rate, weight_decay=float(params.get("weight_decay", 0.004)), **extra)
     if name == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9)
+        return keras.optimizers.SGD(
+            rate, momentum=float(params.get("momentum", 0.9)), nesterov=bool(params.get("nesterov", False)), **extra
+        )
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(rate)
+        return keras.optimizers.RMSprop(rate, **extra)
     raise ValueError(f"unknown optimizer {name!r}")
 
 
-def compile_model(model: keras.Model, params: dict[str, Any]) -> None:
-    """Sparse categorical cross-entropy on integer labels, accuracy as the metric."""
-    model.compile(
-        optimizer=make_optimizer(params),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+def compile_model(
+    model: keras.Model,
+    params: dict[str, Any],
+    steps_per_epoch: int | None = None,
+    epochs: int | None = None,
+    learning_rate: float | None = None,
+) -> None:
+    """Cross-entropy on integer labels (smoothed if asked), accuracy as the metric.
+
+    The learning-rate schedule needs ``steps_per_epoch`` and ``epochs``; without them the
+    rate stays constant. ``learning_rate`` overrides the params' (the fine-tuning phase).
+    """
+    rate = params["learning_rate"] if learning_rate is None else learning_rate
+    if steps_per_epoch is not None and epochs is not None:
+        rate = schedules.learning_rate(params, rate, steps_per_epoch, epochs)
+    model.compile(optimizer=make_optimizer(params, rate), loss=make_loss(params), metrics=["accuracy"])
 
 
 def standard_callbacks(
     params: dict[str, Any], monitor: str, direction: str, validation: bool = True
 ) -> list[keras.callbacks.Callback]:
-    """NaN guard, early stopping on the study's metric (best weights restored), LR plateau."""
+    """NaN guard, early stopping on the study's metric (best weights restored), LR plateau.
+
+    ReduceLROnPlateau only with a constant rate: Keras cannot lower a schedule's rate.
+    """
     callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
     mode = "max" if direction == "maximize" else "min"
     if validation and params.get("early_stopping_patience", 0) > 0:
@@ -48,7 +77,8 @@ def standard_callbacks(
                 restore_best_weights=True,
             )
         )
-    if validation and params.get("reduce_lr_patience", 0) > 0:
+    constant = params.get("lr_schedule", "constant") == "constant"
+    if validation and constant and params.get("reduce_lr_patience", 0) > 0:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss", mode="min", factor=0.5, patience=params["reduce_lr_patience"]
@@ -62,19 +92,28 @@ def fit(
     splits: Splits,
     params: dict[str, Any],
     callbacks: list[keras.callbacks.Callback],
+    compile: bool = True,
 ) -> keras.callbacks.History:
-    """Train on the train split, validate on the validation split; the test split is untouched."""
-    compile_model(model, params)
-    return model.fit(
-        splits.x_train,
-        splits.y_train,
+    """Train on the train split, validate on the validation split; the test split is untouched.
+
+    ``compile=False`` keeps a model compiled by its builder (a hypermodel that chose its own optimizer).
+    Resampling and class weights apply to the training split only.
+    """
+    x, y = imbalance.resample(splits.x_train, splits.y_train, params.get("sampling", "none"))
+    weights = imbalance.class_weights(params.get("class_weight", "none"), y, splits.class_names)
+    steps = math.ceil(len(x) / params["batch_size"])
+    if compile:
+        compile_model(model, params, steps, params["epochs"])
+    common = dict(
         validation_data=(splits.x_val, splits.y_val),
-        epochs=params["epochs"],
         batch_size=params["batch_size"],
+        class_weight=weights,
         callbacks=callbacks,
         shuffle=True,
         verbose=0,
     )
+    history = model.fit(x, y, epochs=params["epochs"], **common)
+    return _fine_tune(model, params, history, x, y, common, steps, fine_tune_epochs(params), callbacks)
 
 
 def fit_full(
@@ -84,9 +123,56 @@ def fit_full(
     params: dict[str, Any],
     epochs: int,
     callbacks: list[keras.callbacks.Callback],
+    compile: bool = True,
+    class_names: list[str] | None = None,
 ) -> keras.callbacks.History:
-    """Train on all the data given for a fixed number of epochs, with no validation (the final retrain)."""
-    compile_model(model, params)
-    return model.fit(
-        x, y, epochs=epochs, batch_size=params["batch_size"], callbacks=callbacks, shuffle=True, verbose=0
-    )
+    """Train on all the data given for a fixed number of epochs, with no validation (the final retrain).
+
+    ``epochs`` counts both phases when the params fine-tune a backbone: the head's
+    phase runs up to ``params["epochs"]`` of them, fine-tuning the rest.
+    """
+    x, y = imbalance.resample(x, y, params.get("sampling", "none"))
+    weights = imbalance.class_weights(params.get("class_weight", "none"), y, class_names)
+    steps = math.ceil(len(x) / params["batch_size"])
+    head_epochs = min(epochs, params["epochs"]) if fine_tune_epochs(params) else epochs
+    if compile:
+        compile_model(model, params, steps, head_epochs)
+    common = dict(batch_size=params["batch_size"], class_weight=weights, callbacks=callbacks, shuffle=True, verbose=0)
+    history = model.fit(x, y, epochs=head_epochs, **common)
+    return _fine_tune(model, params, history, x, y, common, steps, epochs - head_epochs, callbacks)
+
+
+def fine_tune_epochs(params: dict[str, Any]) -> int:
+    """Epochs of the fine-tuning phase: only for backbones that unfreeze something."""
+    if params.get("architecture") not in backbones.APPLICATIONS or params.get("backbone_freeze", "all") == "all":
+        return 0
+    return int(params.get("backbone_fine_tune_epochs", 0))
+
+
+def _fine_tune(
+    model: keras.Model,
+    params: dict[str, Any],
+    history: keras.callbacks.History,
+    x: np.ndarray,
+    y: np.ndarray,
+    common: dict[str, Any],
+    steps: int,
+    epochs: int,
+    callbacks: list[keras.callbacks.Callback],
+) -> keras.callbacks.History:
+    """After the head trained: unfreeze per ``backbone_freeze``, recompile at a lower rate, train on.
+
+    Skipped when the first phase was pruned or diverged. Returns one history for both phases.
+    """
+    done = len(history.history.get("loss", []))
+    losses = history.history.get("loss", [])
+    pruned = any(getattr(callback, "pruned_epoch", None) is not None for callback in callbacks)
+    if epochs <= 0 or pruned or not losses or not math.isfinite(losses[-1]):
+        return history
+    backbones.apply_freeze(model.get_layer(backbones.BACKBONE), params["backbone_freeze"])
+    rate = params["learning_rate"] * params.get("backbone_fine_tune_lr_factor", 0.1)
+    compile_model(model, params, steps, epochs, learning_rate=rate)
+    second = model.fit(x, y, initial_epoch=done, epochs=done + epochs, **common)
+    for key, values in second.history.items():
+        history.history.setdefault(key, []).extend(values)
+    return history
