@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -112,8 +113,16 @@ Architecture = Literal["plain", "residual", "mobilenet_v2", "resnet50", "efficie
 #: Keras Applications backbones (``[model.backbone]`` configures them).
 BACKBONES = ("mobilenet_v2", "resnet50", "efficientnet_b0")
 ArchitectureParam = _tunable(Architecture, None)
+
+
+def _check_freeze(value: str | int) -> str | int:
+    if value in ("all", "none") or (isinstance(value, int) and value >= 0):
+        return value
+    raise ValueError(f"expected 'all', 'none' or a number of top layers to train (>= 0), got {value!r}")
+
+
 #: ``"all"`` backbone layers frozen, ``"none"``, or how many top layers train.
-Freeze = Union[Literal["all", "none"], Annotated[int, Field(ge=0)]]
+Freeze = Annotated[Union[str, int], AfterValidator(_check_freeze)]
 FreezeParam = _tunable(Freeze, None)
 Schedule = Literal["constant", "cosine", "warmup_cosine", "one_cycle"]
 ScheduleParam = _tunable(Schedule, None)
@@ -394,6 +403,32 @@ class TrackingSpec(_Strict):
     experiment: str = Field("", description="defaults to the study name")
 
 
+class PerformanceSpec(_Strict):
+    """Training speed settings; ``"auto"`` picks per device kind what measured faster there.
+
+    Not part of the search space: every trial trains with the same settings
+    (``cnnsearch/performance.py`` resolves them, ``docs/benchmarks.md`` has the figures).
+    """
+
+    mixed_precision: Literal["auto", True, False] = "auto"
+    jit_compile: Literal["auto", True, False] = "auto"
+    steps_per_execution: Literal["auto"] | int = "auto"
+
+    @field_validator("mixed_precision", "jit_compile", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, value: Any) -> Any:
+        if value != "auto" and not isinstance(value, bool):
+            raise ValueError(f'expected "auto", true or false, got {value!r}')
+        return value
+
+    @field_validator("steps_per_execution", mode="before")
+    @classmethod
+    def _auto_or_steps(cls, value: Any) -> Any:
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f'expected "auto" or an integer >= 1, got {value!r}')
+        return value
+
+
 class Spec(_Strict):
     """A whole validated search spec."""
 
@@ -403,6 +438,7 @@ class Spec(_Strict):
     train: TrainSpec = TrainSpec()
     augment: AugmentSpec = AugmentSpec()
     tracking: TrackingSpec = TrackingSpec()
+    performance: PerformanceSpec = PerformanceSpec()
 
     @model_validator(mode="after")
     def _check_grid_space(self) -> Spec:
@@ -541,7 +577,7 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-_TAGS = {"constant", "range", "choices"}
+_TAGS = {"constant", "range", "choices", "explicit"}
 
 
 def _format_error(exc: ValidationError, source: str, overridden: set[str]) -> str:
