@@ -187,15 +187,13 @@ def run(
     or storage fails fast. Ctrl-C propagates as KeyboardInterrupt after the running
     trial and the MLflow runs have been closed; running again resumes.
     """
-    from cnnsearch import backbones, data, imbalance, worker
+    from cnnsearch import data, worker
     from cnnsearch.locks import study_lock
     from cnnsearch.artifacts import StudyArtifacts
     from cnnsearch.objective import Objective
     from cnnsearch.tracking import Tracker
 
     splits = data.load(spec.data, seed=spec.study.seed)
-    backbones.check_spec(spec)  # ImageNet weights cached or downloadable: else one line now, not per trial
-    imbalance.check_spec(spec, splits.class_names)
     study = open_study(spec)
     tracker = Tracker(spec)
     spec_files = {"resolved.toml": spec_to_toml(spec)}
@@ -203,6 +201,7 @@ def run(
         spec_files[spec_path.name] = spec_path.read_text(encoding="utf-8")
     with study_lock(spec):  # several workers or machines may start at once: one parent run
         parent_run_id = tracker.open_study_run(study, spec_files)
+        heartbeat.fail_stale_trials(study, spec)  # left RUNNING by a crash: failed before the streak counts
     if display is not None:
         display.study_opened(study)
     objective = Objective(spec, splits, tracker, parent_run_id, display)

@@ -132,7 +132,7 @@ class Supervisor:
         logs = HOME / "logs" / spec.study.name
         self.slots = [Slot(i, logs / f"worker-{i}.log") for i in range(workers)]
         self.since = time.time()
-        self.deadline = self.since + spec.study.timeout if spec.study.timeout else None
+        self.deadline: float | None = None
 
     # --- the whole run ------------------------------------------------------------------
 
@@ -146,6 +146,9 @@ class Supervisor:
         with study_lock(self.spec):
             parent_run_id = tracker.open_study_run(study, files)
             heartbeat.fail_stale_trials(study, self.spec)  # left RUNNING by a crashed earlier run
+        # The failure streak and the timeout count from here: old crashes are not this session's failures.
+        self.since = time.time()
+        self.deadline = self.since + self.spec.study.timeout if self.spec.study.timeout else None
         if self.display is not None:
             self.display.study_opened(study)
         status = "KILLED"
