@@ -187,13 +187,15 @@ def run(
     or storage fails fast. Ctrl-C propagates as KeyboardInterrupt after the running
     trial and the MLflow runs have been closed; running again resumes.
     """
-    from cnnsearch import data, worker
+    from cnnsearch import backbones, data, imbalance, worker
     from cnnsearch.locks import study_lock
     from cnnsearch.artifacts import StudyArtifacts
     from cnnsearch.objective import Objective
     from cnnsearch.tracking import Tracker
 
     splits = data.load(spec.data, seed=spec.study.seed)
+    backbones.check_spec(spec)  # ImageNet weights cached or downloadable: else one line now, not per trial
+    imbalance.check_spec(spec, splits.class_names)
     study = open_study(spec)
     tracker = Tracker(spec)
     spec_files = {"resolved.toml": spec_to_toml(spec)}
