@@ -34,6 +34,7 @@ from cnnsearch.runtime import load_keras  # noqa: E402
 BACKEND = load_keras()
 
 import cnnsearch  # noqa: E402
+from cnnsearch.export import export_best  # noqa: E402  (cnnsearch.export is also a module name)
 from cnnsearch.spec import validate_spec  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
@@ -96,7 +97,7 @@ def run_space(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     started = time.perf_counter()
     study = cnnsearch.run(spec)
     search_s = time.perf_counter() - started
-    result = cnnsearch.export(spec, formats=["keras"], say=lambda line: None)
+    result = export_best(spec, formats=["keras"], say=lambda line: None)
     card = result.card
     return {
         "space": name,

@@ -343,10 +343,11 @@ def test_export_residual_through_the_cli(workdir: Path) -> None:
 
 def test_export_mobilenet_v2_backbone(workdir: Path) -> None:
     import cnnsearch
+    from cnnsearch.export import export_best  # not cnnsearch.export: once imported, that name is the module
 
     spec = load_spec(study_spec(workdir, "mnv2", '"mobilenet_v2"', extra="[augment]\nflip = \"horizontal\"\n"))
     cnnsearch.run(spec)
-    result = cnnsearch.export(spec, say=lambda line: None)
+    result = export_best(spec, say=lambda line: None)
     card = _check_export(result.directory, "mobilenet_v2")
     model = keras.models.load_model(result.directory / "model.keras")
     assert backbones.BACKBONE in [layer.name for layer in model.layers]
