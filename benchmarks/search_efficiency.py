@@ -180,6 +180,8 @@ def run_keras_tuner(kind: str, spec: Spec, splits: Splits, ledger: Ledger, workd
                 def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
                     ledger.record(trial_id, epoch, (logs or {}).get(metric, math.nan), params)
 
+            # Compiled as cnnsearch's train.fit compiles (the learning-rate schedule spans the trial's epochs).
+            compile_model(model, params, math.ceil(len(splits.x_train) / params["batch_size"]), params["epochs"])
             callbacks = [*kwargs.pop("callbacks", []), *standard_callbacks(params, metric, spec.study.direction), Count()]
             kwargs.pop("verbose", None)
             return model.fit(*args, batch_size=params["batch_size"], callbacks=callbacks, verbose=0, **kwargs)
