@@ -155,3 +155,26 @@ def suggest_hyperparameter(trial: SuggestsParams, hp: Any) -> Any:
     if kind == "Int":
         return trial.suggest_int(hp.name, int(hp.min_value), int(hp.max_value), step=int(hp.step or 1), log=log)
     return trial.suggest_float(hp.name, float(hp.min_value), float(hp.max_value), step=hp.step, log=log)
+
+
+def check_initial_params(spec: Spec) -> str | None:
+    """'name: what is wrong' for the first bad [study] initial_params entry, else None.
+
+    Names must be searched params; values must lie in their range or among their choices.
+    A hypermodel's own params are known only when it builds, so those names pass.
+    """
+    fields = {name: value for _, name, value in _tunables(spec)}
+    searched = set(searched_names(spec))
+    for name, value in spec.study.initial_params.items():
+        if name not in searched:
+            if spec.model.hypermodel is not None and name not in fields:
+                continue
+            known = ", ".join(sorted(searched)) or "none"
+            return f"{name}: not a searched param of this spec (searched: {known})"
+        field = fields[name]
+        if isinstance(field, Choices) and value not in list(field.choices):
+            return f"{name}: {value!r} is not among the choices {list(field.choices)}"
+        if isinstance(field, (IntRange, FloatRange)):
+            if isinstance(value, (bool, str)) or not field.low <= value <= field.high:
+                return f"{name}: {value!r} is outside [{field.low}, {field.high}]"
+    return None

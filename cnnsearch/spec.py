@@ -192,6 +192,9 @@ class StudySpec(_Strict):
     storage: str | None = None
     trials_per_worker: int | None = Field(None, gt=0, description="recycle a worker process after this many trials")
     keep_top_k: int = Field(3, ge=0, description="keep weights of the k best trials only; 0 keeps none")
+    initial_params: dict[str, Union[bool, int, float, str]] = Field(
+        default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
+    )
 
     @field_validator("timeout")
     @classmethod
@@ -518,6 +521,12 @@ def validate_spec(raw: dict[str, Any], source: str = "<spec>", overridden: set[s
         raise SpecError(_format_error(exc, source, overridden)) from None
     if not spec.tracking.experiment:
         spec = spec.model_copy(update={"tracking": spec.tracking.model_copy(update={"experiment": spec.study.name})})
+    if spec.study.initial_params:
+        from cnnsearch.space import check_initial_params
+
+        problem = check_initial_params(spec)
+        if problem:
+            raise SpecError(f"{source}: study.initial_params.{problem}")
     if spec.model.hypermodel is not None:
         from cnnsearch.hypermodel import load_build_function
 

@@ -28,6 +28,8 @@ SPEC_ATTR = "cnnsearch_spec"
 #: Trial user attributes: the trial's MLflow run, and why it failed.
 RUN_ID_ATTR = "mlflow_run_id"
 REASON_ATTR = "fail_reason"
+#: Study (and first trial) user attribute: [study] initial_params were queued.
+INITIAL_ATTR = "initial_params"
 
 
 def quiet_optuna() -> None:
@@ -130,6 +132,13 @@ def open_study(spec: Spec, worker: int = 0) -> optuna.Study:
     return study
 
 
+def enqueue_initial_params(study: optuna.Study, spec: Spec) -> None:
+    """Queue ``[study] initial_params`` as the first trial, once per study (call under the study lock)."""
+    if spec.study.initial_params and not study.user_attrs.get(INITIAL_ATTR) and not study.get_trials(deepcopy=False):
+        study.enqueue_trial(dict(spec.study.initial_params), user_attrs={INITIAL_ATTR: True})
+        study.set_user_attr(INITIAL_ATTR, True)
+
+
 def load_study(spec: Spec) -> optuna.Study:
     """An existing study, for read-only commands; a clear error if it never ran."""
     quiet_optuna()
@@ -203,6 +212,7 @@ def run(
         spec_files[spec_path.name] = spec_path.read_text(encoding="utf-8")
     with study_lock(spec):  # several workers or machines may start at once: one parent run
         parent_run_id = tracker.open_study_run(study, spec_files)
+        enqueue_initial_params(study, spec)
         heartbeat.fail_stale_trials(study, spec)  # left RUNNING by a crash: failed before the streak counts
     if display is not None:
         display.study_opened(study)

@@ -137,7 +137,7 @@ class Supervisor:
     # --- the whole run ------------------------------------------------------------------
 
     def run(self) -> optuna.Study:
-        from cnnsearch.study import open_study
+        from cnnsearch.study import enqueue_initial_params, open_study
         from cnnsearch.tracking import Tracker
 
         study = open_study(self.spec)
@@ -145,6 +145,7 @@ class Supervisor:
         files = {"resolved.toml": spec_to_toml(self.spec), self.spec_path.name: self.spec_path.read_text("utf-8")}
         with study_lock(self.spec):
             parent_run_id = tracker.open_study_run(study, files)
+            enqueue_initial_params(study, self.spec)
             heartbeat.fail_stale_trials(study, self.spec)  # left RUNNING by a crashed earlier run
         # The failure streak and the timeout count from here: old crashes are not this session's failures.
         self.since = time.time()
