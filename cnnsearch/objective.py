@@ -6,13 +6,14 @@ and a failure reason is recorded on both the Optuna trial and the MLflow run.
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import Any, Protocol
 
 import keras
 import optuna
 
-from cnnsearch import artifacts, checkpoints, imbalance, space
+from cnnsearch import artifacts, checkpoints, imbalance, performance, space
 from cnnsearch.callbacks import EpochReporter, PruningCallback
 from cnnsearch.data import Splits
 from cnnsearch.errors import TrialFailed
@@ -46,11 +47,18 @@ class Objective:
         self.tracker = tracker
         self.parent_run_id = parent_run_id
         self.display = display
+        #: Precision, XLA and steps per execution: the spec's [performance], "auto" per device kind.
+        self.performance = performance.resolve(spec.performance)
+        # What is alive now (imported modules, the data) lives as long as the process. Out of the
+        # collector's sight, the full collections each trial runs (clear_session, the worker loop)
+        # stop scanning ~500k objects: about 0.25 CPU-s each on 2 cores (benchmarks/overhead.py).
+        gc.collect()  # garbage first: a frozen object is never freed
+        gc.freeze()
 
     def __call__(self, trial: optuna.Trial) -> float:
         tracking_before = self.tracker.busy_s
         params = space.suggest(trial, self.spec)
-        run_id = self.tracker.start_trial(self.parent_run_id, trial.number, params)
+        run_id = self.tracker.start_trial(self.parent_run_id, trial.number, {**params, **self.performance.as_params()})
         trial.set_user_attr(RUN_ID_ATTR, run_id)
         if self.display is not None:
             self.display.trial_started(trial.number, params)
@@ -80,6 +88,7 @@ class Objective:
         """Fit one model; return the best epoch's metric and when training stopped or was pruned."""
         keras.backend.clear_session()
         keras.utils.set_random_seed(self.spec.study.seed + trial.number)
+        performance.apply_precision(self.performance)  # before building: layers take the dtype policy then
         metric, direction = self.spec.study.metric, self.spec.study.direction
         model, hp_values = build_for_trial(self.spec, trial, params, self.splits.input_shape, self.splits.num_classes)
         if hp_values:
@@ -97,7 +106,7 @@ class Objective:
             pruning,
             *standard_callbacks(params, metric, direction),
         ]
-        history = fit(model, self.splits, params, callbacks, compile=not model.compiled).history
+        history = fit(model, self.splits, params, callbacks, compile=not model.compiled, performance=self.performance).history
         artifacts.log_trial_curves(
             self.tracker, run_id, trial, history, self.spec, pruned_epoch=pruning.pruned_epoch,
             planned_epochs=params["epochs"], num_classes=self.splits.num_classes,

@@ -17,6 +17,7 @@ import numpy as np
 from cnnsearch import backbones, imbalance, schedules
 from cnnsearch.data import Splits
 from cnnsearch.losses import make_loss
+from cnnsearch.performance import Settings
 
 
 def make_optimizer(
@@ -47,16 +48,19 @@ def compile_model(
     steps_per_epoch: int | None = None,
     epochs: int | None = None,
     learning_rate: float | None = None,
+    performance: Settings | None = None,
 ) -> None:
     """Cross-entropy on integer labels (smoothed if asked), accuracy as the metric.
 
     The learning-rate schedule needs ``steps_per_epoch`` and ``epochs``; without them the
     rate stays constant. ``learning_rate`` overrides the params' (the fine-tuning phase).
+    ``performance`` sets XLA and steps per execution (Keras's defaults without it).
     """
     rate = params["learning_rate"] if learning_rate is None else learning_rate
     if steps_per_epoch is not None and epochs is not None:
         rate = schedules.learning_rate(params, rate, steps_per_epoch, epochs)
-    model.compile(optimizer=make_optimizer(params, rate), loss=make_loss(params), metrics=["accuracy"])
+    speed = performance.compile_kwargs() if performance is not None else {}
+    model.compile(optimizer=make_optimizer(params, rate), loss=make_loss(params), metrics=["accuracy"], **speed)
 
 
 def standard_callbacks(
@@ -93,6 +97,7 @@ def fit(
     params: dict[str, Any],
     callbacks: list[keras.callbacks.Callback],
     compile: bool = True,
+    performance: Settings | None = None,
 ) -> keras.callbacks.History:
     """Train on the train split, validate on the validation split; the test split is untouched.
 
@@ -103,7 +108,7 @@ def fit(
     weights = imbalance.class_weights(params.get("class_weight", "none"), y, splits.class_names)
     steps = math.ceil(len(x) / params["batch_size"])
     if compile:
-        compile_model(model, params, steps, params["epochs"])
+        compile_model(model, params, steps, params["epochs"], performance=performance)
     common = dict(
         validation_data=(splits.x_val, splits.y_val),
         batch_size=params["batch_size"],
@@ -113,7 +118,9 @@ def fit(
         verbose=0,
     )
     history = model.fit(x, y, epochs=params["epochs"], **common)
-    return _fine_tune(model, params, history, x, y, common, steps, fine_tune_epochs(params), callbacks)
+    return _fine_tune(
+        model, params, history, x, y, common, steps, fine_tune_epochs(params), callbacks, performance
+    )
 
 
 def fit_full(
@@ -159,6 +166,7 @@ def _fine_tune(
     steps: int,
     epochs: int,
     callbacks: list[keras.callbacks.Callback],
+    performance: Settings | None = None,
 ) -> keras.callbacks.History:
     """After the head trained: unfreeze per ``backbone_freeze``, recompile at a lower rate, train on.
 
@@ -171,7 +179,7 @@ def _fine_tune(
         return history
     backbones.apply_freeze(model.get_layer(backbones.BACKBONE), params["backbone_freeze"])
     rate = params["learning_rate"] * params.get("backbone_fine_tune_lr_factor", 0.1)
-    compile_model(model, params, steps, epochs, learning_rate=rate)
+    compile_model(model, params, steps, epochs, learning_rate=rate, performance=performance)
     second = model.fit(x, y, initial_epoch=done, epochs=done + epochs, **common)
     for key, values in second.history.items():
         history.history.setdefault(key, []).extend(values)
