@@ -174,3 +174,26 @@ def test_consecutive_failures_stop_all_workers(tiny_spec_file, workdir: Path) ->
     assert 2 <= len(study.trials) <= 3  # the two that tripped it, plus one already running at most
     assert {t.state for t in study.trials} == {TrialState.FAIL}
     _check_one_run_per_trial(study)
+
+
+def test_rerun_after_a_crash_fails_and_retries_the_abandoned_trial(tiny_spec_file, workdir: Path) -> None:
+    """`cnnsearch run` (no workers) killed by SIGKILL mid-trial; running it again cleans up and finishes."""
+    path = tiny_spec_file(n_trials=3, epochs=4)
+    proc = subprocess.Popen([*CLI, "run", str(path)], cwd=workdir, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        victim = _wait_for(lambda: _running_mid_epoch(path), 240, "a trial in training", proc)
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert load_study(load_spec(path)).trials[victim.number].state == TrialState.RUNNING  # what a crash leaves
+
+    result = subprocess.run([*CLI, "run", str(path)], cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    study = load_study(load_spec(path))
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 3 and TrialState.RUNNING not in states
+    assert study.trials[victim.number].state == TrialState.FAIL
+    assert "died during the trial" in study.trials[victim.number].user_attrs["fail_reason"]
+    assert [t.user_attrs.get("retried_from") for t in study.trials].count(victim.number) == 1
+    runs = {int(r.data.tags["cnnsearch.trial"]): r for r in _check_one_run_per_trial(study)}
+    assert runs[victim.number].info.status == "FAILED"
