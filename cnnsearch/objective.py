@@ -86,7 +86,10 @@ class Objective:
 
     def _train(self, trial: optuna.Trial, params: dict[str, Any], run_id: str) -> tuple[float, dict[str, int]]:
         """Fit one model; return the best epoch's metric and when training stopped or was pruned."""
-        keras.backend.clear_session()
+        # Resets Keras's global state. No garbage collection here: the worker loop collects
+        # right after every trial (cnnsearch.worker.run_trials); a second full pass per trial
+        # only cost time (benchmarks/overhead.py).
+        keras.backend.clear_session(free_memory=False)
         keras.utils.set_random_seed(self.spec.study.seed + trial.number)
         performance.apply_precision(self.performance)  # before building: layers take the dtype policy then
         metric, direction = self.spec.study.metric, self.spec.study.direction
