@@ -13,11 +13,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from cnnsearch.errors import CnnsearchError
+
+if TYPE_CHECKING:  # Keras loads only when a format is written or read: `best` without --export stays light
+    import keras
 
 
 class ExportError(CnnsearchError):
@@ -59,6 +62,8 @@ def _write_keras(model: keras.Model, path: Path) -> None:
 
 
 def _predict_keras(path: Path, images: np.ndarray) -> np.ndarray:
+    import keras
+
     reloaded = keras.models.load_model(path)  # no custom objects: the model uses only built-in layers
     return np.asarray(reloaded.predict(images, batch_size=BATCH, verbose=0))
 
@@ -160,6 +165,8 @@ def parse_formats(text: str) -> list[str]:
 def check_available(names: list[str]) -> None:
     """Fail before retraining when a format's converter or runtime is missing, or the backend can't export it."""
     import importlib.util
+
+    import keras
 
     for name in names:
         needed = FORMATS[name].needs
