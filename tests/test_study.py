@@ -78,8 +78,11 @@ def test_resume_counts_the_whole_study(tiny_spec_file) -> None:
 
 
 def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
-    """Real training on images holding NaN pixels: that trial fails, the next one completes."""
-    spec = load_spec(tiny_spec_file(n_trials=2, epochs=2))
+    """Real training on images holding NaN pixels: that trial fails, the next one completes.
+
+    Batch norm is on: without it ReLU turns NaN activations into zeros and the loss stays finite.
+    """
+    spec = load_spec(tiny_spec_file(n_trials=2, epochs=2), ["model.batch_norm=true"])
     splits = data.load(spec.data, seed=0)
     poisoned = dataclasses.replace(splits, x_train=np.where(splits.x_train > 128, np.nan, splits.x_train.astype("float32")))
     study = open_study(spec)
