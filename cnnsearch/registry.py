@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +42,38 @@ def log_model(
 
     name = registered_name(tracker.spec)
     signature = infer_signature(images[:2], probs[:2])
-    mlflow.set_tracking_uri(tracker.uri)
-    mlflow.set_registry_uri(tracker.uri)
     # MLflow prints "Successfully registered ..." itself; cnnsearch says it once, in its own words.
     quiet = io.StringIO()
-    with mlflow.start_run(run_id=run_id), contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+    with _tracking_uri(tracker.uri), mlflow.start_run(run_id=run_id), contextlib.redirect_stdout(quiet), \
+            contextlib.redirect_stderr(quiet):
         info = mlflow.keras.log_model(model, name="model", signature=signature, registered_model_name=name)
     version = info.registered_model_version
     if version is None:
         raise RuntimeError(f"MLflow did not register model '{name}'")
     return name, str(version)
+
+
+@contextlib.contextmanager
+def _tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's fluent API (which ``log_model`` needs) on this store, for this block only.
+
+    ``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` for the whole process;
+    both are put back, so later work in the same process is not sent to this store.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+    saved = tracking_utils._tracking_uri
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved)
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
 
 
 def registered_name(spec: Spec) -> str:

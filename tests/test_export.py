@@ -249,3 +249,16 @@ def test_export_errors_are_one_line(exported: dict, workdir: Path) -> None:
     assert no_study.returncode == 1 and "no study named 'tiny'" in no_study.stderr
     not_export = cli("predict", str(workdir), str(spec), cwd=workdir)
     assert not_export.returncode == 1 and "not a cnnsearch export" in not_export.stderr
+
+
+def test_logging_the_model_leaves_the_process_tracking_uri_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """log_model needs MLflow's global URI; it must not leak into later work in the same process."""
+    import mlflow
+
+    from cnnsearch.registry import _tracking_uri
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'user.db'}")
+    with _tracking_uri(f"sqlite:///{tmp_path / 'export.db'}"):
+        assert mlflow.get_tracking_uri().endswith("export.db")
+    assert os.environ["MLFLOW_TRACKING_URI"].endswith("user.db")
+    assert mlflow.get_tracking_uri().endswith("user.db")
