@@ -152,6 +152,9 @@ class Supervisor:
         self.deadline = self.since + self.spec.study.timeout if self.spec.study.timeout else None
         if self.display is not None:
             self.display.study_opened(study)
+        from cnnsearch.artifacts import StudyArtifacts
+
+        self.plots = StudyArtifacts(tracker, self.spec, parent_run_id)  # parent-run plots and trials CSV
         status = "KILLED"
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
@@ -170,6 +173,8 @@ class Supervisor:
             raise
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if status != "KILLED":  # after Ctrl-C, stop now; the next run redraws
+                self.plots.finish(study)
             tracker.close_study_run(parent_run_id, status)
             if self.display is not None:
                 self.display.refresh(study)
@@ -185,6 +190,7 @@ class Supervisor:
             if finished_before is not None and finished > finished_before:
                 for slot in self.slots:
                     slot.crashes = 0  # progress: earlier deaths were not a crash loop
+                self.plots.trial_finished(study)  # redraws the study plots when the refresh policy says so
             finished_before = finished
             live = 0
             for slot in self.slots:

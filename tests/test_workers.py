@@ -65,6 +65,15 @@ def test_two_workers_finish_exactly_n_trials_and_are_recycled(tiny_spec_file, wo
     assert len(per_process) >= 3 and max(per_process.values()) <= 2  # recycled after 2 trials each
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 6  # workers sample apart
     assert (workdir / "mlruns" / "logs" / "tiny" / "worker-1.log").is_file()
+    # The supervisor keeps the parent run's study plots and trials table, as a single process does.
+    from mlflow.tracking import MlflowClient
+
+    from cnnsearch.tracking import default_tracking_uri
+
+    client = MlflowClient(default_tracking_uri(workdir / "mlruns"))
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    uploaded = {a.path for a in client.list_artifacts(parent)}
+    assert "trials.csv" in uploaded, uploaded
 
 
 def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
