@@ -276,8 +276,8 @@ def spec_for(method: str, args: argparse.Namespace, seed: int) -> Spec:
     ]
     if args.max_train_samples:
         overrides.append(f"data.max_train_samples={args.max_train_samples}")
-    if method == "random":
-        overrides += ["study.sampler=random", "study.pruner=none"]
+    if method == "random":  # plain random search: no pruner, no hand-picked first trial
+        overrides += ["study.sampler=random", "study.pruner=none", "study.initial_params={}"]
     return load_spec(args.spec, overrides)
 
 
