@@ -6,7 +6,7 @@ Notebook use::
     spec = cnnsearch.load_spec("search_spaces/digits.toml", ["study.n_trials=5"])
     study = cnnsearch.run(spec)
     record = cnnsearch.best(spec)                 # the best trial: number, value, params
-    result = cnnsearch.export(spec)               # retrain, test and export it (exports/<study>/)
+    result = cnnsearch.export_best(spec)          # retrain, test and export it (exports/<study>/)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from cnnsearch.errors import CnnsearchError, DataError, SpecError, TrialFailed
 from cnnsearch.spec import Spec, load_spec
 
 __version__ = "0.1.0"
-__all__ = ["CnnsearchError", "DataError", "Spec", "SpecError", "TrialFailed", "best", "export", "load_spec", "run", "__version__"]
+__all__ = ["CnnsearchError", "DataError", "Spec", "SpecError", "TrialFailed", "best", "export_best", "load_spec", "run", "__version__"]
 
 
 def run(spec: Spec, **kwargs: Any) -> Any:
@@ -35,8 +35,11 @@ def best(spec: Spec) -> dict[str, Any]:
     return best_record(load_study(spec), spec)
 
 
-def export(spec: Spec, **kwargs: Any) -> Any:
-    """Retrain, test and export the best trial (see ``cnnsearch.export.export_best``); returns an ExportResult."""
-    from cnnsearch.export import export_best
+def export_best(spec: Spec, **kwargs: Any) -> Any:
+    """Retrain, test and export the best trial (see ``cnnsearch.export.export_best``); returns an ExportResult.
 
-    return export_best(spec, **kwargs)
+    Not named ``export``: importing the ``cnnsearch.export`` module would shadow it.
+    """
+    from cnnsearch.export import export_best as run_export
+
+    return run_export(spec, **kwargs)
