@@ -59,9 +59,12 @@ def test_auto_takes_the_device_kinds_default_and_explicit_values_win() -> None:
 
 @pytest.mark.parametrize("jit", [True, False])
 def test_settings_reach_compile(jit: bool) -> None:
+    from keras.src.trainers.trainer import model_supports_jit
+
     net = model_lib.build(PARAMS, (8, 8, 1), 3)
     compile_model(net, PARAMS, performance=Settings(jit_compile=jit, steps_per_execution=5))
-    assert net.jit_compile is jit
+    # Keras itself turns XLA off where it cannot apply (e.g. once TF op determinism is on).
+    assert net.jit_compile is (jit and model_supports_jit(net))
     assert net.steps_per_execution == 5
     plain = model_lib.build(PARAMS, (8, 8, 1), 3)
     compile_model(plain, PARAMS)  # no settings: Keras's own defaults
