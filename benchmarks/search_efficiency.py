@@ -124,13 +124,14 @@ def run_optuna(spec: Spec, splits: Splits, ledger: Ledger, workdir: Path) -> Non
     import optuna
 
     from cnnsearch.objective import Objective
-    from cnnsearch.study import open_study
+    from cnnsearch.study import enqueue_initial_params, open_study
     from cnnsearch.tracking import Tracker
 
     os.chdir(workdir)  # the scratch MLflow store and study journal land here
     study = open_study(spec)
     tracker = Tracker(spec)
     parent = tracker.open_study_run(study, {})
+    enqueue_initial_params(study, spec)  # as `cnnsearch run` does: the spec's first trial, if it names one
     objective = Objective(spec, splits, tracker, parent, LedgerDisplay(ledger, spec.study.metric))
     while not ledger.exhausted():
         study.optimize(objective, n_trials=1, catch=(Exception,))
