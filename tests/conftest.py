@@ -40,6 +40,20 @@ early_stopping_patience = 2
 """
 
 
+@pytest.fixture(autouse=True)
+def _no_global_mlflow_uri():
+    """No test may leave MLflow's process-wide tracking URI (or its env var) to the next one."""
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    tracking_utils._tracking_uri = None
+    if saved is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = saved
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test inside tmp_path, so mlruns/ and exports/ are private to it."""

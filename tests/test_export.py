@@ -171,8 +171,10 @@ def test_second_export_is_version_2_linked_to_the_study_run(exported: dict) -> N
     # The logged MLflow model loads and predicts raw images.
     import mlflow
 
-    mlflow.set_tracking_uri(card["mlflow"]["tracking_uri"])
-    model = mlflow.pyfunc.load_model(f"models:/{card['mlflow']['registered_model']}/1")
+    from cnnsearch.registry import _tracking_uri
+
+    with _tracking_uri(card["mlflow"]["tracking_uri"]):  # not mlflow.set_tracking_uri: it would leak into later tests
+        model = mlflow.pyfunc.load_model(f"models:/{card['mlflow']['registered_model']}/1")
     splits = _splits(exported["spec"])
     assert model.metadata.get_input_schema().inputs[0].type.name == "uint8"
     probs = np.asarray(model.predict(splits.x_test[:16]))
