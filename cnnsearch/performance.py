@@ -75,15 +75,21 @@ def device_kind() -> DeviceKind:
     return "cpu"
 
 
-def resolve(spec: PerformanceSpec, kind: DeviceKind | None = None) -> Settings:
-    """The spec's settings, with each ``"auto"`` replaced by the device kind's default."""
+def resolve(spec: PerformanceSpec, kind: DeviceKind | None = None, backend: str | None = None) -> Settings:
+    """The spec's settings, with each ``"auto"`` replaced by the device kind's default.
+
+    Keras's PyTorch backend accepts only ``steps_per_execution = 1``: "auto" gives 1 there.
+    """
+    if backend is None:
+        import keras
+
+        backend = keras.backend.backend()
     default = AUTO[kind or device_kind()]
+    steps = default.steps_per_execution if backend != "torch" else 1
     return Settings(
         mixed_precision=default.mixed_precision if spec.mixed_precision == "auto" else spec.mixed_precision,
         jit_compile=default.jit_compile if spec.jit_compile == "auto" else spec.jit_compile,
-        steps_per_execution=(
-            default.steps_per_execution if spec.steps_per_execution == "auto" else spec.steps_per_execution
-        ),
+        steps_per_execution=steps if spec.steps_per_execution == "auto" else spec.steps_per_execution,
     )
 
 

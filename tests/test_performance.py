@@ -54,6 +54,8 @@ def test_auto_takes_the_device_kinds_default_and_explicit_values_win() -> None:
         assert performance.resolve(PerformanceSpec(), kind) == AUTO[kind]
     chosen = performance.resolve(PerformanceSpec(mixed_precision=True, jit_compile=False, steps_per_execution=7), "gpu")
     assert chosen == Settings(mixed_precision=True, jit_compile=False, steps_per_execution=7)
+    # Keras's PyTorch backend runs one step per execution only.
+    assert performance.resolve(PerformanceSpec(), "cpu", backend="torch").steps_per_execution == 1
     assert performance.device_kind() == "cpu"  # the test machines have no GPU
 
 
