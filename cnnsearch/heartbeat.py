@@ -188,6 +188,36 @@ def close_runs(spec: Spec, trial: FrozenTrial, reason: str, state: str) -> int:
     return len(runs)
 
 
+def close_orphan_runs(study: optuna.Study, spec: Spec) -> int:
+    """Close RUNNING trial runs whose Optuna trial has already ended.
+
+    Ctrl-C can land between creating a trial's MLflow run and the objective's own
+    ``finally``; Optuna then fails the trial, and nothing else would close its run.
+    """
+    from cnnsearch.tracking import KIND_TAG, RUN_STATUS, STATE_TAG, STUDY_TAG, TRIAL_TAG, Tracker
+
+    tracker = Tracker(spec)
+    query = f"tags.`{STUDY_TAG}` = '{spec.study.name}' and tags.`{KIND_TAG}` = 'trial' and attributes.status = 'RUNNING'"
+    runs = tracker.client.search_runs([tracker.experiment_id], query, max_results=1000)
+    if not runs:
+        return 0
+    states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
+    closed = 0
+    for run in runs:
+        number = int(run.data.tags.get(TRIAL_TAG, -1))
+        state = states.get(number)
+        if state is None or state == TrialState.RUNNING:
+            continue
+        tagged = run.data.tags.get(STATE_TAG, "RUNNING")
+        if tagged != "RUNNING":  # interrupted while closing: its final state is already tagged
+            tracker.client.set_terminated(run.info.run_id, status=RUN_STATUS.get(tagged, "KILLED"))
+        else:
+            reason = "interrupted before the trial's run was tracked"
+            tracker.end_trial(run.info.run_id, "KILLED", None, {"cnnsearch.fail_reason": reason})
+        closed += 1
+    return closed
+
+
 def enqueue_retry(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
     """A WAITING copy of the trial's params, picked up before any new trial; False past the cap."""
     history = [*trial.system_attrs.get("retry_history", []), trial.number]

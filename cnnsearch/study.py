@@ -237,5 +237,6 @@ def run(
     finally:
         if status != "KILLED":  # after Ctrl-C, stop now; the next run redraws
             plots.finish(study)
+        heartbeat.close_orphan_runs(study, spec)  # a run Ctrl-C caught before its trial's own cleanup
         tracker.close_study_run(parent_run_id, status)
     return study

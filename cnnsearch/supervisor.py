@@ -175,6 +175,7 @@ class Supervisor:
             signal.signal(signal.SIGTERM, previous)
             if status != "KILLED":  # after Ctrl-C, stop now; the next run redraws
                 self.plots.finish(study)
+            heartbeat.close_orphan_runs(study, self.spec)  # a run Ctrl-C caught before its trial's own cleanup
             tracker.close_study_run(parent_run_id, status)
             if self.display is not None:
                 self.display.refresh(study)

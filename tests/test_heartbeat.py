@@ -66,3 +66,27 @@ def test_out_of_memory_is_named_in_the_reason() -> None:
     oom = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[4096,4096]")
     assert describe(oom) == "out of memory (ResourceExhaustedError): OOM when allocating tensor with shape[4096,4096]"
     assert describe(MemoryError("Unable to allocate 8.0 GiB")).startswith("out of memory (MemoryError)")
+
+
+def test_run_left_running_by_an_early_ctrl_c_is_closed(tiny_spec_file) -> None:
+    """Ctrl-C between creating a trial's run and the objective's cleanup: the run is closed KILLED."""
+    from cnnsearch.spec import load_spec
+    from cnnsearch.study import open_study
+    from cnnsearch.tracking import Tracker
+
+    spec = load_spec(tiny_spec_file())
+    study = open_study(spec)
+    tracker = Tracker(spec)
+    parent = tracker.open_study_run(study, {})
+    trial = study.ask()
+    run_id = tracker.start_trial(parent, trial.number, {"blocks": 1})
+    study.tell(trial, state=TrialState.FAIL)  # what Optuna does with the KeyboardInterrupt
+    running = study.ask()  # a live trial's run must be left alone
+    live_run = tracker.start_trial(parent, running.number, {"blocks": 2})
+
+    assert heartbeat.close_orphan_runs(study, spec) == 1
+    closed = tracker.client.get_run(run_id)
+    assert closed.info.status == "KILLED"
+    assert closed.data.tags["cnnsearch.state"] == "KILLED"
+    assert tracker.client.get_run(live_run).info.status == "RUNNING"
+    assert heartbeat.close_orphan_runs(study, spec) == 0
