@@ -8,14 +8,9 @@ starts PostgreSQL on loopback (`.ci/postgres start`) and sets the URL.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -33,45 +28,13 @@ CLI = [sys.executable, "-m", "cnnsearch"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
 
 
-@pytest.fixture
-def tracking_server(tmp_path: Path) -> Iterator[str]:
-    """``mlflow server`` on loopback with its own store; stopped as a process group."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    root = tmp_path / "server"
-    root.mkdir()
-    command = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-        "--serve-artifacts", "--artifacts-destination", (root / "artifacts").as_uri(),
-    ]  # fmt: skip
-    with (root / "server.log").open("w") as log:
-        proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/health", timeout=2):
-                        break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"mlflow server did not start:\n{(root / 'server.log').read_text()[-2000:]}")
-                    time.sleep(0.5)
-            yield url
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
-
-
-def test_two_processes_share_a_study_through_postgres(tiny_spec_file, workdir: Path, tracking_server: str) -> None:
+def test_two_processes_share_a_study_through_postgres(tiny_spec_file, workdir: Path, mlflow_server: str) -> None:
     name = f"pg-{uuid.uuid4().hex[:10]}"  # a fresh study in a database that outlives the test
     path = tiny_spec_file(n_trials=6, epochs=2)
     overrides = [
         f"study.name={name}",
         f"study.storage={URL}",
-        f"tracking.tracking_uri={tracking_server}",
+        f"tracking.tracking_uri={mlflow_server}",
         f"tracking.experiment={name}",
     ]
     args = [arg for item in overrides for arg in ("--set", item)]
@@ -88,7 +51,7 @@ def test_two_processes_share_a_study_through_postgres(tiny_spec_file, workdir: P
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6  # exactly n_trials, none RUNNING
     assert {t.user_attrs[heartbeat.OWNER_ATTR]["pid"] for t in study.trials} == {p.pid for p in procs}
 
-    client = MlflowClient(tracking_server)
+    client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name(name)
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parents = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "study"]
