@@ -26,7 +26,7 @@ CONVERSION = (
 
 def versions(backend: str) -> dict[str, str]:
     """Versions of what built and trained the model, for reproducing it."""
-    names = ["keras", backend if backend != "torch" else "torch", "optuna", "mlflow", "numpy", "scikit-learn", "cnnsearch"]
+    names = ["keras", backend, "optuna", "mlflow", "numpy", "scikit-learn", "cnnsearch"]
     found = {"python": platform.python_version()}
     for name in names:
         try:

@@ -142,7 +142,7 @@ def wrap(
     from cnnsearch.model import build_augmentation
 
     config = network.get_compile_config() if keep_compile and network.compiled else None
-    network.name = INNER if network.name != INNER else network.name
+    network.name = INNER  # export finds the user's network by this name
     inputs = keras.Input(shape=input_shape, dtype=input_dtype, name="image")
     x = inputs
     augmentation = build_augmentation(params) if augment else None
