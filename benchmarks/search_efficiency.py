@@ -383,6 +383,8 @@ def main() -> None:
     parser.add_argument("--max-train-samples", type=int, default=None)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "search_efficiency")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already saved in OUT/partial.json "
+                        "(same arguments) and run only the missing ones")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.budget_epochs, args.max_epochs = 1, 6, 2
@@ -399,13 +401,21 @@ def main() -> None:
     print(f"CIFAR-10 subset: {len(splits.x_train)} train, {len(splits.x_val)} val, {len(splits.x_test)} test; "
           f"budget {args.budget_epochs} epochs per search, trials up to {args.max_epochs} epochs; "
           f"{base.study.sampler} + {base.study.pruner} for cnnsearch; Keras {BACKEND}", flush=True)
-    results = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    partial = args.out / "partial.json"  # every finished (method, seed), so a stopped run can --resume
+    results = json.loads(partial.read_text())["results"] if args.resume and partial.is_file() else []
+    done = {(r["method"], r["seed"]) for r in results}
+    if done:
+        print(f"resuming: {len(done)} (method, seed) runs already in {partial}", flush=True)
     with tempfile.TemporaryDirectory(prefix="cnnsearch-bench-") as scratch:
         for seed in range(args.seeds):
             for method in methods:
+                if (method, seed) in done:
+                    continue
                 results.append(run_method(method, args, seed, splits, Path(scratch)))
+                partial.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results}))
+    results = [r for r in results if r["method"] in methods and r["seed"] < args.seeds]
 
-    args.out.mkdir(parents=True, exist_ok=True)
     table = summarize(results, methods, args.budget_epochs)
     ratios = []
     if "cnnsearch" in methods and "random" in methods:

@@ -199,8 +199,6 @@ def close_orphan_runs(study: optuna.Study, spec: Spec) -> int:
     tracker = Tracker(spec)
     query = f"tags.`{STUDY_TAG}` = '{spec.study.name}' and tags.`{KIND_TAG}` = 'trial' and attributes.status = 'RUNNING'"
     runs = tracker.client.search_runs([tracker.experiment_id], query, max_results=1000)
-    if not runs:
-        return 0
     states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
     closed = 0
     for run in runs:
@@ -215,7 +213,40 @@ def close_orphan_runs(study: optuna.Study, spec: Spec) -> int:
             reason = "interrupted before the trial's run was tracked"
             tracker.end_trial(run.info.run_id, "KILLED", None, {"cnnsearch.fail_reason": reason})
         closed += 1
-    return closed
+    return closed + track_runless_trials(study, spec, tracker)
+
+
+def track_runless_trials(study: optuna.Study, spec: Spec, tracker: Any) -> int:
+    """Give a closed run to every failed trial that died before its MLflow run was created.
+
+    Ctrl-C or SIGKILL can land between Optuna creating the trial and the objective
+    creating its run; without this the trial would be missing from MLflow.
+    """
+    from cnnsearch.study import REASON_ATTR, RUN_ID_ATTR
+    from cnnsearch.tracking import KIND_TAG, PARENT_RUN_ATTR, STUDY_TAG, TRIAL_TAG
+
+    runless = [
+        t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)) if RUN_ID_ATTR not in t.user_attrs
+    ]
+    parent_run_id = study.user_attrs.get(PARENT_RUN_ATTR)
+    if not runless or parent_run_id is None:
+        return 0
+    query = f"tags.`{STUDY_TAG}` = '{spec.study.name}' and tags.`{KIND_TAG}` = 'trial'"
+    tracked = {
+        run.data.tags.get(TRIAL_TAG)
+        for run in tracker.client.search_runs([tracker.experiment_id], query, max_results=50000)
+    }
+    created = 0
+    for trial in runless:
+        if str(trial.number) in tracked:
+            continue
+        reason = trial.user_attrs.get(REASON_ATTR)  # set when a dead worker's trial was failed
+        state = "FAIL" if reason else "KILLED"  # else Ctrl-C: Optuna failed it with no reason
+        reason = reason or "interrupted before the trial's run was tracked"
+        run_id = tracker.start_trial(parent_run_id, trial.number, trial.params)
+        tracker.end_trial(run_id, state, None, {"cnnsearch.fail_reason": str(reason)})
+        created += 1
+    return created
 
 
 def enqueue_retry(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:

@@ -90,3 +90,28 @@ def test_run_left_running_by_an_early_ctrl_c_is_closed(tiny_spec_file) -> None:
     assert closed.data.tags["cnnsearch.state"] == "KILLED"
     assert tracker.client.get_run(live_run).info.status == "RUNNING"
     assert heartbeat.close_orphan_runs(study, spec) == 0
+
+
+def test_trial_failed_before_its_run_existed_gets_one(tiny_spec_file) -> None:
+    """Ctrl-C (or SIGKILL) before the objective created the run: the trial still gets exactly one run."""
+    from cnnsearch.spec import load_spec
+    from cnnsearch.study import REASON_ATTR, open_study
+    from cnnsearch.tracking import Tracker
+
+    spec = load_spec(tiny_spec_file())
+    study = open_study(spec)
+    tracker = Tracker(spec)
+    tracker.open_study_run(study, {})
+    interrupted = study.ask()
+    study.tell(interrupted, state=TrialState.FAIL)  # Ctrl-C while suggesting: no run yet
+    crashed = study.ask()
+    crashed.set_user_attr(REASON_ATTR, "worker died")
+    study.tell(crashed, state=TrialState.FAIL)
+
+    assert heartbeat.close_orphan_runs(study, spec) == 2
+    runs = {r.data.tags["cnnsearch.trial"]: r for r in tracker.client.search_runs([tracker.experiment_id])
+            if r.data.tags.get("cnnsearch.kind") == "trial"}
+    assert runs[str(interrupted.number)].info.status == "KILLED"
+    assert runs[str(crashed.number)].info.status == "FAILED"
+    assert runs[str(crashed.number)].data.tags["cnnsearch.fail_reason"] == "worker died"
+    assert heartbeat.close_orphan_runs(study, spec) == 0  # never a second run
