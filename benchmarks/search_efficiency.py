@@ -396,6 +396,12 @@ def main() -> None:
     if unknown:
         sys.exit(f"error: --methods: unknown {unknown[0]!r}; choose from {', '.join(METHODS)}")
 
+    if any(m.startswith("kt_") for m in methods):
+        import importlib.util
+
+        missing = [m for m in ("keras_tuner", "tensorboard") if importlib.util.find_spec(m) is None]
+        if missing:  # KerasTuner's tuners import tensorboard in every trial: fail now, not after an hour
+            sys.exit(f"error: --methods kt_*: {', '.join(missing)} not installed; pip install -e '.[bench]'")
     base = spec_for("cnnsearch", args, 0)
     splits = load(base.data, seed=42)  # one split for every method and seed
     print(f"CIFAR-10 subset: {len(splits.x_train)} train, {len(splits.x_val)} val, {len(splits.x_test)} test; "

@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from cnnsearch import backbones
-from cnnsearch.residual import residual_trunk
+from cnnsearch.residual import BN_MOMENTUM, residual_trunk
 
 AUGMENTATION = "augmentation"
 
@@ -80,7 +80,7 @@ def _plain(
                 name=name,
             )(x)
             if params["batch_norm"]:
-                x = layers.BatchNormalization(name=f"{name}_bn")(x)
+                x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
             x = layers.Activation("relu", name=f"{name}_relu")(x)
         # Pool while there is room: small images (digits are 8x8) keep their last pixels.
         if min(height, width) >= 2:
