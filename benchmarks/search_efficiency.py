@@ -408,6 +408,7 @@ def main() -> None:
           f"budget {args.budget_epochs} epochs per search, trials up to {args.max_epochs} epochs; "
           f"{base.study.sampler} + {base.study.pruner} for cnnsearch; Keras {BACKEND}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
+    arguments = {k: str(v) for k, v in vars(args).items()}
     partial = args.out / "partial.json"  # every finished (method, seed), so a stopped run can --resume
     results = json.loads(partial.read_text())["results"] if args.resume and partial.is_file() else []
     done = {(r["method"], r["seed"]) for r in results}
@@ -419,7 +420,7 @@ def main() -> None:
                 if (method, seed) in done:
                     continue
                 results.append(run_method(method, args, seed, splits, Path(scratch)))
-                partial.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results}))
+                partial.write_text(json.dumps({"args": arguments, "results": results}))
     results = [r for r in results if r["method"] in methods and r["seed"] < args.seeds]
 
     table = summarize(results, methods, args.budget_epochs)
@@ -432,7 +433,7 @@ def main() -> None:
     plot(results, [m for m in methods if m != "tutorial"] + (["tutorial"] if "tutorial" in methods else []),
          args.budget_epochs, args.out / "anytime.png")
     (args.out / "results.json").write_text(json.dumps(
-        {"args": {k: str(v) for k, v in vars(args).items()}, "results": results, "budget_ratios": ratios,
+        {"args": arguments, "results": results, "budget_ratios": ratios,
          "keras": keras.__version__, "backend": BACKEND}, indent=1))
     print("\n".join(table))
     print(f"budget ratios per seed: {', '.join(f'{r:.2f}' for r in ratios)}; plot: {args.out / 'anytime.png'}")

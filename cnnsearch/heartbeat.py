@@ -23,13 +23,19 @@ import socket
 import threading
 import time
 from datetime import timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch.spec import Spec
+
+if TYPE_CHECKING:
+    from cnnsearch.tracking import Tracker
+
+#: Fail reason of a trial that Ctrl-C ended before its own cleanup could record one.
+INTERRUPTED_UNTRACKED = "interrupted before the trial's run was tracked"
 
 OWNER_ATTR = "cnnsearch_worker"
 BEAT_ATTR = "cnnsearch_heartbeat"
@@ -210,13 +216,12 @@ def close_orphan_runs(study: optuna.Study, spec: Spec) -> int:
         if tagged != "RUNNING":  # interrupted while closing: its final state is already tagged
             tracker.client.set_terminated(run.info.run_id, status=RUN_STATUS.get(tagged, "KILLED"))
         else:
-            reason = "interrupted before the trial's run was tracked"
-            tracker.end_trial(run.info.run_id, "KILLED", None, {"cnnsearch.fail_reason": reason})
+            tracker.end_trial(run.info.run_id, "KILLED", None, {"cnnsearch.fail_reason": INTERRUPTED_UNTRACKED})
         closed += 1
     return closed + track_runless_trials(study, spec, tracker)
 
 
-def track_runless_trials(study: optuna.Study, spec: Spec, tracker: Any) -> int:
+def track_runless_trials(study: optuna.Study, spec: Spec, tracker: Tracker) -> int:
     """Give a closed run to every failed trial that died before its MLflow run was created.
 
     Ctrl-C or SIGKILL can land between Optuna creating the trial and the objective
@@ -242,7 +247,7 @@ def track_runless_trials(study: optuna.Study, spec: Spec, tracker: Any) -> int:
             continue
         reason = trial.user_attrs.get(REASON_ATTR)  # set when a dead worker's trial was failed
         state = "FAIL" if reason else "KILLED"  # else Ctrl-C: Optuna failed it with no reason
-        reason = reason or "interrupted before the trial's run was tracked"
+        reason = reason or INTERRUPTED_UNTRACKED
         run_id = tracker.start_trial(parent_run_id, trial.number, trial.params)
         tracker.end_trial(run_id, state, None, {"cnnsearch.fail_reason": str(reason)})
         created += 1
