@@ -7,6 +7,7 @@ Heavy imports (Keras, Optuna, MLflow) happen inside commands, so ``--help`` and
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 from collections.abc import Iterator
 from enum import Enum
@@ -24,6 +25,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Declarative hyperparameter search for Keras CNNs (Optuna + MLflow).",
 )
+
+
+
+@app.callback()
+def _every_command() -> None:
+    # A crash inside TensorFlow's C++ then prints the Python stack to stderr instead of nothing.
+    faulthandler.enable()
+
 
 SpecArg = Annotated[Path, typer.Argument(help="The search spec, a TOML file.", show_default=False)]
 SetOpt = Annotated[

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import keras
 import optuna
 
-from cnnsearch import artifacts, checkpoints, imbalance, performance, space
+from cnnsearch import artifacts, checkpoints, imbalance, interrupt, performance, space
 from cnnsearch.callbacks import EpochReporter, PruningCallback
 from cnnsearch.data import Splits
 from cnnsearch.errors import TrialFailed
@@ -105,6 +105,7 @@ class Objective:
             listeners.append(self.display.epoch_ended)
         pruning = PruningCallback(trial, metric)
         callbacks = [
+            interrupt.SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(self.splits.x_train)),
             pruning,
             *standard_callbacks(params, metric, direction),

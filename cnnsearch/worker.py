@@ -26,7 +26,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from cnnsearch import heartbeat
+from cnnsearch import heartbeat, interrupt
 from cnnsearch.locks import study_lock
 from cnnsearch.spec import Spec
 
@@ -87,10 +87,24 @@ def run_trials(
     deadline: float | None = None,
 ) -> str:
     """Run trials until the study is done; return why this worker stopped (DONE, RECYCLE, ...)."""
+    with interrupt.deferred():  # Ctrl-C and SIGTERM stop at a safe point: between trials or batches
+        return _trial_loop(study, objective, spec, since, after_trial, max_trials, deadline)
+
+
+def _trial_loop(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    spec: Spec,
+    since: float,
+    after_trial: Callable[[optuna.Study, FrozenTrial], None] | None,
+    max_trials: int | None,
+    deadline: float | None,
+) -> str:
     own = not heartbeat._uses_optuna_heartbeat(study)
     callbacks = [after_trial] if after_trial is not None else []
     ran = 0
     while True:
+        interrupt.check()
         if max_trials is not None and ran >= max_trials:
             return RECYCLE
         if deadline is not None and time.monotonic() >= deadline:

@@ -1,0 +1,45 @@
+"""Ctrl-C during a search is deferred to a safe point; a second press stops at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from cnnsearch import interrupt
+
+
+def test_first_signal_is_deferred_second_raises_and_handlers_come_back() -> None:
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with interrupt.deferred():
+        interrupt.check()  # nothing asked yet
+        os.kill(os.getpid(), signal.SIGTERM)  # recorded, not raised
+        assert interrupt.requested()
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # asked twice: now
+    assert not interrupt.requested()
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_a_deferred_stop_ends_fit_before_the_next_batch() -> None:
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    batches: list[int] = []
+
+    class AskOnThirdBatch(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            batches.append(batch)
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    x, y = np.zeros((64, 4), "float32"), np.zeros(64, "int64")
+    with interrupt.deferred(), pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[AskOnThirdBatch(), interrupt.SafePoint()])
+    assert batches == [0, 1, 2]
+    assert int(model.optimizer.iterations) == 2  # the batch asked at was not trained
