@@ -31,7 +31,8 @@ app = typer.Typer(
 @app.callback()
 def _every_command() -> None:
     # A crash inside TensorFlow's C++ then prints the Python stack to stderr instead of nothing.
-    faulthandler.enable()
+    with contextlib.suppress(ValueError, OSError):  # a stderr without a file descriptor (CliRunner)
+        faulthandler.enable()
 
 
 SpecArg = Annotated[Path, typer.Argument(help="The search spec, a TOML file.", show_default=False)]
