@@ -27,7 +27,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _every_command() -> None:
     # A crash inside TensorFlow's C++ then prints the Python stack to stderr instead of nothing.
