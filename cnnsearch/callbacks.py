@@ -1,4 +1,4 @@
-"""Keras callbacks for one trial: pruning and per-epoch reporting. Fresh instances per trial."""
+"""Keras callbacks for one trial: pruning, per-epoch reporting, Ctrl-C. Fresh instances per trial."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import keras
 
+from cnnsearch import interrupt
 from cnnsearch.errors import TrialFailed
 
 #: Receives (epoch, metrics) once per epoch: tracking and the console listen here.
@@ -68,3 +69,20 @@ class EpochReporter(keras.callbacks.Callback):
 def _learning_rate(model: keras.Model) -> float:
     rate = model.optimizer.learning_rate
     return float(keras.ops.convert_to_numpy(rate))
+
+
+class SafePoint(keras.callbacks.Callback):
+    """Stops ``fit`` with KeyboardInterrupt before the next batch after a deferred signal.
+
+    Batch *begin* hooks, not end: a batch-end hook makes Keras wait for every step's
+    logs and turns off its asynchronous callback dispatch, which costs GPU throughput.
+    """
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        interrupt.check()
+
+    def on_test_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        interrupt.check()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        interrupt.check()

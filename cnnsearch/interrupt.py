@@ -4,9 +4,9 @@ Python raises KeyboardInterrupt wherever the main thread happens to be. Inside
 TensorFlow that can be a weakref callback (the interrupt is printed and lost), an
 op that turns it into an AssertionError (the trial fails and the study goes on), or
 a C++ call left half done (a crash at exit). So while trials run, the first signal
-only records the request; the trial loop and a Keras callback raise KeyboardInterrupt
-before the next batch or between trials, where the usual cleanup (trial FAIL in
-Optuna, run KILLED in MLflow) runs. A second signal raises at once, for when the
+only records the request; the trial loop and a Keras callback (``callbacks.SafePoint``)
+raise KeyboardInterrupt before the next batch or between trials, where the usual
+cleanup (trial FAIL in Optuna, run KILLED in MLflow) runs. A second signal raises at once, for when the
 safe point is far away.
 """
 
@@ -18,8 +18,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
-
-import keras
 
 #: Signals that stop a search cleanly.
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -36,6 +34,11 @@ def check() -> None:
     """Raise KeyboardInterrupt if a stop was asked for: call this only where stopping is safe."""
     if _requested:
         raise KeyboardInterrupt
+
+
+def now(signum: int, frame: Any) -> None:
+    """A signal handler for outside trials (start-up, the supervisor): SIGTERM acts like Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def _handle(signum: int, frame: Any) -> None:
@@ -63,19 +66,3 @@ def deferred() -> Iterator[None]:
             signal.signal(signum, handler)
         _requested = False
 
-
-class SafePoint(keras.callbacks.Callback):
-    """Stops ``fit`` with KeyboardInterrupt before the next batch after a deferred signal.
-
-    Batch *begin* hooks, not end: a batch-end hook makes Keras wait for every step's
-    logs and turns off its asynchronous callback dispatch, which costs GPU throughput.
-    """
-
-    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        check()
-
-    def on_test_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        check()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        check()

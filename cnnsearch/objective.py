@@ -13,8 +13,8 @@ from typing import Any, Protocol
 import keras
 import optuna
 
-from cnnsearch import artifacts, checkpoints, imbalance, interrupt, performance, space
-from cnnsearch.callbacks import EpochReporter, PruningCallback
+from cnnsearch import artifacts, checkpoints, imbalance, performance, space
+from cnnsearch.callbacks import EpochReporter, PruningCallback, SafePoint
 from cnnsearch.data import Splits
 from cnnsearch.errors import TrialFailed
 from cnnsearch.hypermodel import build_for_trial
@@ -105,7 +105,7 @@ class Objective:
             listeners.append(self.display.epoch_ended)
         pruning = PruningCallback(trial, metric)
         callbacks = [
-            interrupt.SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
+            SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(self.splits.x_train)),
             pruning,
             *standard_callbacks(params, metric, direction),

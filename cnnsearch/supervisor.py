@@ -31,7 +31,7 @@ from typing import IO, Any
 import optuna
 from optuna.trial import TrialState
 
-from cnnsearch import heartbeat, worker
+from cnnsearch import heartbeat, interrupt, worker
 from cnnsearch.console import SearchConsole
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.locks import study_lock
@@ -156,7 +156,7 @@ class Supervisor:
 
         self.plots = StudyArtifacts(tracker, self.spec, parent_run_id)  # parent-run plots and trials CSV
         status = "KILLED"
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        previous = signal.signal(signal.SIGTERM, interrupt.now)
         try:
             for slot in self.slots:
                 self._spawn(slot)
@@ -297,10 +297,6 @@ def _signal(slot: Slot, signum: int) -> None:
         slot.proc.send_signal(signum)
     except ProcessLookupError:
         pass
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def _last_error(log_path: Path) -> str:

@@ -152,7 +152,7 @@ def serve(spec: Spec, slot: int, since: float, max_trials: int | None) -> str:
     from cnnsearch.tracking import PARENT_RUN_ATTR, Tracker
 
     _die_with_parent()
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt.now)
     splits = data.load(spec.data, seed=spec.study.seed)
     study = open_study(spec, worker=slot)
     tracker = Tracker(spec)
@@ -165,10 +165,6 @@ def serve(spec: Spec, slot: int, since: float, max_trials: int | None) -> str:
 
     deadline = since - time.time() + time.monotonic() + spec.study.timeout if spec.study.timeout else None
     return run_trials(study, objective, spec, since, after_trial, max_trials, deadline)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def _die_with_parent() -> None:

@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from cnnsearch import interrupt
+from cnnsearch.callbacks import SafePoint
 
 
 def test_first_signal_is_deferred_second_raises_and_handlers_come_back() -> None:
@@ -40,6 +41,6 @@ def test_a_deferred_stop_ends_fit_before_the_next_batch() -> None:
 
     x, y = np.zeros((64, 4), "float32"), np.zeros(64, "int64")
     with interrupt.deferred(), pytest.raises(KeyboardInterrupt):
-        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[AskOnThirdBatch(), interrupt.SafePoint()])
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[AskOnThirdBatch(), SafePoint()])
     assert batches == [0, 1, 2]
     assert int(model.optimizer.iterations) == 2  # the batch asked at was not trained
