@@ -1,45 +1,37 @@
 """cnnsearch: declarative hyperparameter search for Keras CNNs (Optuna studies, MLflow tracking).
 
-Notebook use::
+The Python API (``cnnsearch.api``, re-exported here) does what the CLI does::
 
     import cnnsearch
-    spec = cnnsearch.load_spec("search_spaces/digits.toml", ["study.n_trials=5"])
-    study = cnnsearch.run(spec)
-    record = cnnsearch.best(spec)                 # the best trial: number, value, params
-    result = cnnsearch.export_best(spec)          # retrain, test and export it (exports/<study>/)
+    study = cnnsearch.run("search_spaces/digits.toml", overrides=["study.n_trials=5"])
+    frame = cnnsearch.trials("search_spaces/digits.toml", sort="value", top=3)
+    record = cnnsearch.best("search_spaces/digits.toml")        # number, value, params, MLflow run
+    result = cnnsearch.export_best("search_spaces/digits.toml") # retrain, test, export (exports/<study>/)
+
+Layers, each importing only those before it (checked in CI by import-linter):
+spec -> data -> models -> training -> search -> tracking -> reporting | export -> api -> cli.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from cnnsearch.api import best, export_best, load_study, predict, report, run, trials
 from cnnsearch.errors import CnnsearchError, DataError, SpecError, TrialFailed
 from cnnsearch.spec import Spec, load_spec
 
 __version__ = "0.1.0"
-__all__ = ["CnnsearchError", "DataError", "Spec", "SpecError", "TrialFailed", "best", "export_best", "load_spec", "run", "__version__"]
-
-
-def run(spec: Spec, **kwargs: Any) -> Any:
-    """Run or resume the study a spec describes (see ``cnnsearch.study.run``); returns the optuna.Study."""
-    from cnnsearch.study import run as run_study
-
-    return run_study(spec, **kwargs)
-
-
-def best(spec: Spec) -> dict[str, Any]:
-    """The best complete trial of the spec's study: number, value, params, MLflow run id."""
-    from cnnsearch.report import best_record
-    from cnnsearch.study import load_study
-
-    return best_record(load_study(spec), spec)
-
-
-def export_best(spec: Spec, **kwargs: Any) -> Any:
-    """Retrain, test and export the best trial (see ``cnnsearch.export.export_best``); returns an ExportResult.
-
-    Not named ``export``: importing the ``cnnsearch.export`` module would shadow it.
-    """
-    from cnnsearch.export import export_best as run_export
-
-    return run_export(spec, **kwargs)
+__all__ = [
+    "CnnsearchError",
+    "DataError",
+    "Spec",
+    "SpecError",
+    "TrialFailed",
+    "__version__",
+    "best",
+    "export_best",
+    "load_spec",
+    "load_study",
+    "predict",
+    "report",
+    "run",
+    "trials",
+]

@@ -1,7 +1,8 @@
-"""The ``cnnsearch`` command line: a thin Typer app.
+"""The ``cnnsearch`` command line: a thin Typer app over :mod:`cnnsearch.api`.
 
-Heavy imports (Keras, Optuna, MLflow) happen inside commands, so ``--help`` and
-``validate`` are fast. Domain errors print one line and exit 1; Ctrl-C exits 130.
+Each command parses its options, calls one API function and formats the result.
+Heavy imports (Keras, Optuna, MLflow) happen inside the API functions, so ``--help``
+and ``validate`` are fast. Domain errors print one line and exit 1; Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from cnnsearch import api
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.spec import load_spec, spec_to_dict, spec_to_toml
+from cnnsearch.spec import spec_to_dict, spec_to_toml
 
 app = typer.Typer(
     add_completion=False,
@@ -83,7 +85,7 @@ def validate(
 ) -> None:
     """Check a spec and print it resolved, with every default filled in."""
     with user_errors():
-        resolved = load_spec(spec, set_ or [])
+        resolved = api.load(spec, set_ or [])
         if format == SpecFormat.json:
             typer.echo(json.dumps(spec_to_dict(resolved), indent=2))
         else:
@@ -105,36 +107,7 @@ def run(
 ) -> None:
     """Run (or resume) the search a spec describes; every trial is logged to MLflow."""
     with user_errors():
-        resolved = load_spec(spec, set_ or [])
-        from cnnsearch.runtime import load_keras
-
-        backend = load_keras()
-        from cnnsearch import study as study_module
-        from cnnsearch.console import SearchConsole
-        from cnnsearch.tracking import tracking_uri
-
-        pool = workers or (1 if resolved.study.trials_per_worker else 0)
-        if pool:
-            from cnnsearch.supervisor import PoolConsole, run_workers
-
-            display = PoolConsole(resolved, pool)
-        else:
-            display = SearchConsole(resolved)
-        out = display.console
-        s = resolved.study
-        out.print(
-            f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
-            f"{s.direction} {s.metric} on {resolved.data.dataset} (Keras {backend} backend)"
-            + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
-        )
-        with display:
-            if pool:
-                study = run_workers(resolved, spec, set_ or [], pool, display)  # type: ignore[arg-type]
-            else:
-                study = study_module.run(resolved, spec_path=spec, display=display)
-        display.final_table(study)
-        uri = tracking_uri(resolved)
-        out.print(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
+        api.run(spec, overrides=set_ or [], workers=workers, progress=True)
 
 
 @app.command(hidden=True)
@@ -147,13 +120,7 @@ def worker(
 ) -> None:
     """One worker process of `cnnsearch run --workers N`, which starts it."""
     with user_errors():
-        resolved = load_spec(spec, set_ or [])
-        from cnnsearch.runtime import load_keras
-
-        load_keras()
-        from cnnsearch.worker import serve
-
-        serve(resolved, slot, since, trials or None)
+        api.serve_worker(spec, overrides=set_ or [], slot=slot, since=since, max_trials=trials or None)
 
 
 @app.command()
@@ -169,17 +136,18 @@ def trials(
 ) -> None:
     """List the study's trials: state, value, duration, where they stopped, MLflow run, params."""
     with user_errors():
-        from cnnsearch.report import trials_frame
-        from cnnsearch.study import load_study
-
-        resolved = load_spec(spec, set_ or [])
-        frame = trials_frame(load_study(resolved), resolved, state, sort, top)
+        resolved = api.load(spec, set_ or [])
+        frame = api.trials(resolved, states=state, sort=sort, top=top)
         if format == TableFormat.csv:
             typer.echo(frame.to_csv(index=False), nl=False)
         elif format == TableFormat.json:
             typer.echo(frame.to_json(orient="records", indent=2))
         else:
-            _print_frame(frame, title=f"Trials of '{resolved.study.name}'")
+            from rich.console import Console
+
+            from cnnsearch.reporting import trials_table
+
+            Console().print(trials_table(frame, title=f"Trials of '{resolved.study.name}'"))
 
 
 @app.command()
@@ -191,15 +159,10 @@ def report(
 ) -> None:
     """Write one self-contained HTML page: study plots, top trials with their curves, diagnoses."""
     with user_errors():
-        from cnnsearch.report_page import summary_counts, write
-        from cnnsearch.study import load_study
-        from cnnsearch.tracking import tracking_uri
-
-        resolved = load_spec(spec, set_ or [])
-        study = load_study(resolved)
-        path = write(study, resolved, out, top, tracking_uri(resolved))
-        labels = ", ".join(f"{n} {label}" for label, n in summary_counts(study).most_common()) or "no diagnoses yet"
-        typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {len(study.trials)} trials; {labels}")
+        result = api.report(spec, out, overrides=set_ or [], top=top)
+        labels = ", ".join(f"{n} {label}" for label, n in result.diagnoses.most_common()) or "no diagnoses yet"
+        size = result.path.stat().st_size / 1e6
+        typer.echo(f"wrote {result.path} ({size:.1f} MB): {result.trials} trials; {labels}")
 
 
 @app.command()
@@ -222,13 +185,11 @@ def best(
     with user_errors():
         if directory is not None and not export:
             raise CnnsearchError(f"'{directory}': an output folder needs --export (cnnsearch best SPEC --export DIR)")
-        resolved = load_spec(spec, set_ or [])
-        from cnnsearch.formats import parse_formats
-        from cnnsearch.report import best_record
-        from cnnsearch.study import load_study
+        resolved = api.load(spec, set_ or [])
+        from cnnsearch.export import parse_formats
 
-        chosen = parse_formats(formats)
-        record = best_record(load_study(resolved), resolved)
+        parse_formats(formats)  # a bad --formats fails before anything is printed
+        record = api.best(resolved)
         if format == RecordFormat.table:
             typer.echo(f"study       {record['study']}")
             typer.echo(f"best trial  {record['number']}  ({record['metric']} = {record['value']:.4f}, {record['direction']})")
@@ -237,33 +198,17 @@ def best(
             for name, value in record["params"].items():
                 typer.echo(f"  {name:<22} {value}")
         if export:
-            record["export"] = _export(resolved, directory, chosen, quiet=format == RecordFormat.json)
+            quiet = format == RecordFormat.json  # progress to stderr when stdout carries JSON
+
+            def say(line: str) -> None:
+                typer.echo(line, err=quiet)
+
+            summary = api.export_best(resolved, directory, formats=formats, say=say).summary()
+            say(f"Exported to {summary['directory']}/: {', '.join(summary['formats'])} + model_card.md/json")
+            say(f"MLflow: model '{summary['registered_model']}' version {summary['version']} (run {summary['run_id']})")
+            record["export"] = summary
         if format == RecordFormat.json:
             typer.echo(json.dumps(record, indent=2))
-
-
-def _export(resolved: object, directory: Optional[Path], formats: list[str], quiet: bool) -> dict[str, object]:
-    """Run the export, progress on stdout (stderr when stdout carries JSON); a summary for --format json."""
-    from cnnsearch.runtime import load_keras
-
-    load_keras()
-    from cnnsearch.export import export_best
-
-    def say(line: str) -> None:
-        typer.echo(line, err=quiet)
-
-    result = export_best(resolved, directory, formats, say=say)  # type: ignore[arg-type]
-    mlflow = result.card["mlflow"]
-    say(f"Exported to {result.directory}/: {', '.join(a.format for a in result.agreements)} + model_card.md/json")
-    say(f"MLflow: model '{mlflow['registered_model']}' version {mlflow['version']} (run {mlflow['run_id']})")
-    return {
-        "directory": str(result.directory),
-        "test_accuracy": result.card["test"]["accuracy"],
-        "formats": [a.format for a in result.agreements],
-        "registered_model": mlflow["registered_model"],
-        "version": mlflow["version"],
-        "run_id": mlflow["run_id"],
-    }
 
 
 @app.command()
@@ -275,12 +220,7 @@ def predict(
 ) -> None:
     """Top-k classes with probabilities for each image; exit 1 if any file could not be predicted."""
     with user_errors():
-        from cnnsearch.runtime import load_keras
-
-        load_keras()
-        from cnnsearch.predict import Predictor
-
-        results = Predictor(export_dir).predict(images, k=top)
+        results = api.predict(export_dir, images, top=top)
         if format == RecordFormat.json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
         else:
@@ -297,53 +237,6 @@ def predict(
             raise typer.Exit(1)
 
 
-def _print_frame(frame: object, title: str) -> None:
-    """A table that fits an 80-column terminal: trial and run id, state and diagnosis stacked
-    in two narrow columns; the params (and any note) fold into the remaining width."""
-    from rich import box
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("trial\nrun", justify="right", no_wrap=True)
-    table.add_column("state\ndiagnosis", no_wrap=True)
-    for column in ("value", "secs", "epochs"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("params", overflow="fold", ratio=1)
-    for row in frame.to_dict("records"):  # type: ignore[attr-defined]
-        note = "" if _missing(row["fail_reason"]) else f"[red]{escape(str(row['fail_reason']))}[/red]\n"
-        if not _missing(row["pruned_epoch"]):
-            note = f"[yellow]pruned at epoch {row['pruned_epoch']}[/yellow]\n"
-        params = "  ".join(
-            f"{k.removeprefix('params.')}={_fmt(v)}" for k, v in row.items() if k.startswith("params.") and not _missing(v)
-        )
-        diagnosis = "" if _missing(row.get("diagnosis")) else row["diagnosis"]
-        table.add_row(
-            f"{row['number']}\n[dim]{(row['mlflow_run_id'] or '')[:8]}[/dim]",
-            f"{row['state']}\n[dim]{diagnosis}[/dim]",
-            _fmt(row["value"]),
-            _fmt(row["duration_s"]),
-            _fmt(row["epochs_run"]),
-            note + escape(params),
-            end_section=True,
-        )
-    Console().print(table)
-
-
-def _fmt(value: object) -> str:
-    if _missing(value):
-        return ""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _missing(value: object) -> bool:
-    """None, NaN or pandas' NA: an empty cell."""
-    import pandas as pd
-
-    return value is None or bool(pd.isna(value))
-
-
 @app.command()
 def ui(
     spec: SpecArg,
@@ -356,16 +249,12 @@ def ui(
     import sys
 
     with user_errors():
-        from cnnsearch.tracking import HOME, default_tracking_uri, tracking_uri
-
-        resolved = load_spec(spec, set_ or [])
-        uri = tracking_uri(resolved)
+        resolved = api.load(spec, set_ or [])
+        uri = api.tracking_uri(resolved)
         if uri.startswith(("http://", "https://")):
             typer.echo(f"MLflow server already serves this spec: {uri}")
             return
-        if uri == default_tracking_uri() and not (HOME / "mlflow.db").is_file():
-            raise CnnsearchError(f"no MLflow store at {HOME / 'mlflow.db'} yet: run `cnnsearch run` here first")
-        command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+        command = api.ui_command(uri, host, port)
         typer.echo(f"MLflow UI: http://{host}:{port}/#/experiments  (experiment '{resolved.tracking.experiment}'; Ctrl-C stops it)")
         sys.stdout.flush()
         # Become the MLflow process, so Ctrl-C and SIGTERM reach the server itself.

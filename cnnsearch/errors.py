@@ -17,3 +17,15 @@ class DataError(CnnsearchError):
 
 class TrialFailed(CnnsearchError):
     """A single trial failed (NaN loss, bad hypermodel, ...); the study goes on."""
+
+
+def first_line(exc: BaseException | str) -> str:
+    """The first non-empty line of an exception's message (or of a text), stripped; '' if none.
+
+    Never raises, even for an exception whose ``__str__`` does.
+    """
+    try:
+        text = exc if isinstance(exc, str) else str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break the error path
+        return ""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

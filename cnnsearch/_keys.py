@@ -1,0 +1,53 @@
+"""Names shared by every layer: Optuna user attributes, MLflow tags, trial states.
+
+A leaf: it imports nothing from cnnsearch, so any module may import it. A key
+written by one layer and read by another is spelled once, here.
+"""
+
+from __future__ import annotations
+
+# --- Optuna study user attributes ---------------------------------------------
+#: The resolved spec, as plain data (read back by `trials`, `best`, `report`).
+SPEC_ATTR = "cnnsearch_spec"
+#: The study's MLflow parent run, shared by every worker and restart.
+PARENT_RUN_ATTR = "mlflow_parent_run_id"
+#: Also on the first trial: [study] initial_params were queued.
+INITIAL_ATTR = "initial_params"
+
+# --- Optuna trial user attributes ------------------------------------------------
+RUN_ID_ATTR = "mlflow_run_id"
+REASON_ATTR = "fail_reason"
+EPOCHS_RUN_ATTR = "epochs_run"
+BEST_EPOCH_ATTR = "best_epoch"
+PRUNED_EPOCH_ATTR = "pruned_epoch"
+STOPPED_EPOCH_ATTR = "stopped_epoch"
+PARAM_COUNT_ATTR = "param_count"
+DIAGNOSIS_ATTR = "diagnosis"
+DIAGNOSIS_REASON_ATTR = "diagnosis_reason"
+#: Seconds the trial spent on tracking (MLflow calls, artifacts).
+TRACKING_ATTR = "tracking_s"
+#: The worker that owns a running journal trial, and its last heartbeat.
+OWNER_ATTR = "cnnsearch_worker"
+BEAT_ATTR = "cnnsearch_heartbeat"
+RETRIED_FROM_ATTR = "retried_from"
+RETRY_REASON_ATTR = "retry_reason"
+
+# --- MLflow tags ------------------------------------------------------------------
+PARENT_TAG = "mlflow.parentRunId"
+TAG_PREFIX = "cnnsearch."
+STATE_TAG = "cnnsearch.state"
+TRIAL_TAG = "cnnsearch.trial"
+STUDY_TAG = "cnnsearch.study"
+KIND_TAG = "cnnsearch.kind"
+FAIL_REASON_TAG = "cnnsearch.fail_reason"
+DIAGNOSIS_TAG = "cnnsearch.diagnosis"
+
+# --- trial outcomes ---------------------------------------------------------------
+#: How a trial ended, as the objective reports it (KILLED: Ctrl-C).
+COMPLETE, PRUNED, FAIL, KILLED, RUNNING = "COMPLETE", "PRUNED", "FAIL", "KILLED", "RUNNING"
+#: Trial outcome -> MLflow run status.
+RUN_STATUS = {COMPLETE: "FINISHED", PRUNED: "FINISHED", FAIL: "FAILED", KILLED: "KILLED"}
+#: Fail reason of a trial that Ctrl-C ended inside the objective.
+INTERRUPTED = "interrupted (Ctrl-C)"
+#: Fail reason of a trial that Ctrl-C ended before its own cleanup could record one.
+INTERRUPTED_UNTRACKED = "interrupted before the trial's run was tracked"

@@ -1,0 +1,381 @@
+"""The Python API: every command of the CLI as a typed function, and the one place
+that wires the layers together (data, models, training, search, tracking, reporting,
+export). The CLI calls only these functions and formats what they return.
+
+Heavy imports (Keras, Optuna, MLflow) happen inside the functions, so importing
+``cnnsearch`` stays fast. Every function accepts a spec as a path (with
+``overrides``, as ``--set`` does) or as a loaded :class:`~cnnsearch.spec.Spec`.
+
+Example (a notebook)::
+
+    import cnnsearch
+    study = cnnsearch.run("search_spaces/digits.toml", overrides=["study.n_trials=2"])
+    cnnsearch.trials("search_spaces/digits.toml").head()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from cnnsearch._paths import logs_dir, mlflow_db
+from cnnsearch._runtime import load_keras
+from cnnsearch.errors import CnnsearchError
+from cnnsearch.spec import Spec, load_spec, spec_to_toml
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+    from cnnsearch.export import ExportResult, Prediction
+
+#: A spec file's path, or a spec already loaded.
+SpecLike = Union[Spec, str, Path]
+
+
+def load(spec: SpecLike, overrides: Sequence[str] = ()) -> Spec:
+    """The spec, loaded and validated if given as a path.
+
+    Args:
+        spec: A TOML file's path, or a loaded Spec (then ``overrides`` must be empty).
+        overrides: ``SECTION.KEY=VALUE`` items, as ``--set`` takes them.
+
+    Returns:
+        The validated, frozen Spec.
+
+    Raises:
+        SpecError: one line naming the file (or ``--set``), the field and what was expected.
+
+    Example:
+        >>> cnnsearch.api.load("search_spaces/digits.toml", ["study.n_trials=2"]).study.n_trials
+        2
+    """
+    if isinstance(spec, Spec):
+        if overrides:
+            raise CnnsearchError("overrides apply to a spec file; pass the path, or change the Spec with model_copy")
+        return spec
+    return load_spec(spec, list(overrides))
+
+
+def run(
+    spec: SpecLike,
+    *,
+    overrides: Sequence[str] = (),
+    workers: int | None = None,
+    progress: bool = True,
+) -> optuna.Study:
+    """Run (or resume) the search a spec describes, exactly as ``cnnsearch run`` does.
+
+    ``workers=N`` trains in N worker processes sharing the study; with
+    ``study.trials_per_worker`` set and no ``workers``, one recycled worker process
+    runs the trials (so its memory is returned); otherwise they run in this process.
+
+    Args:
+        spec: The spec file (or a loaded Spec).
+        overrides: ``SECTION.KEY=VALUE`` items applied to the file.
+        workers: How many worker processes; None decides as above.
+        progress: Show progress bars, one line per finished trial and the best trials.
+
+    Returns:
+        The optuna.Study, with ``n_trials`` complete-or-pruned trials.
+
+    Raises:
+        SpecError, DataError: a bad spec or dataset, before any training.
+        CnnsearchError: the study stopped (``max_consecutive_failures``) or a worker failed.
+        KeyboardInterrupt: Ctrl-C; finished trials are saved, running again resumes.
+
+    Example:
+        >>> study = cnnsearch.run("search_spaces/digits.toml", overrides=["study.n_trials=2"])
+        >>> len(study.trials) >= 2
+        True
+    """
+    resolved = load(spec, overrides)
+    if workers is not None and workers < 1:
+        raise CnnsearchError(f"workers: expected 1 or more, got {workers}")
+    backend = load_keras()
+    from cnnsearch import data, models, search, training
+    from cnnsearch.reporting import PoolConsole, SearchConsole, SearchTracking
+    from cnnsearch.tracking import tracking_uri
+
+    pool = workers or (1 if resolved.study.trials_per_worker else 0)
+    display: SearchConsole | None = None
+    if progress:
+        display = PoolConsole(resolved, pool) if pool else SearchConsole(resolved)
+        s = resolved.study
+        display.say(
+            f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
+            f"{s.direction} {s.metric} on {resolved.data.dataset} (Keras {backend} backend)"
+            + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
+        )
+    path = None if isinstance(spec, Spec) else Path(spec)
+    with display if display is not None else contextlib.nullcontext():
+        if pool:
+            worker_spec, worker_overrides = (path, list(overrides)) if path else (_resolved_file(resolved), [])
+            tracking = SearchTracking(resolved)
+            pool_display = display if isinstance(display, PoolConsole) else None
+            study = search.run_workers(resolved, worker_spec, worker_overrides, pool, tracking, pool_display)
+        else:
+            splits = data.load(resolved.data, seed=resolved.study.seed)
+            models.check_backbone_weights(resolved)  # ImageNet weights cached or downloadable: else one line now
+            training.check_class_weights(resolved, splits.class_names)
+            tracking = SearchTracking(resolved)
+            study = search.run(resolved, splits, tracking, path, display)
+    if display is not None:
+        display.final_table(study)
+        uri = tracking_uri(resolved)
+        display.say(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
+    return study
+
+
+def _resolved_file(spec: Spec) -> Path:
+    """A spec given as an object, written where worker processes can load it."""
+    path = logs_dir(spec.study.name) / "spec.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(spec_to_toml(spec), encoding="utf-8")
+    return path
+
+
+def serve_worker(spec: SpecLike, *, overrides: Sequence[str] = (), slot: int = 0, since: float = 0.0,
+                 max_trials: int | None = None) -> str:
+    """One worker process of ``run(..., workers=N)`` (the hidden ``cnnsearch worker`` command).
+
+    Args:
+        spec: The spec file the supervisor passed.
+        overrides: Its ``--set`` items.
+        slot: This worker's index (sampler seed, GPU placement).
+        since: When the supervisor's session began (Unix time): the failure streak and timeout count from there.
+        max_trials: Exit after this many trials, to be recycled; None: never.
+
+    Returns:
+        Why the worker stopped: "done", "recycle", "stopped" or "timeout".
+
+    Example:
+        >>> cnnsearch.api.serve_worker("search_spaces/digits.toml", max_trials=1)  # after run() created the study
+        'recycle'
+    """
+    resolved = load(spec, overrides)
+    load_keras()
+    from cnnsearch import data, search
+    from cnnsearch.reporting import SearchTracking
+
+    search.prepare_worker_process()
+    splits = data.load(resolved.data, seed=resolved.study.seed)
+    return search.serve(resolved, splits, SearchTracking(resolved), slot, since, max_trials)
+
+
+def load_study(spec: SpecLike, *, overrides: Sequence[str] = ()) -> optuna.Study:
+    """The spec's study, read-only (nothing trains).
+
+    Args:
+        spec: The spec file (or a loaded Spec).
+        overrides: ``SECTION.KEY=VALUE`` items applied to the file.
+
+    Returns:
+        The optuna.Study.
+
+    Raises:
+        CnnsearchError: the study never ran (``cnnsearch run`` first), or its storage cannot be opened.
+
+    Example:
+        >>> cnnsearch.load_study("search_spaces/digits.toml").study_name
+        'digits-cnn'
+    """
+    from cnnsearch import search
+
+    return search.load_study(load(spec, overrides))
+
+
+def trials(
+    spec: SpecLike,
+    *,
+    overrides: Sequence[str] = (),
+    states: Sequence[str] | None = None,
+    sort: str = "number",
+    top: int | None = None,
+) -> pd.DataFrame:
+    """The study's trials as a table, as ``cnnsearch trials`` lists them.
+
+    Args:
+        spec: The spec file (or a loaded Spec).
+        overrides: ``SECTION.KEY=VALUE`` items applied to the file.
+        states: Only trials in these states (COMPLETE, PRUNED, FAIL, RUNNING, WAITING).
+        sort: "number", "value" (best first) or "duration_s".
+        top: Only the first ``top`` rows after sorting.
+
+    Returns:
+        One row per trial: state, value, duration, epochs, pruned epoch, diagnosis,
+        fail reason, tracking time, MLflow run id, then ``params.<name>`` columns.
+
+    Raises:
+        CnnsearchError: no such study, or an unknown state or sort key.
+
+    Example:
+        >>> cnnsearch.trials("search_spaces/digits.toml", sort="value", top=3)[["number", "value"]]
+    """
+    from cnnsearch import search
+    from cnnsearch.reporting import trials_frame
+
+    resolved = load(spec, overrides)
+    return trials_frame(search.load_study(resolved), resolved, list(states or []), sort, top)
+
+
+def best(spec: SpecLike, *, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The best complete trial, as ``cnnsearch best`` prints it.
+
+    Args:
+        spec: The spec file (or a loaded Spec).
+        overrides: ``SECTION.KEY=VALUE`` items applied to the file.
+
+    Returns:
+        study, metric, direction, number, value, params, mlflow_run_id, epochs_run.
+
+    Raises:
+        CnnsearchError: no such study, or no complete trial yet.
+
+    Example:
+        >>> cnnsearch.best("search_spaces/digits.toml")["value"] > 0.9
+        True
+    """
+    from cnnsearch import search
+    from cnnsearch.reporting import best_record
+
+    resolved = load(spec, overrides)
+    return best_record(search.load_study(resolved), resolved)
+
+
+def export_best(
+    spec: SpecLike,
+    directory: Path | str | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    formats: Sequence[str] | str = "all",
+    say: Callable[[str], None] = print,
+) -> ExportResult:
+    """Retrain the best trial on train + validation, test it once, export and verify every format.
+
+    Not named ``export``: the ``cnnsearch.export`` package has that name.
+
+    Args:
+        spec: The spec file (or a loaded Spec).
+        directory: Where to write; default ``exports/<study name>/``.
+        overrides: ``SECTION.KEY=VALUE`` items applied to the file.
+        formats: keras, saved_model, onnx, tflite: a list, a comma-separated string, or "all".
+        say: Receives each progress line.
+
+    Returns:
+        An ExportResult: the folder, the model card (a dict) and each format's agreement.
+
+    Raises:
+        ExportError: a written file disagrees with the trained model (the previous export stays).
+        CnnsearchError: no complete trial, or a format that cannot be written here.
+
+    Example:
+        >>> result = cnnsearch.export_best("search_spaces/digits.toml", formats="keras")
+        >>> result.card["test"]["accuracy"] > 0.9
+        True
+    """
+    from cnnsearch.export import export_best as run_export
+    from cnnsearch.export import parse_formats
+
+    resolved = load(spec, overrides)
+    chosen = parse_formats(formats) if isinstance(formats, str) else parse_formats(",".join(formats))
+    load_keras()
+    return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say)
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What ``report`` wrote: the page, the trials on it, and their diagnoses."""
+
+    path: Path
+    trials: int
+    diagnoses: Counter[str]
+
+
+def report(
+    spec: SpecLike,
+    out: Path | str = "report.html",
+    *,
+    overrides: Sequence[str] = (),
+    top: int = 5,
+) -> ReportResult:
+    """Write the study on one self-contained HTML page (plots, top trials with curves, diagnoses).
+
+    Args:
+        spec: The spec file (or a loaded Spec).
+        out: The HTML file to write.
+        overrides: ``SECTION.KEY=VALUE`` items applied to the file.
+        top: How many of the best trials to show with their curves.
+
+    Returns:
+        A ReportResult with the path written.
+
+    Raises:
+        CnnsearchError: no such study.
+
+    Example:
+        >>> cnnsearch.report("search_spaces/digits.toml", "report.html").path.stat().st_size > 0
+        True
+    """
+    from cnnsearch import search
+    from cnnsearch.reporting import summary_counts, write_report
+    from cnnsearch.tracking import tracking_uri
+
+    resolved = load(spec, overrides)
+    study = search.load_study(resolved)
+    path = write_report(study, resolved, Path(out), top, tracking_uri(resolved))
+    return ReportResult(path, len(study.trials), summary_counts(study))
+
+
+def predict(export_dir: Path | str, images: Sequence[Path | str], *, top: int = 3) -> list[Prediction]:
+    """Top-k classes with probabilities for image files or folders, with an exported model.
+
+    Args:
+        export_dir: A folder written by ``export_best``.
+        images: Image files, or folders searched for images.
+        top: How many classes per image.
+
+    Returns:
+        One Prediction per file: its top classes, or the reason it could not be read.
+
+    Raises:
+        CnnsearchError: the folder is not an export.
+
+    Example:
+        >>> [p.top[0] for p in cnnsearch.predict("exports/digits-cnn", ["seven.png"])]
+    """
+    load_keras()
+    from cnnsearch.export import Predictor
+
+    return Predictor(Path(export_dir)).predict([Path(p) for p in images], k=top)
+
+
+def tracking_uri(spec: SpecLike, *, overrides: Sequence[str] = ()) -> str:
+    """Where the spec's MLflow runs are: its ``tracking_uri``, ``$MLFLOW_TRACKING_URI`` or ``mlruns/mlflow.db``.
+
+    Example:
+        >>> cnnsearch.api.tracking_uri("search_spaces/digits.toml").startswith("sqlite:///")
+        True
+    """
+    from cnnsearch.tracking import tracking_uri as uri_of
+
+    return uri_of(load(spec, overrides))
+
+
+def ui_command(uri: str, host: str, port: int) -> list[str]:
+    """The ``mlflow ui`` command line for a local store; CnnsearchError if the store does not exist yet.
+
+    Example:
+        >>> cnnsearch.api.ui_command(cnnsearch.api.tracking_uri("search_spaces/digits.toml"), "127.0.0.1", 5000)[2:4]
+        ['mlflow', 'ui']
+    """
+    from cnnsearch.tracking import default_tracking_uri
+
+    if uri == default_tracking_uri() and not mlflow_db().is_file():
+        raise CnnsearchError(f"no MLflow store at {mlflow_db()} yet: run `cnnsearch run` here first")
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]

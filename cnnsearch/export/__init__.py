@@ -1,0 +1,53 @@
+"""Ship the best trial: retrain, test once on the held-out split, write every format,
+reload and compare each, register it in MLflow, write the model card; and predict with it.
+
+Imports every layer up to ``tracking`` (not ``reporting``).
+"""
+
+from cnnsearch.export._card import CARD_JSON, CARD_MD, CONVERSION, read_card, render_markdown, versions, write_card
+from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves, top_k
+from cnnsearch.export._formats import (
+    FORMATS,
+    MAX_ACCURACY_DIFF,
+    MAX_PROB_DIFF,
+    Agreement,
+    ExportError,
+    check_available,
+    compare,
+    parse_formats,
+    tflite_interpreter,
+    write_and_verify,
+)
+from cnnsearch.export._pipeline import ExportResult, default_directory, export_best, retrain_epochs
+from cnnsearch.export._predict import Prediction, Predictor, expand
+
+__all__ = [
+    "CARD_JSON",
+    "CARD_MD",
+    "CONVERSION",
+    "FORMATS",
+    "MAX_ACCURACY_DIFF",
+    "MAX_PROB_DIFF",
+    "Agreement",
+    "ExportError",
+    "ExportResult",
+    "Prediction",
+    "Predictor",
+    "check_available",
+    "classification_figures",
+    "compare",
+    "default_directory",
+    "expand",
+    "export_best",
+    "parse_formats",
+    "plot_confusion_matrix",
+    "plot_training_curves",
+    "read_card",
+    "render_markdown",
+    "retrain_epochs",
+    "tflite_interpreter",
+    "top_k",
+    "versions",
+    "write_and_verify",
+    "write_card",
+]

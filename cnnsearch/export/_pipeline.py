@@ -1,0 +1,272 @@
+"""Retrain the best trial, test it once on the held-out split, export it, verify every file.
+
+The flow, one direction: study -> best params (rebuilt through ``search.suggest`` on a
+``FixedTrial``, so the same builder as the trials) -> retrain on train + validation ->
+inference twin (uint8 input, no augmentation) -> test figures -> each format written,
+reloaded and compared -> MLflow model + registry -> model card. Files are written to a
+staging folder and moved into place only when everything agreed, so a failed export
+never leaves a half export or replaces a good one.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import optuna
+
+from cnnsearch import data as data_module
+from cnnsearch import tracking as registry  # the export run, logged model and registry version
+from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, PARENT_RUN_ATTR, RUN_ID_ATTR
+from cnnsearch._paths import export_dir
+from cnnsearch.errors import CnnsearchError
+from cnnsearch.export._card import CONVERSION, versions, write_card
+from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves
+from cnnsearch.export._formats import Agreement, ExportError, check_available, write_and_verify
+from cnnsearch.models import inference_for
+from cnnsearch.search import best_trial, build_for_trial, load_study, suggest, trial_counts
+from cnnsearch.spec import Spec, spec_to_dict, spec_to_toml
+from cnnsearch.tracking import Tracker
+from cnnsearch.training import EpochReporter, fit_full
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the export went, its model card, and how each format agreed with the trained model."""
+
+    directory: Path
+    card: dict[str, Any]
+    agreements: list[Agreement]
+
+    def summary(self) -> dict[str, Any]:
+        """The few figures a caller reports: folder, test accuracy, formats, registry version."""
+        mlflow = self.card["mlflow"]
+        return {
+            "directory": str(self.directory),
+            "test_accuracy": self.card["test"]["accuracy"],
+            "formats": [a.format for a in self.agreements],
+            "registered_model": mlflow["registered_model"],
+            "version": mlflow["version"],
+            "run_id": mlflow["run_id"],
+        }
+
+
+def default_directory(spec: Spec) -> Path:
+    return export_dir(spec.study.name)
+
+
+def retrain_epochs(trial: optuna.trial.FrozenTrial, params: dict[str, Any]) -> tuple[int, str]:
+    """Epochs for the final retrain and why: up to the epoch early stopping kept (its best epoch)."""
+    best_epoch = trial.user_attrs.get(BEST_EPOCH_ATTR)
+    epochs_run = trial.user_attrs.get(EPOCHS_RUN_ATTR)
+    if isinstance(best_epoch, int):
+        why = (
+            f"the best trial ran {epochs_run} epochs and early stopping kept the weights of epoch "
+            f"{best_epoch + 1} (its best {'' if epochs_run is None else 'validation '}score), so the retrain runs {best_epoch + 1}."
+        )
+        return best_epoch + 1, why
+    if isinstance(epochs_run, int):
+        return epochs_run, f"the best trial ran {epochs_run} epochs."
+    return int(params["epochs"]), f"the trial recorded no epoch count; the spec's {params['epochs']} epochs."
+
+
+def export_best(spec: Spec, directory: Path | None = None, formats: list[str] | None = None, say: Say = print) -> ExportResult:
+    """The whole export; raises CnnsearchError (ExportError for a bad artifact) with one clear line."""
+    formats = formats or ["keras", "saved_model", "onnx", "tflite"]
+    check_available(formats)
+    directory = directory or default_directory(spec)
+    study = load_study(spec)
+    best = best_trial(study)
+    if best is None:
+        raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
+    fixed = optuna.trial.FixedTrial(dict(best.params))
+    params = suggest(fixed, spec)
+    epochs, epochs_rule = retrain_epochs(best, params)
+    splits = data_module.load(spec.data, spec.study.seed)
+    x = np.concatenate([splits.x_train, splits.x_val])
+    y = np.concatenate([splits.y_train, splits.y_val])
+    say(
+        f"Retraining trial {best.number} ({spec.study.metric} {best.value:.4f}) on train + validation: "
+        f"{len(x):,} images, {epochs} epochs, seed {spec.study.seed}"
+    )
+    model, history = _retrain(spec, fixed, params, splits, x, y, epochs, say)
+    twin = inference_for(spec.model.hypermodel, model, params, splits.input_shape, splits.num_classes)
+    del model
+    probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
+    figures = classification_figures(splits.y_test, probs, splits.class_names)
+    say(f"Test accuracy {figures['accuracy']:.4f} on {figures['samples']:,} held-out images "
+        f"(top-{figures['top_k']} {figures['top_k_accuracy']:.4f}, macro F1 {figures['macro_f1']:.4f})")
+
+    staging = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    tracker = Tracker(spec)
+    run_id = registry.start_export_run(tracker, study.user_attrs.get(PARENT_RUN_ATTR), best.number)
+    ok = False
+    artifacts: list[Path] = []
+    try:
+        agreements = []
+        for name in formats:
+            agreement = write_and_verify(name, twin, staging, splits.x_test, splits.y_test, probs)
+            agreements.append(agreement)
+            say(f"  {name:<12} {Path(agreement.path).name:<14} reloaded: test accuracy {agreement.accuracy:.4f}, "
+                f"max probability difference {agreement.max_prob_diff:.1e}")
+        artifacts = [
+            plot_confusion_matrix(figures["confusion_matrix"], splits.class_names, staging / "confusion_matrix.png"),
+            plot_training_curves(history, _search_curves(tracker, best, spec.study.metric), spec.study.metric,
+                                 staging / "training_curves.png"),
+        ]
+        (staging / "spec.toml").write_text(spec_to_toml(spec))
+        model_name, version = registry.log_model(tracker, run_id, twin, splits.x_test, probs)
+        card = _card(spec, study, best, params, splits, figures, agreements, epochs, epochs_rule, twin, len(x))
+        card["mlflow"] = {
+            "tracking_uri": tracker.uri,
+            "experiment": spec.tracking.experiment,
+            "run_id": run_id,
+            "parent_run_id": study.user_attrs.get(PARENT_RUN_ATTR),
+            "registered_model": model_name,
+            "version": version,
+        }
+        artifacts += [*write_card(card, staging), staging / "spec.toml"]
+        ok = True
+    finally:
+        metrics = {f"test_{k}": v for k, v in figures.items() if isinstance(v, float)}
+        registry.finish_export_run(tracker, run_id, params, metrics, artifacts, ok)
+        if not ok:
+            shutil.rmtree(staging, ignore_errors=True)
+    if directory.exists():
+        shutil.rmtree(directory)
+    staging.rename(directory)
+    return ExportResult(directory, card, agreements)
+
+
+def _retrain(
+    spec: Spec,
+    trial: optuna.trial.FixedTrial,
+    params: dict[str, Any],
+    splits: data_module.Splits,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    say: Say,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Seeded, deterministic (on TensorFlow) retrain; returns the model and its loss/accuracy per epoch."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(spec.study.seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    network = build_for_trial(spec, trial, params, splits.input_shape, splits.num_classes)
+    params.update(network.hp_values)
+
+    def show(epoch: int, metrics: dict[str, float]) -> None:
+        say(f"  epoch {epoch + 1:>3}/{epochs}  loss {metrics.get('loss', math.nan):.4f}  "
+            f"accuracy {metrics.get('accuracy', math.nan):.4f}  {metrics['epoch_time_s']:.1f}s")
+
+    callbacks = [EpochReporter([show], len(x)), keras.callbacks.TerminateOnNaN()]
+    model = network.model
+    history = fit_full(
+        model, x, y, params, epochs, callbacks, compile_config=network.compile_config, class_names=splits.class_names
+    ).history
+    losses = history.get("loss", [])
+    if not losses or not math.isfinite(losses[-1]):
+        raise ExportError(f"retraining trial params diverged: loss became NaN at epoch {len(losses)}")
+    return model, {k: [float(v) for v in history[k]] for k in ("loss", "accuracy") if k in history}
+
+
+def _search_curves(tracker: Tracker, trial: optuna.trial.FrozenTrial, metric: str) -> dict[str, list[float]]:
+    """The best trial's per-epoch curves from its MLflow run; empty if the store no longer has them."""
+    run_id = trial.user_attrs.get(RUN_ID_ATTR)
+    if not run_id:
+        return {}
+    base = metric.removeprefix("val_")
+    curves = {}
+    try:
+        for key in dict.fromkeys(["loss", "val_loss", base, f"val_{base}"]):
+            history = sorted(tracker.client.get_metric_history(run_id, key), key=lambda m: m.step)
+            if history:
+                curves[key] = [m.value for m in history]
+    except Exception:  # noqa: BLE001 - curves are a nicety; a missing run must not fail the export
+        return {}
+    return curves
+
+
+def _card(
+    spec: Spec,
+    study: optuna.Study,
+    best: optuna.trial.FrozenTrial,
+    params: dict[str, Any],
+    splits: data_module.Splits,
+    figures: dict[str, Any],
+    agreements: list[Agreement],
+    epochs: int,
+    epochs_rule: str,
+    twin: keras.Model,
+    train_samples: int,
+) -> dict[str, Any]:
+    height, width, channels = splits.input_shape
+    return {
+        "name": spec.study.name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "classes": list(splits.class_names),
+        "input": {
+            "shape": [height, width, channels],
+            "dtype": "uint8",
+            "channels": channels,
+            "value_range": [0, 255],
+            "layout": "NHWC",
+            "conversion": CONVERSION,
+        },
+        "output": {"kind": "softmax probabilities", "dtype": "float32", "shape": [None, splits.num_classes]},
+        "model": {"architecture": twin.name, "param_count": int(twin.count_params()), "augmentation_in_export": False},
+        "search": {
+            "study": study.study_name,
+            "metric": spec.study.metric,
+            "direction": spec.study.direction,
+            "value": float(best.value) if best.value is not None else None,
+            "trial": best.number,
+            "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
+            "finished_trials": trial_counts(study).finished,
+        },
+        "params": params,
+        "training": {
+            "epochs": epochs,
+            "epochs_rule": epochs_rule,
+            "trial_epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),
+            "trial_best_epoch": best.user_attrs.get(BEST_EPOCH_ATTR),
+            "train_samples": train_samples,
+            "test_samples": int(len(splits.y_test)),
+            "seed": spec.study.seed,
+            "backend": keras.backend.backend(),
+            "deterministic": keras.backend.backend() == "tensorflow",
+        },
+        "test": figures,
+        "exports": [
+            {
+                "format": a.format,
+                "path": Path(a.path).name,
+                "accuracy": a.accuracy,
+                "max_prob_diff": a.max_prob_diff,
+                "label_agreement": a.label_agreement,
+            }
+            for a in agreements
+        ],
+        "versions": versions(keras.backend.backend()),
+        "spec": spec_to_dict(spec),
+        "spec_toml": spec_to_toml(spec),
+        "files": {
+            "confusion_matrix": "confusion_matrix.png",
+            "training_curves": "training_curves.png",
+            "spec": "spec.toml",
+        },
+    }

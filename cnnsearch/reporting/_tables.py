@@ -1,0 +1,142 @@
+"""Read a study back as tables: the trials list and the best trial (no Keras needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial
+
+from cnnsearch._keys import (
+    DIAGNOSIS_ATTR,
+    EPOCHS_RUN_ATTR,
+    PRUNED_EPOCH_ATTR,
+    REASON_ATTR,
+    RUN_ID_ATTR,
+    TRACKING_ATTR,
+)
+from cnnsearch.errors import CnnsearchError
+from cnnsearch.search import best_trial
+from cnnsearch.spec import Spec
+
+STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+SORT_KEYS = ("value", "number", "duration_s")
+
+
+def trial_row(trial: FrozenTrial) -> dict[str, Any]:
+    """One trial as a flat record: outcome, timing, where it stopped, its MLflow run, its params."""
+    attrs = trial.user_attrs
+    return {
+        "number": trial.number,
+        "state": trial.state.name,
+        "value": trial.value,
+        "duration_s": round(trial.duration.total_seconds(), 2) if trial.duration else None,
+        "epochs_run": attrs.get(EPOCHS_RUN_ATTR),
+        "pruned_epoch": attrs.get(PRUNED_EPOCH_ATTR),
+        "diagnosis": attrs.get(DIAGNOSIS_ATTR),
+        "fail_reason": attrs.get(REASON_ATTR),
+        "tracking_s": attrs.get(TRACKING_ATTR),
+        "mlflow_run_id": attrs.get(RUN_ID_ATTR),
+        **{f"params.{name}": value for name, value in trial.params.items()},
+    }
+
+
+def trials_frame(
+    study: optuna.Study,
+    spec: Spec,
+    states: list[str] | None = None,
+    sort: str = "number",
+    top: int | None = None,
+) -> pd.DataFrame:
+    """The study's trials, filtered by state, sorted (best first for ``value``) and cut to ``top``."""
+    if sort not in SORT_KEYS:
+        raise CnnsearchError(f"--sort: expected one of {', '.join(SORT_KEYS)}, got {sort!r}")
+    wanted = {s.upper() for s in states or []}
+    unknown = wanted - set(STATES)
+    if unknown:
+        raise CnnsearchError(f"--state: expected one of {', '.join(STATES)}, got {', '.join(sorted(unknown))}")
+    rows = [trial_row(t) for t in study.get_trials(deepcopy=False) if not wanted or t.state.name in wanted]
+    frame = pd.DataFrame(rows, columns=list(trial_row_columns(rows)))
+    for column in ("number", "epochs_run", "pruned_epoch"):
+        frame[column] = frame[column].astype("Int64")  # integers, with gaps where unknown
+    if sort == "value":
+        frame = frame.sort_values("value", ascending=spec.study.direction == "minimize", na_position="last")
+    else:
+        frame = frame.sort_values(sort, na_position="last")
+    return frame.head(top) if top else frame.reset_index(drop=True)
+
+
+def trial_row_columns(rows: list[dict[str, Any]]) -> dict[str, None]:
+    """Column order: the fixed fields, then every param seen in any trial."""
+    columns: dict[str, None] = dict.fromkeys(
+        [
+            "number", "state", "value", "duration_s", "epochs_run", "pruned_epoch",
+            "diagnosis", "fail_reason", "tracking_s", "mlflow_run_id",
+        ]
+    )
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return columns
+
+
+def best_record(study: optuna.Study, spec: Spec) -> dict[str, Any]:
+    """The best complete trial: number, value, params and MLflow run id."""
+    best = best_trial(study)
+    if best is None:
+        raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet")
+    return {
+        "study": study.study_name,
+        "metric": spec.study.metric,
+        "direction": spec.study.direction,
+        "number": best.number,
+        "value": best.value,
+        "params": dict(best.params),
+        "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
+        "epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),
+    }
+
+
+def trials_table(frame: pd.DataFrame, title: str) -> Any:
+    """A rich table of ``trials_frame`` rows that fits an 80-column terminal: trial and run id,
+    state and diagnosis stacked in two narrow columns; the params (and any note) fold into the rest."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("trial\nrun", justify="right", no_wrap=True)
+    table.add_column("state\ndiagnosis", no_wrap=True)
+    for column in ("value", "secs", "epochs"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("params", overflow="fold", ratio=1)
+    for row in frame.to_dict("records"):
+        note = "" if missing(row["fail_reason"]) else f"[red]{escape(str(row['fail_reason']))}[/red]\n"
+        if not missing(row["pruned_epoch"]):
+            note = f"[yellow]pruned at epoch {row['pruned_epoch']}[/yellow]\n"
+        params = "  ".join(
+            f"{k.removeprefix('params.')}={fmt(v)}" for k, v in row.items() if k.startswith("params.") and not missing(v)
+        )
+        diagnosis = "" if missing(row.get("diagnosis")) else row["diagnosis"]
+        table.add_row(
+            f"{row['number']}\n[dim]{(row['mlflow_run_id'] or '')[:8]}[/dim]",
+            f"{row['state']}\n[dim]{diagnosis}[/dim]",
+            fmt(row["value"]),
+            fmt(row["duration_s"]),
+            fmt(row["epochs_run"]),
+            note + escape(params),
+            end_section=True,
+        )
+    return table
+
+
+def fmt(value: Any) -> str:
+    """A table cell: floats to 4 significant digits, missing values empty."""
+    if missing(value):
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def missing(value: Any) -> bool:
+    """None, NaN or pandas' NA: an empty cell."""
+    return value is None or bool(pd.isna(value))

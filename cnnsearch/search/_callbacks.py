@@ -1,0 +1,60 @@
+"""Keras callbacks that tie a fit to its Optuna trial: pruning, and Ctrl-C at a safe point.
+
+Fresh instances per trial.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+
+from cnnsearch.errors import TrialFailed
+from cnnsearch.search import _interrupt as interrupt
+
+
+class PruningCallback(keras.callbacks.Callback):
+    """Reports the monitored metric to Optuna every epoch and stops training when told to prune.
+
+    Training stops cleanly (``stop_training``) instead of raising inside ``fit``, so the
+    epoch's logs are flushed; the objective raises ``TrialPruned`` afterwards.
+    """
+
+    def __init__(self, trial: Any, monitor: str) -> None:
+        super().__init__()
+        self.trial = trial
+        self.monitor = monitor
+        self.pruned_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise TrialFailed(
+                f"study.metric '{self.monitor}' is not a Keras history key; "
+                f"this model logs: {', '.join(sorted(logs))}"
+            )
+        value = float(logs[self.monitor])
+        if not math.isfinite(value):
+            return  # TerminateOnNaN ends the trial; a NaN report would confuse the pruner.
+        self.trial.report(value, step=epoch)
+        if self.trial.should_prune():
+            self.pruned_epoch = epoch
+            self.model.stop_training = True
+
+
+class SafePoint(keras.callbacks.Callback):
+    """Stops ``fit`` with KeyboardInterrupt before the next batch after a deferred signal.
+
+    Batch *begin* hooks, not end: a batch-end hook makes Keras wait for every step's
+    logs and turns off its asynchronous callback dispatch, which costs GPU throughput.
+    """
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        interrupt.check()
+
+    def on_test_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        interrupt.check()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        interrupt.check()

@@ -1,0 +1,173 @@
+"""One trial, end to end: suggest params, build, train, report, track.
+
+Whatever happens inside, the trial's MLflow run is closed with the matching status
+and a failure reason is recorded on both the Optuna trial and the MLflow run.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from typing import Any
+
+import keras
+import optuna
+
+from cnnsearch._keys import (
+    BEST_EPOCH_ATTR,
+    COMPLETE,
+    EPOCHS_RUN_ATTR,
+    FAIL,
+    INTERRUPTED,
+    KILLED,
+    PARAM_COUNT_ATTR,
+    PRUNED,
+    PRUNED_EPOCH_ATTR,
+    REASON_ATTR,
+    RUN_ID_ATTR,
+    STOPPED_EPOCH_ATTR,
+    TAG_PREFIX,
+    TRACKING_ATTR,
+)
+from cnnsearch.data import Splits
+from cnnsearch.errors import TrialFailed, first_line
+from cnnsearch.search import _checkpoints as checkpoints
+from cnnsearch.search._callbacks import PruningCallback, SafePoint
+from cnnsearch.search._protocols import TrialDisplay, TrialTracking
+from cnnsearch.search._suggest import build_for_trial, suggest
+from cnnsearch.spec import Spec
+from cnnsearch.training import (
+    MAX_LOGGED_CLASSES,
+    EpochReporter,
+    apply_precision,
+    fit,
+    per_class_metrics,
+    resolve,
+    standard_callbacks,
+)
+
+
+class Objective:
+    """The callable Optuna optimizes; holds the data and tracking shared by all trials."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        splits: Splits,
+        tracker: TrialTracking,
+        parent_run_id: str,
+        display: TrialDisplay | None = None,
+    ) -> None:
+        self.spec = spec
+        self.splits = splits
+        self.tracker = tracker
+        self.parent_run_id = parent_run_id
+        self.display = display
+        #: Precision, XLA and steps per execution: the spec's [performance], "auto" per device kind.
+        self.performance = resolve(spec.performance)
+        # What is alive now (imported modules, the data) lives as long as the process. Out of the
+        # collector's sight, the full collections each trial runs (clear_session, the worker loop)
+        # stop scanning ~500k objects: about 0.25 CPU-s each on 2 cores (benchmarks/overhead.py).
+        gc.collect()  # garbage first: a frozen object is never freed
+        gc.freeze()
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        tracking_before = self.tracker.busy_s
+        params = suggest(trial, self.spec)
+        run_id = self.tracker.start_trial(self.parent_run_id, trial.number, {**params, **self.performance.as_params()})
+        trial.set_user_attr(RUN_ID_ATTR, run_id)
+        if self.display is not None:
+            self.display.trial_started(trial.number, params)
+        state, value, tags = FAIL, None, {}
+        try:
+            value, outcome = self._train(trial, params, run_id)
+            tags.update(outcome)
+            if PRUNED_EPOCH_ATTR in outcome:
+                state = PRUNED
+                raise optuna.TrialPruned(f"pruned at epoch {outcome[PRUNED_EPOCH_ATTR]}")
+            state = COMPLETE
+            return value
+        except optuna.TrialPruned:
+            raise
+        except KeyboardInterrupt:
+            state = KILLED
+            self._record_failure(trial, tags, INTERRUPTED)
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error fails this trial alone
+            self._record_failure(trial, tags, describe(exc))
+            raise
+        finally:
+            self.tracker.end_trial(run_id, state, value, {f"{TAG_PREFIX}{k}": str(v) for k, v in tags.items()})
+            trial.set_user_attr(TRACKING_ATTR, round(self.tracker.busy_s - tracking_before, 4))
+
+    def _train(self, trial: optuna.Trial, params: dict[str, Any], run_id: str) -> tuple[float, dict[str, int]]:
+        """Fit one model; return the best epoch's metric and when training stopped or was pruned."""
+        # Resets Keras's global state. No garbage collection here: the worker loop collects
+        # right after every trial (search._trial_loop.run_trials); a second full pass per trial
+        # only cost time (benchmarks/overhead.py).
+        keras.backend.clear_session(free_memory=False)
+        keras.utils.set_random_seed(self.spec.study.seed + trial.number)
+        apply_precision(self.performance)  # before building: layers take the dtype policy then
+        metric, direction = self.spec.study.metric, self.spec.study.direction
+        network = build_for_trial(self.spec, trial, params, self.splits.input_shape, self.splits.num_classes)
+        model = network.model
+        if network.hp_values:
+            self.tracker.log_params(run_id, network.hp_values)  # a hypermodel's own params, known only once it built
+        trial.set_user_attr(PARAM_COUNT_ATTR, model.count_params())
+        self.tracker.log_metrics(run_id, 0, {PARAM_COUNT_ATTR: float(model.count_params())})
+        self.tracker.log_model_summary(run_id, model)
+
+        listeners = [self.tracker.epoch_logger(run_id)]
+        if self.display is not None:
+            listeners.append(self.display.epoch_ended)
+        pruning = PruningCallback(trial, metric)
+        callbacks = [
+            SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
+            EpochReporter(listeners, len(self.splits.x_train)),
+            pruning,
+            *standard_callbacks(params, metric, direction),
+        ]
+        fit_params = {**params, **network.compile_params}
+        history = fit(
+            model, self.splits, fit_params, callbacks, compile_config=network.compile_config, performance=self.performance
+        ).history
+        self.tracker.log_trial_curves(
+            run_id, trial, history, pruned_epoch=pruning.pruned_epoch,
+            planned_epochs=params["epochs"], num_classes=self.splits.num_classes,
+        )
+
+        losses = history.get("loss", [])
+        if losses and not math.isfinite(losses[-1]):
+            raise TrialFailed(f"loss became NaN at epoch {len(losses) - 1}")
+        if pruning.pruned_epoch is None and self.splits.num_classes <= MAX_LOGGED_CLASSES:
+            s = self.splits  # per-class validation recall/F1 of the kept weights: what class weights changed
+            self.tracker.log_metrics(run_id, len(losses) - 1, per_class_metrics(model, s.x_val, s.y_val, s.class_names))
+        series = [v for v in history.get(metric, []) if math.isfinite(v)]
+        if not series:
+            raise TrialFailed(f"no finite '{metric}' value was logged")
+        best = max(series) if direction == "maximize" else min(series)
+        outcome = {EPOCHS_RUN_ATTR: len(history.get(metric, [])), BEST_EPOCH_ATTR: series.index(best)}
+        if pruning.pruned_epoch is not None:
+            outcome[PRUNED_EPOCH_ATTR] = pruning.pruned_epoch
+        elif outcome[EPOCHS_RUN_ATTR] < params["epochs"]:
+            outcome[STOPPED_EPOCH_ATTR] = outcome[EPOCHS_RUN_ATTR] - 1
+        if pruning.pruned_epoch is None:
+            checkpoints.keep(self.spec, trial, model, float(best))  # weights of the top-k trials only
+        del model
+        for key, number in outcome.items():
+            trial.set_user_attr(key, number)
+        return float(best), outcome
+
+    def _record_failure(self, trial: optuna.Trial, tags: dict[str, Any], reason: str) -> None:
+        trial.set_user_attr(REASON_ATTR, reason)
+        tags[REASON_ATTR] = reason
+
+
+def describe(exc: BaseException) -> str:
+    """A failure reason on one line: our own messages as they are, others with their type."""
+    text = first_line(exc)
+    if isinstance(exc, TrialFailed):
+        return text
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        return f"out of memory ({type(exc).__name__}): {text}"[:500]
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__

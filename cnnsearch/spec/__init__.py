@@ -1,0 +1,68 @@
+"""The search spec: a TOML file validated once, strictly, into frozen pydantic models.
+
+Every tunable field takes a constant, a range (``{low, high, step?, log?}``) or
+``{choices = [...]}``. Nothing is silently dropped: unknown keys are errors, and
+every error becomes one line naming the file, the field and what was expected.
+This layer imports no other (only the shared leaf modules).
+"""
+
+from cnnsearch.spec._conditions import (
+    COMPILE_PARAMS,
+    PLAIN_FIELDS,
+    TUNED_SECTIONS,
+    active,
+    grid,
+    may_be_active,
+    searched_names,
+    tunables,
+)
+from cnnsearch.spec._dumping import spec_to_dict, spec_to_toml
+from cnnsearch.spec._loading import apply_overrides, load_spec, validate_spec
+from cnnsearch.spec._references import load_build_function
+from cnnsearch.spec._schema import (
+    AugmentSpec,
+    BackboneSpec,
+    DataSpec,
+    ModelSpec,
+    PerformanceSpec,
+    ResidualSpec,
+    Spec,
+    StudySpec,
+    TrackingSpec,
+    TrainSpec,
+)
+from cnnsearch.spec._types import BACKBONES, Choices, FloatRange, IntRange, flat_fields, parse_duration, tunable_values
+
+__all__ = [
+    "BACKBONES",
+    "COMPILE_PARAMS",
+    "PLAIN_FIELDS",
+    "TUNED_SECTIONS",
+    "AugmentSpec",
+    "BackboneSpec",
+    "Choices",
+    "DataSpec",
+    "FloatRange",
+    "IntRange",
+    "ModelSpec",
+    "PerformanceSpec",
+    "ResidualSpec",
+    "Spec",
+    "StudySpec",
+    "TrackingSpec",
+    "TrainSpec",
+    "active",
+    "apply_overrides",
+    "flat_fields",
+    "grid",
+    "load_build_function",
+    "load_spec",
+    "may_be_active",
+    "parse_duration",
+    "searched_names",
+    "spec_to_dict",
+    "spec_to_toml",
+    "tunable_values",
+    "tunables",
+    "validate_spec",
+]

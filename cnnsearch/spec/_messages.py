@@ -1,0 +1,102 @@
+"""Pydantic validation errors -> one readable line: ``FILE: FIELD: what was expected``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cnnsearch.spec._schema import Spec
+
+_TAGS = {"constant", "range", "choices", "explicit"}
+
+
+def format_error(exc: ValidationError, source: str, overridden: set[str]) -> str:
+    """The first validation error as one line: ``FILE: FIELD: what was expected``.
+
+    Unknown keys are reported first: a typo explains the "missing" errors it causes.
+    """
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
+    loc = _field_path(first["loc"])
+    message = _message(first)
+    # A model_validator's message "name: ..." names the field it is about.
+    named = re.match(r"^([a-z_]+): ", message)
+    if named and first["type"] == "value_error":
+        loc, message = loc + [named.group(1)], message[named.end():]
+    field = ".".join(loc).replace(".[", "[")
+    where = source
+    for key in overridden:
+        if field == key or field.startswith(key + ".") or field.startswith(key + "["):
+            where = "--set"
+    if first["type"] == "extra_forbidden":
+        line = f"{where}: unknown key '{field}'{_suggestion(loc)}"
+    elif first["type"] == "missing":
+        line = f"{where}: missing required key '{field}'"
+    else:
+        line = f"{where}: {field}: {message}" if field else f"{where}: {message}"
+    if len(errors) > 1:
+        line += f" (and {len(errors) - 1} more)"
+    return line
+
+
+def _field_path(loc: tuple[Any, ...]) -> list[str]:
+    """Dotted field names from a pydantic loc, without the union's tag (once) and with [i] indexes."""
+    parts: list[str] = []
+    tag_dropped = False
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in _TAGS and not tag_dropped and parts:
+            tag_dropped = True
+        elif not str(item).startswith(("Choices[", "function-")):
+            parts.append(str(item))
+    return parts
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind, got = error["type"], error.get("input")
+    expected = {
+        "int_type": "an integer",
+        "int_from_float": "an integer",
+        "float_type": "a number",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "list_type": "a list",
+        "model_type": "a table",
+        "dict_type": "a table",
+    }.get(kind)
+    if expected:
+        return f"expected {expected}, got {got!r}"
+    if kind == "literal_error":
+        return f"expected {error['ctx']['expected']}, got {got!r}"
+    if kind == "too_short" and error["loc"] and error["loc"][-1] == "choices":
+        return "choices must not be empty"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "union_tag_invalid":
+        forms = "a constant or { choices = [...] }"
+        if "range" in error["ctx"]["expected_tags"]:
+            forms = "a constant, { low = ..., high = ... } or { choices = [...] }"
+        return f"expected {forms}, got {got!r}"
+    return f"{error['msg'][0].lower()}{error['msg'][1:]}, got {got!r}"
+
+
+def _suggestion(loc: list[str]) -> str:
+    """'did you mean ...' for a mistyped key, from the fields of the enclosing section."""
+    model: type[BaseModel] = Spec
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            # Inside a tunable's table: the keys of a range or choices.
+            names = ["low", "high", "step", "log", "choices"]
+            break
+        model = annotation
+    else:
+        names = list(model.model_fields)
+    close = difflib.get_close_matches(loc[-1], names, n=1)
+    allowed = ", ".join(names)
+    return f" (did you mean '{close[0]}'?)" if close else f" (allowed: {allowed})"

@@ -1,0 +1,308 @@
+"""The search spec's schema: one frozen, strict pydantic model per TOML section.
+
+Nothing is silently dropped: unknown keys are errors (``extra="forbid"``), and each
+section checks its own bounds. ``_loading.py`` turns failures into one-line errors.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from cnnsearch.spec._types import (
+    BACKBONES,
+    ArchitectureParam,
+    BoolParam,
+    Choices,
+    ClassWeightParam,
+    FlipParam,
+    FloatParam,
+    FloatRange,
+    FreezeParam,
+    HeadParam,
+    IntParam,
+    IntRange,
+    Optimizer,
+    OptimizerParam,
+    SamplingParam,
+    ScheduleParam,
+    _Section,
+    _Strict,
+    parse_duration,
+    tunable_values,
+)
+
+Sampler = Literal["tpe", "random", "gp", "cmaes", "qmc", "grid"]
+Pruner = Literal["hyperband", "median", "successive_halving", "none"]
+Dataset = Literal["cifar10", "mnist", "fashion_mnist", "digits", "directory", "npz"]
+
+
+class StudySpec(_Strict):
+    """How Optuna searches: objective, budget, sampler, pruner, storage."""
+
+    name: str = Field("", description="defaults to the spec file's stem")
+    metric: str = "val_accuracy"
+    direction: Literal["maximize", "minimize"] = "maximize"
+    n_trials: int = Field(20, gt=0, description="total for the study, across restarts")
+    timeout: int | str | None = None
+    sampler: Sampler = "tpe"
+    pruner: Pruner = "hyperband"
+    seed: int = 42
+    startup_trials: int = Field(5, ge=0, description="random trials before TPE/GP, and unpruned trials for median")
+    max_consecutive_failures: int = Field(5, gt=0)
+    storage: str | None = None
+    trials_per_worker: int | None = Field(None, gt=0, description="recycle a worker process after this many trials")
+    keep_top_k: int = Field(3, ge=0, description="keep weights of the k best trials only; 0 keeps none")
+    initial_params: dict[str, Union[bool, int, float, str]] = Field(
+        default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
+    )
+
+    @field_validator("timeout")
+    @classmethod
+    def _parse_timeout(cls, value: int | str | None) -> int | None:
+        return None if value is None else parse_duration(value)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_named(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"expected a Keras history key such as 'val_accuracy', got {value!r}")
+        return value
+
+
+class DataSpec(_Strict):
+    """Where the images come from and how they are split (test is never searched on)."""
+
+    dataset: Dataset
+    path: str | None = None
+    validation_split: float = Field(0.1, gt=0, lt=1)
+    test_split: float = Field(0.2, gt=0, lt=1, description="only for datasets without a test set")
+    image_size: list[int] | None = Field(None, min_length=2, max_length=2)
+    channels: Literal[1, 3] | None = None
+    max_train_samples: int | None = Field(None, gt=0, description="stratified subsample, for quick runs")
+
+    @field_validator("image_size")
+    @classmethod
+    def _positive_size(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and min(value) < 1:
+            raise ValueError(f"expected [height, width] of positive integers, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_path(self) -> DataSpec:
+        if self.dataset in ("directory", "npz") and self.path is None:
+            raise ValueError(f"path: dataset '{self.dataset}' needs a path")
+        if self.path is not None:
+            if self.dataset in ("mnist", "fashion_mnist", "digits"):
+                raise ValueError(f"path: dataset '{self.dataset}' takes no path")
+            path = Path(self.path)
+            if not path.exists():
+                raise ValueError(f"path: '{self.path}' does not exist")
+            if self.dataset == "npz" and not path.is_file():
+                raise ValueError(f"path: '{self.path}' is not an .npz file")
+            if self.dataset in ("cifar10", "directory") and not path.is_dir():
+                raise ValueError(f"path: '{self.path}' is not a folder")
+        return self
+
+
+class ResidualSpec(_Section):
+    """ResNet-style network: stages of residual blocks, width doubling (and size halving) per stage."""
+
+    stages: IntParam = IntRange(low=2, high=3)
+    blocks_per_stage: IntParam = IntRange(low=1, high=2)
+    width: IntParam = Choices[int](choices=[16, 32])
+    dropout: FloatParam = FloatRange(low=0.0, high=0.3)
+    dense_units: IntParam = 0
+
+    _bounds = {
+        "stages": (1, 6),
+        "blocks_per_stage": (1, 8),
+        "width": (1, 1024),
+        "dropout": (0.0, 0.95),
+        "dense_units": (0, 8192),
+    }
+
+
+class BackboneSpec(_Section):
+    """A Keras Applications backbone with a new head: weights, freezing, input size, fine-tuning."""
+
+    weights: str = Field("none", description="'imagenet', 'none', or a .weights.h5/.h5 file for the backbone")
+    freeze: FreezeParam = "all"
+    image_size: IntParam = Field(0, description="resize inputs to this square size; 0: their own size, at least 32")
+    alpha: FloatParam = Field(1.0, description="mobilenet_v2 width multiplier")
+    dropout: FloatParam = 0.2
+    dense_units: IntParam = 0
+    fine_tune_epochs: int = Field(0, ge=0, description="after the head trains, unfreeze per freeze and train on")
+    fine_tune_lr_factor: FloatParam = 0.1
+
+    _bounds = {
+        "image_size": (0, 1024),
+        "alpha": (0.1, 2.0),
+        "dropout": (0.0, 0.95),
+        "dense_units": (0, 8192),
+        "fine_tune_lr_factor": (1e-6, 1.0),
+    }
+
+    @model_validator(mode="after")
+    def _check_backbone(self) -> BackboneSpec:
+        for size in tunable_values(self.image_size):
+            if 0 < size < 32:
+                raise ValueError(f"image_size: {size} is below 32, the smallest input Keras Applications take (0: automatic)")
+        if self.weights not in ("imagenet", "none"):
+            path = Path(self.weights)
+            if not path.is_file():
+                raise ValueError(f"weights: expected 'imagenet', 'none' or a weights file; '{self.weights}' does not exist")
+            if not path.name.endswith(".h5"):
+                raise ValueError(f"weights: '{self.weights}' is not a Keras weights file (.weights.h5 or .h5)")
+        if self.weights == "imagenet":
+            for alpha in tunable_values(self.alpha):
+                if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
+                    raise ValueError(f"alpha: ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3 and 1.4, not {alpha}")
+        return self
+
+
+class ModelSpec(_Section):
+    """The network's search space: which architecture, then that architecture's fields.
+
+    The plain CNN's fields sit at the top of [model] (as before architectures existed);
+    ``[model.residual]`` and ``[model.backbone]`` hold the others'.
+    """
+
+    architecture: ArchitectureParam = "plain"
+    blocks: IntParam = IntRange(low=2, high=4)
+    filters: IntParam = Choices[int](choices=[16, 32, 64])
+    filter_growth: FloatParam = 2.0
+    convs_per_block: IntParam = 1
+    kernel_size: IntParam = Choices[int](choices=[3, 5])
+    batch_norm: BoolParam = Choices[bool](choices=[True, False])
+    dropout: FloatParam = FloatRange(low=0.0, high=0.5)
+    dense_units: IntParam = Choices[int](choices=[0, 64, 128, 256])
+    head: HeadParam = "global_average"
+    residual: ResidualSpec = ResidualSpec()
+    backbone: BackboneSpec = BackboneSpec()
+    hypermodel: str | None = Field(
+        None, description="'module:function' or 'file.py:function': a KerasTuner build(hp) replacing the plain CNN"
+    )
+
+    _bounds = {
+        "blocks": (1, 12),
+        "filters": (1, 4096),
+        "filter_growth": (1.0, 4.0),
+        "convs_per_block": (1, 4),
+        "kernel_size": (1, 11),
+        "dropout": (0.0, 0.95),
+        "dense_units": (0, 8192),
+    }
+
+    @model_validator(mode="after")
+    def _check_weights_file(self) -> ModelSpec:
+        """A weights file holds one backbone's weights: it cannot serve a choice of backbones."""
+        chosen = [a for a in tunable_values(self.architecture) if a in BACKBONES]
+        if self.backbone.weights not in ("imagenet", "none") and len(chosen) > 1:
+            raise ValueError(
+                f"backbone: a weights file fits one backbone, but architecture may be {' or '.join(chosen)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_hypermodel(self) -> ModelSpec:
+        """A hypermodel builds the whole network: the plain CNN's fields would silently do nothing."""
+        if self.hypermodel is None:
+            return self
+        module, _, function = self.hypermodel.rpartition(":")
+        if not module or not function.isidentifier():
+            raise ValueError(f"hypermodel: expected 'module.path:function' or 'file.py:function', got {self.hypermodel!r}")
+        unused = sorted(self.model_fields_set - {"hypermodel"})
+        if unused:
+            raise ValueError(f"{unused[0]}: not used with hypermodel (the hypermodel builds the whole network)")
+        return self
+
+
+class TrainSpec(_Section):
+    """The training loop: budget in epochs, optimizer, batch size, early stopping."""
+
+    epochs: int = Field(20, gt=0)
+    batch_size: IntParam = Choices[int](choices=[32, 64, 128])
+    learning_rate: FloatParam = FloatRange(low=1e-4, high=1e-2, log=True)
+    optimizer: OptimizerParam = Choices[Optimizer](choices=["adam", "sgd", "adamw"])
+    weight_decay: FloatParam = Field(0.004, description="adamw only (decoupled weight decay; Keras's default)")
+    momentum: FloatParam = Field(0.9, description="sgd only")
+    nesterov: BoolParam = Field(False, description="sgd only")
+    clipnorm: FloatParam = Field(0.0, description="clip each gradient's norm to this; 0: no clipping")
+    label_smoothing: FloatParam = 0.0
+    lr_schedule: ScheduleParam = "constant"
+    warmup_epochs: IntParam = Field(1, description="warmup_cosine only")
+    class_weight: ClassWeightParam = "none"
+    sampling: SamplingParam = Field("none", description="resample the training split only")
+    early_stopping_patience: int = Field(5, ge=0, description="0 disables early stopping")
+    reduce_lr_patience: int = Field(3, ge=0, description="0 disables ReduceLROnPlateau")
+
+    _bounds = {
+        "batch_size": (1, 65536),
+        "learning_rate": (1e-8, 10.0),
+        "weight_decay": (0.0, 1.0),
+        "momentum": (0.0, 0.999),
+        "clipnorm": (0.0, 1e6),
+        "label_smoothing": (0.0, 0.5),
+        "warmup_epochs": (0, 10000),
+    }
+
+
+class AugmentSpec(_Section):
+    """Random augmentation layers, inside the model and active only in training."""
+
+    flip: FlipParam = "none"
+    rotation: FloatParam = 0.0
+    translation: FloatParam = 0.0
+    zoom: FloatParam = 0.0
+    contrast: FloatParam = 0.0
+
+    _bounds = {name: (0.0, 1.0) for name in ("rotation", "translation", "zoom", "contrast")}
+
+
+class TrackingSpec(_Strict):
+    """Where MLflow logs; defaults to a SQLite store under ./mlruns."""
+
+    tracking_uri: str | None = None
+    experiment: str = Field("", description="defaults to the study name")
+
+
+class PerformanceSpec(_Strict):
+    """Training speed settings; ``"auto"`` picks per device kind what measured faster there.
+
+    Not part of the search space: every trial trains with the same settings
+    (``cnnsearch/performance.py`` resolves them, ``docs/benchmarks.md`` has the figures).
+    """
+
+    mixed_precision: Literal["auto", True, False] = "auto"
+    jit_compile: Literal["auto", True, False] = "auto"
+    steps_per_execution: Literal["auto"] | int = "auto"
+
+    @field_validator("mixed_precision", "jit_compile", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, value: Any) -> Any:
+        if value != "auto" and not isinstance(value, bool):
+            raise ValueError(f'expected "auto", true or false, got {value!r}')
+        return value
+
+    @field_validator("steps_per_execution", mode="before")
+    @classmethod
+    def _auto_or_steps(cls, value: Any) -> Any:
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f'expected "auto" or an integer >= 1, got {value!r}')
+        return value
+
+
+class Spec(_Strict):
+    """A whole validated search spec."""
+
+    study: StudySpec = StudySpec()
+    data: DataSpec
+    model: ModelSpec = ModelSpec()
+    train: TrainSpec = TrainSpec()
+    augment: AugmentSpec = AugmentSpec()
+    tracking: TrackingSpec = TrackingSpec()
+    performance: PerformanceSpec = PerformanceSpec()

@@ -1,0 +1,32 @@
+"""MLflow: one parent run per study, one nested run per trial, the export's run and registry,
+and reconciling runs with the study after a crash. Knows nothing of plots or pages.
+Imports ``spec`` (for names and the tracking URI) and Optuna's trial records.
+"""
+
+from cnnsearch.tracking._client import EPOCH_FLUSH_S, MAX_BATCH, Tracker, default_tracking_uri, tracking_uri
+from cnnsearch.tracking._reconcile import close_orphan_runs, close_trial_runs, track_runless_trials
+from cnnsearch.tracking._registry import (
+    EXPORT_KIND,
+    finish_export_run,
+    log_model,
+    registered_name,
+    start_export_run,
+    tracking_uri_set,
+)
+
+__all__ = [
+    "EPOCH_FLUSH_S",
+    "EXPORT_KIND",
+    "MAX_BATCH",
+    "Tracker",
+    "close_orphan_runs",
+    "close_trial_runs",
+    "default_tracking_uri",
+    "finish_export_run",
+    "log_model",
+    "registered_name",
+    "start_export_run",
+    "track_runless_trials",
+    "tracking_uri",
+    "tracking_uri_set",
+]

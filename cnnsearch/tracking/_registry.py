@@ -1,0 +1,100 @@
+"""MLflow side of an export: a run under the study's parent run, the Keras model, the registry.
+
+Each export is its own run (``cnnsearch.kind = export``) nested under the study's
+run, holding the model (Keras flavor, with a uint8 input signature), the card and
+its plots. The model is registered under the study's name, so every export adds a
+version to the Model Registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from cnnsearch._keys import KIND_TAG, PARENT_TAG, STUDY_TAG, TRIAL_TAG
+from cnnsearch.spec import Spec
+from cnnsearch.tracking._client import Tracker
+
+EXPORT_KIND = "export"
+
+
+def start_export_run(tracker: Tracker, parent_run_id: str | None, trial_number: int) -> str:
+    """A run for this export, nested under the study's run when the study has one."""
+    tags = {KIND_TAG: EXPORT_KIND, STUDY_TAG: tracker.spec.study.name, TRIAL_TAG: str(trial_number)}
+    if parent_run_id:
+        tags[PARENT_TAG] = parent_run_id
+    run = tracker.client.create_run(tracker.experiment_id, run_name=f"export-trial-{trial_number}", tags=tags)
+    return run.info.run_id
+
+
+def log_model(
+    tracker: Tracker, run_id: str, model: keras.Model, images: np.ndarray, probs: np.ndarray
+) -> tuple[str, str]:
+    """Log the inference model as an MLflow Keras model and register it; returns (model name, version)."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    name = registered_name(tracker.spec)
+    signature = infer_signature(images[:2], probs[:2])
+    # MLflow prints "Successfully registered ..." itself; cnnsearch says it once, in its own words.
+    quiet = io.StringIO()
+    with tracking_uri_set(tracker.uri), mlflow.start_run(run_id=run_id), contextlib.redirect_stdout(quiet), \
+            contextlib.redirect_stderr(quiet):
+        info = mlflow.keras.log_model(model, name="model", signature=signature, registered_model_name=name)
+    version = info.registered_model_version
+    if version is None:
+        raise RuntimeError(f"MLflow did not register model '{name}'")
+    return name, str(version)
+
+
+@contextlib.contextmanager
+def tracking_uri_set(uri: str) -> Iterator[None]:
+    """MLflow's fluent API (which ``log_model`` needs) on this store, for this block only.
+
+    ``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` for the whole process;
+    both are put back, so later work in the same process is not sent to this store.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+    saved = tracking_utils._tracking_uri
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved)
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+
+
+def registered_name(spec: Spec) -> str:
+    """The Model Registry name: the study's name."""
+    return spec.study.name
+
+
+def finish_export_run(
+    tracker: Tracker,
+    run_id: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    artifacts: list[Path],
+    ok: bool,
+) -> None:
+    """Params, test metrics and the card's files on the run; closed FINISHED, or FAILED."""
+    if ok:
+        tracker.log_params(run_id, params)
+        tracker.log_metrics(run_id, 0, metrics)
+        for path in artifacts:
+            if path.is_file():
+                tracker.client.log_artifact(run_id, str(path), artifact_path="card")
+    tracker.client.set_terminated(run_id, status="FINISHED" if ok else "FAILED")

@@ -1,0 +1,58 @@
+"""Compile and fit a model from a trial's params, and read its curves.
+
+Optimizer knobs, learning-rate schedules, label smoothing, class weights and
+resampling, the fine-tuning phase of backbones, speed settings per device kind,
+per-epoch reporting, and the learning-curve diagnosis. The only layer that
+compiles a model. Imports ``spec``, ``data`` and ``models``.
+"""
+
+from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
+from cnnsearch.training._diagnosis import LABELS, Diagnosis, diagnose
+from cnnsearch.training._fit import compile_model, fine_tune_epochs, fit, fit_full, make_optimizer, standard_callbacks
+from cnnsearch.training._imbalance import (
+    MAX_LOGGED_CLASSES,
+    check_class_weights,
+    class_index,
+    class_weights,
+    metric_name,
+    per_class_metrics,
+    resample,
+)
+from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
+from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
+from cnnsearch.training._schedules import ONE_CYCLE_END, ONE_CYCLE_START, ONE_CYCLE_WARMUP
+from cnnsearch.training._schedules import learning_rate as scheduled_learning_rate
+
+__all__ = [
+    "AUTO",
+    "LABELS",
+    "MAX_LOGGED_CLASSES",
+    "ONE_CYCLE_END",
+    "ONE_CYCLE_START",
+    "ONE_CYCLE_WARMUP",
+    "DeviceKind",
+    "Diagnosis",
+    "EpochListener",
+    "EpochReporter",
+    "Settings",
+    "SparseSmoothedCrossentropy",
+    "apply_precision",
+    "check_class_weights",
+    "class_index",
+    "class_weights",
+    "compile_model",
+    "device_kind",
+    "diagnose",
+    "fine_tune_epochs",
+    "fit",
+    "fit_full",
+    "learning_rate",
+    "make_loss",
+    "make_optimizer",
+    "metric_name",
+    "per_class_metrics",
+    "resample",
+    "resolve",
+    "scheduled_learning_rate",
+    "standard_callbacks",
+]
