@@ -140,8 +140,9 @@ def _resolved_file(spec: Spec) -> Path:
     return path
 
 
-def serve_worker(spec: SpecLike, *, overrides: Sequence[str] = (), slot: int = 0, since: float = 0.0,
-                 max_trials: int | None = None) -> str:
+def serve_worker(
+    spec: SpecLike, *, overrides: Sequence[str] = (), slot: int = 0, since: float = 0.0, max_trials: int | None = None
+) -> str:
     """One worker process of ``run(..., workers=N)`` (the hidden ``cnnsearch worker`` command).
 
     Args:

@@ -99,7 +99,9 @@ def run(
     workers: Annotated[
         Optional[int],
         typer.Option(
-            "--workers", "-w", min=1,
+            "--workers",
+            "-w",
+            min=1,
             help="Train in N worker processes sharing the study (spread over GPUs). "
             "Default: in this process, or one recycled worker if study.trials_per_worker is set.",
         ),
@@ -129,7 +131,8 @@ def trials(
     set_: SetOpt = None,
     format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
     state: Annotated[
-        Optional[list[str]], typer.Option("--state", help="Only trials in this state (repeatable): COMPLETE, PRUNED, FAIL, RUNNING.")
+        Optional[list[str]],
+        typer.Option("--state", help="Only trials in this state (repeatable): COMPLETE, PRUNED, FAIL, RUNNING."),
     ] = None,
     sort: Annotated[str, typer.Option("--sort", help="number, value (best first) or duration_s.")] = "number",
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="Show only the first N after sorting.")] = None,
@@ -155,7 +158,9 @@ def report(
     spec: SpecArg,
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
-    top: Annotated[int, typer.Option("--top", min=1, help="How many of the best trials to show with their curves.")] = 5,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many of the best trials to show with their curves.")
+    ] = 5,
 ) -> None:
     """Write one self-contained HTML page: study plots, top trials with their curves, diagnoses."""
     with user_errors():
@@ -192,7 +197,9 @@ def best(
         record = api.best(resolved)
         if format == RecordFormat.table:
             typer.echo(f"study       {record['study']}")
-            typer.echo(f"best trial  {record['number']}  ({record['metric']} = {record['value']:.4f}, {record['direction']})")
+            typer.echo(
+                f"best trial  {record['number']}  ({record['metric']} = {record['value']:.4f}, {record['direction']})"
+            )
             typer.echo(f"mlflow run  {record['mlflow_run_id']}")
             typer.echo(f"epochs run  {record['epochs_run']}")
             for name, value in record["params"].items():
@@ -255,7 +262,9 @@ def ui(
             typer.echo(f"MLflow server already serves this spec: {uri}")
             return
         command = api.ui_command(uri, host, port)
-        typer.echo(f"MLflow UI: http://{host}:{port}/#/experiments  (experiment '{resolved.tracking.experiment}'; Ctrl-C stops it)")
+        typer.echo(
+            f"MLflow UI: http://{host}:{port}/#/experiments  (experiment '{resolved.tracking.experiment}'; Ctrl-C stops it)"
+        )
         sys.stdout.flush()
         # Become the MLflow process, so Ctrl-C and SIGTERM reach the server itself.
         os.execv(sys.executable, command)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pickle
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -21,7 +22,18 @@ from cnnsearch.spec import DataSpec
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 DIGIT_NAMES = [str(i) for i in range(10)]
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 @dataclass(frozen=True)
@@ -183,7 +195,7 @@ def _keras_dataset(name: str, names: list[str]) -> Loaded:
         import keras
 
         (x, y), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-    except Exception as exc:  # network, disk or a half-downloaded archive: all the user's to fix
+    except Exception as exc:  # noqa: BLE001 - network, disk or a half-downloaded archive: all the user's to fix
         reason = " ".join(str(exc).split())[:200]
         raise DataError(f"data.dataset: could not load '{name}' with keras.datasets ({reason})") from None
     if x.ndim == 3:
@@ -219,7 +231,7 @@ def _unpickle(path: Path) -> Any:
     try:
         with open(path, "rb") as handle:
             return pickle.load(handle, encoding="bytes")
-    except Exception as exc:  # unpickling garbage can raise almost anything
+    except Exception as exc:  # noqa: BLE001 - unpickling garbage can raise almost anything
         raise DataError(f"{path}: not a CIFAR-10 batch file ({type(exc).__name__})") from None
 
 
@@ -245,7 +257,9 @@ def _directory(data: DataSpec) -> Loaded:
     if split_train and split_test:  # not two classes that happen to be called train and test
         train, test = split_train, split_test
         if set(test) - set(train):
-            raise DataError(f"data.path: {root / 'test'} has classes missing from train/: {sorted(set(test) - set(train))}")
+            raise DataError(
+                f"data.path: {root / 'test'} has classes missing from train/: {sorted(set(test) - set(train))}"
+            )
     if len(train) < 2:
         raise DataError(
             f"data.path: {root} needs one sub-folder of images ({', '.join(IMAGE_SUFFIXES)}) per class, "
@@ -290,14 +304,15 @@ def _npz(data: DataSpec) -> Loaded:
     if missing or ("x_test" in arrays) != ("y_test" in arrays):
         missing = missing or [k for k in ("x_test", "y_test") if k not in arrays]
         raise DataError(f"data.path: {path} lacks {', '.join(missing)} (has {', '.join(sorted(arrays)) or 'nothing'})")
-    has_test = "x_test" in arrays
     given = [str(n) for n in arrays["class_names"].reshape(-1)] if "class_names" in arrays else None
     y_train, y_test, names = _encode_labels(arrays["y_train"], arrays.get("y_test"), given, path)
 
     def images(key: str, labels: np.ndarray) -> np.ndarray:
         x = arrays[key]
         if x.ndim not in (3, 4) or len(x) == 0:
-            raise DataError(f"data.path: {path}: {key} must be a non-empty (N, H, W) or (N, H, W, C) array, got {x.shape}")
+            raise DataError(
+                f"data.path: {path}: {key} must be a non-empty (N, H, W) or (N, H, W, C) array, got {x.shape}"
+            )
         if len(x) != len(labels):
             raise DataError(f"data.path: {path}: {key} has {len(x)} images but y{key[1:]} has {len(labels)} labels")
         return _as_uint8(x, f"data.path: {path}: {key}")

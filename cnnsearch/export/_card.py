@@ -52,7 +52,9 @@ def read_card(directory: Path) -> dict[str, Any]:
 
     path = directory / CARD_JSON
     if not path.is_file():
-        raise CnnsearchError(f"{directory}: not a cnnsearch export (no {CARD_JSON}); run `cnnsearch best SPEC --export` first")
+        raise CnnsearchError(
+            f"{directory}: not a cnnsearch export (no {CARD_JSON}); run `cnnsearch best SPEC --export` first"
+        )
     try:
         card = json.loads(path.read_text())
         _ = card["input"]["shape"], card["classes"], card["input"]["channels"]  # the keys predict relies on

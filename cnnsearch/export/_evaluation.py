@@ -30,9 +30,7 @@ def classification_figures(y_true: np.ndarray, probs: np.ndarray, class_names: l
     labels = list(range(len(class_names)))
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = probs.argmax(axis=1)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     k = top_k(len(class_names))
     present = np.unique(y_true)
     # ROC-AUC needs every class present in the test labels; otherwise it is averaged over those present.
@@ -78,8 +76,9 @@ def plot_confusion_matrix(matrix: list[list[int]], class_names: list[str], path:
     ax.set_title("Confusion matrix (test set)")
     threshold = counts.max() / 2 if counts.size else 0
     for (row, col), value in np.ndenumerate(counts):
-        ax.text(col, row, str(value), ha="center", va="center", fontsize=8,
-                color="white" if value > threshold else "black")
+        ax.text(
+            col, row, str(value), ha="center", va="center", fontsize=8, color="white" if value > threshold else "black"
+        )
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

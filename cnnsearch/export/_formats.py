@@ -158,7 +158,9 @@ def parse_formats(text: str) -> list[str]:
     names = list(FORMATS) if text.strip() == "all" else [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in FORMATS]
     if unknown or not names:
-        raise CnnsearchError(f"--formats: unknown format {unknown[0] if unknown else text!r}; choose from {', '.join(FORMATS)} or all")
+        raise CnnsearchError(
+            f"--formats: unknown format {unknown[0] if unknown else text!r}; choose from {', '.join(FORMATS)} or all"
+        )
     return names
 
 
@@ -171,7 +173,9 @@ def check_available(names: list[str]) -> None:
     for name in names:
         needed = FORMATS[name].needs
         if importlib.util.find_spec(needed) is None:
-            raise ExportError(f"format '{name}' needs the Python package '{needed}': pip install {needed}, or leave it out of --formats")
+            raise ExportError(
+                f"format '{name}' needs the Python package '{needed}': pip install {needed}, or leave it out of --formats"
+            )
         if name != "keras" and keras.backend.backend() != "tensorflow":
             raise ExportError(
                 f"format '{name}' is exported through TensorFlow; the Keras backend is '{keras.backend.backend()}' "

@@ -79,7 +79,9 @@ def retrain_epochs(trial: optuna.trial.FrozenTrial, params: dict[str, Any]) -> t
     return int(params["epochs"]), f"the trial recorded no epoch count; the spec's {params['epochs']} epochs."
 
 
-def export_best(spec: Spec, directory: Path | None = None, formats: list[str] | None = None, say: Say = print) -> ExportResult:
+def export_best(
+    spec: Spec, directory: Path | None = None, formats: list[str] | None = None, say: Say = print
+) -> ExportResult:
     """The whole export; raises CnnsearchError (ExportError for a bad artifact) with one clear line."""
     formats = formats or ["keras", "saved_model", "onnx", "tflite"]
     check_available(formats)
@@ -103,8 +105,10 @@ def export_best(spec: Spec, directory: Path | None = None, formats: list[str] | 
     del model
     probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
     figures = classification_figures(splits.y_test, probs, splits.class_names)
-    say(f"Test accuracy {figures['accuracy']:.4f} on {figures['samples']:,} held-out images "
-        f"(top-{figures['top_k']} {figures['top_k_accuracy']:.4f}, macro F1 {figures['macro_f1']:.4f})")
+    say(
+        f"Test accuracy {figures['accuracy']:.4f} on {figures['samples']:,} held-out images "
+        f"(top-{figures['top_k']} {figures['top_k_accuracy']:.4f}, macro F1 {figures['macro_f1']:.4f})"
+    )
 
     staging = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -118,12 +122,18 @@ def export_best(spec: Spec, directory: Path | None = None, formats: list[str] | 
         for name in formats:
             agreement = write_and_verify(name, twin, staging, splits.x_test, splits.y_test, probs)
             agreements.append(agreement)
-            say(f"  {name:<12} {Path(agreement.path).name:<14} reloaded: test accuracy {agreement.accuracy:.4f}, "
-                f"max probability difference {agreement.max_prob_diff:.1e}")
+            say(
+                f"  {name:<12} {Path(agreement.path).name:<14} reloaded: test accuracy {agreement.accuracy:.4f}, "
+                f"max probability difference {agreement.max_prob_diff:.1e}"
+            )
         artifacts = [
             plot_confusion_matrix(figures["confusion_matrix"], splits.class_names, staging / "confusion_matrix.png"),
-            plot_training_curves(history, _search_curves(tracker, best, spec.study.metric), spec.study.metric,
-                                 staging / "training_curves.png"),
+            plot_training_curves(
+                history,
+                _search_curves(tracker, best, spec.study.metric),
+                spec.study.metric,
+                staging / "training_curves.png",
+            ),
         ]
         (staging / "spec.toml").write_text(spec_to_toml(spec))
         model_name, version = registry.log_model(tracker, run_id, twin, splits.x_test, probs)
@@ -170,8 +180,10 @@ def _retrain(
     params.update(network.hp_values)
 
     def show(epoch: int, metrics: dict[str, float]) -> None:
-        say(f"  epoch {epoch + 1:>3}/{epochs}  loss {metrics.get('loss', math.nan):.4f}  "
-            f"accuracy {metrics.get('accuracy', math.nan):.4f}  {metrics['epoch_time_s']:.1f}s")
+        say(
+            f"  epoch {epoch + 1:>3}/{epochs}  loss {metrics.get('loss', math.nan):.4f}  "
+            f"accuracy {metrics.get('accuracy', math.nan):.4f}  {metrics['epoch_time_s']:.1f}s"
+        )
 
     callbacks = [EpochReporter([show], len(x)), keras.callbacks.TerminateOnNaN()]
     model = network.model

@@ -94,7 +94,9 @@ def create(architecture: str, params: dict[str, Any], size: int) -> keras.Model:
         model = application(**kwargs)
     except Exception as exc:  # noqa: BLE001 - downloads and h5 files fail in many ways
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"model.backbone.weights: cannot load '{weights}' into {architecture}: {text[:300]}") from exc
+        raise WeightsError(
+            f"model.backbone.weights: cannot load '{weights}' into {architecture}: {text[:300]}"
+        ) from exc
     model.name = BACKBONE  # not the constructor's name: EfficientNet derives its weights file name from it
     return model
 

@@ -94,4 +94,3 @@ def inference_for(
     if hypermodel is not None:
         return inference_model(trained, params, input_shape)
     return builtin_inference(trained, params, input_shape, num_classes)
-

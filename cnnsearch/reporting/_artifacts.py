@@ -18,8 +18,8 @@ from typing import Any
 
 import optuna
 
-from cnnsearch.errors import first_line
 from cnnsearch._keys import DIAGNOSIS_ATTR, DIAGNOSIS_REASON_ATTR, DIAGNOSIS_TAG, TAG_PREFIX
+from cnnsearch.errors import first_line
 from cnnsearch.reporting._plots import plot_learning_curves, write_study_plots
 from cnnsearch.reporting._tables import trials_frame
 from cnnsearch.spec import Spec
@@ -71,7 +71,9 @@ def log_trial_curves(
             metrics = {"epochs_run": float(epochs_run)}
             if marker is not None:
                 metrics[f"{label}_epoch"] = float(marker)
-            tracker.defer(run_id, {DIAGNOSIS_TAG: diagnosis.label, f"{DIAGNOSIS_TAG}_reason": diagnosis.reason}, metrics)
+            tracker.defer(
+                run_id, {DIAGNOSIS_TAG: diagnosis.label, f"{DIAGNOSIS_TAG}_reason": diagnosis.reason}, metrics
+            )
             with tempfile.TemporaryDirectory() as tmp:
                 path = plot_learning_curves(
                     history,

@@ -53,7 +53,9 @@ class SearchConsole:
         done = trial_counts(study).finished
         self.progress.update(self._trials, completed=done, info=self._summary(study))
         if done:
-            self.console.print(f"Resuming study '{study.study_name}': {done} of {self.spec.study.n_trials} trials done.")
+            self.console.print(
+                f"Resuming study '{study.study_name}': {done} of {self.spec.study.n_trials} trials done."
+            )
 
     # --- display protocol ----------------------------------------------------------
 

@@ -30,8 +30,8 @@ from cnnsearch._keys import (
 )
 from cnnsearch.reporting._artifacts import CURVES_FILE
 from cnnsearch.reporting._plots import plot_learning_curves, study_figures
-from cnnsearch.reporting._tables import missing, trials_frame
 from cnnsearch.reporting._tables import fmt as _fmt
+from cnnsearch.reporting._tables import missing, trials_frame
 from cnnsearch.search import trial_counts
 from cnnsearch.spec import Spec
 from cnnsearch.training import LABELS
@@ -175,7 +175,9 @@ def _all_trials(study: optuna.Study, spec: Spec) -> str:
             if column == "diagnosis":
                 cells.append(f"<td>{_tag(None if missing(value) else value)}</td>")
             else:
-                klass = " class='num'" if column in ("number", "value", "duration_s", "epochs_run", "pruned_epoch") else ""
+                klass = (
+                    " class='num'" if column in ("number", "value", "duration_s", "epochs_run", "pruned_epoch") else ""
+                )
                 cells.append(f"<td{klass}>{'' if missing(value) else _e(_fmt(value))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
@@ -228,4 +230,6 @@ def _e(value: Any) -> str:
 
 def summary_counts(study: optuna.Study) -> Counter[str]:
     """Trials per diagnosis label (for the CLI's one-line summary)."""
-    return Counter(t.user_attrs[DIAGNOSIS_ATTR] for t in study.get_trials(deepcopy=False) if DIAGNOSIS_ATTR in t.user_attrs)
+    return Counter(
+        t.user_attrs[DIAGNOSIS_ATTR] for t in study.get_trials(deepcopy=False) if DIAGNOSIS_ATTR in t.user_attrs
+    )

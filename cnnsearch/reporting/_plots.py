@@ -59,9 +59,17 @@ def plot_learning_curves(
                     label = "validation" if name.startswith("val_") else "train"
                     ax.plot(range(len(values)), values, marker=".", label=label)
             if marker_epoch is not None:
-                ax.axvline(marker_epoch, color="tab:red", linestyle="--", linewidth=1, label=f"{marker_label} (epoch {marker_epoch})")
+                ax.axvline(
+                    marker_epoch,
+                    color="tab:red",
+                    linestyle="--",
+                    linewidth=1,
+                    label=f"{marker_label} (epoch {marker_epoch})",
+                )
             if best_epoch is not None:
-                ax.axvline(best_epoch, color="tab:green", linestyle=":", linewidth=1, label=f"best (epoch {best_epoch})")
+                ax.axvline(
+                    best_epoch, color="tab:green", linestyle=":", linewidth=1, label=f"best (epoch {best_epoch})"
+                )
             ax.set_xlabel("epoch", fontsize=8, labelpad=1)
             ax.set_title(key, fontsize=9)
             ax.tick_params(labelsize=7)

@@ -33,8 +33,14 @@ class SearchTracking(Tracker):
         num_classes: int,
     ) -> None:
         artifacts.log_trial_curves(
-            self, run_id, trial, history, self.spec,
-            pruned_epoch=pruned_epoch, planned_epochs=planned_epochs, num_classes=num_classes,
+            self,
+            run_id,
+            trial,
+            history,
+            self.spec,
+            pruned_epoch=pruned_epoch,
+            planned_epochs=planned_epochs,
+            num_classes=num_classes,
         )
 
     def study_plots(self, run_id: str) -> artifacts.StudyArtifacts:

@@ -71,8 +71,16 @@ def trial_row_columns(rows: list[dict[str, Any]]) -> dict[str, None]:
     """Column order: the fixed fields, then every param seen in any trial."""
     columns: dict[str, None] = dict.fromkeys(
         [
-            "number", "state", "value", "duration_s", "epochs_run", "pruned_epoch",
-            "diagnosis", "fail_reason", "tracking_s", "mlflow_run_id",
+            "number",
+            "state",
+            "value",
+            "duration_s",
+            "epochs_run",
+            "pruned_epoch",
+            "diagnosis",
+            "fail_reason",
+            "tracking_s",
+            "mlflow_run_id",
         ]
     )
     for row in rows:
@@ -115,7 +123,9 @@ def trials_table(frame: pd.DataFrame, title: str) -> Any:
         if not missing(row["pruned_epoch"]):
             note = f"[yellow]pruned at epoch {row['pruned_epoch']}[/yellow]\n"
         params = "  ".join(
-            f"{k.removeprefix('params.')}={fmt(v)}" for k, v in row.items() if k.startswith("params.") and not missing(v)
+            f"{k.removeprefix('params.')}={fmt(v)}"
+            for k, v in row.items()
+            if k.startswith("params.") and not missing(v)
         )
         diagnosis = "" if missing(row.get("diagnosis")) else row["diagnosis"]
         table.add_row(

@@ -9,7 +9,15 @@ neither MLflow nor the console. Imports ``spec``, ``data``, ``models`` and ``tra
 
 from cnnsearch.search._callbacks import PruningCallback, SafePoint
 from cnnsearch.search._checkpoints import kept, weights_file
-from cnnsearch.search._heartbeat import GRACE_S, HOST, INTERVAL_S, MAX_RETRIES, Heartbeat, fail_stale_trials, stale_reason
+from cnnsearch.search._heartbeat import (
+    GRACE_S,
+    HOST,
+    INTERVAL_S,
+    MAX_RETRIES,
+    Heartbeat,
+    fail_stale_trials,
+    stale_reason,
+)
 from cnnsearch.search._interrupt import deferred, requested
 from cnnsearch.search._locks import study_lock
 from cnnsearch.search._objective import Objective, describe
@@ -19,11 +27,19 @@ from cnnsearch.search._protocols import (
     StudyDisplay,
     StudyPlots,
     StudyTracking,
+    Tracking,
     TrialDisplay,
     TrialTracking,
-    Tracking,
 )
-from cnnsearch.search._runner import AfterTrial, Session, close_session, open_session, prepare_worker_process, run, serve
+from cnnsearch.search._runner import (
+    AfterTrial,
+    Session,
+    close_session,
+    open_session,
+    prepare_worker_process,
+    run,
+    serve,
+)
 from cnnsearch.search._states import ENDED, FINISHED, TrialCounts, best_trial, trial_counts
 from cnnsearch.search._study import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
 from cnnsearch.search._suggest import (
@@ -94,4 +110,5 @@ __all__ = [
     "trial_hyperparameters",
     "visible_gpus",
     "weights_file",
+    "worker_env",
 ]

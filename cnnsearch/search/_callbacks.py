@@ -31,8 +31,7 @@ class PruningCallback(keras.callbacks.Callback):
         logs = logs or {}
         if self.monitor not in logs:
             raise TrialFailed(
-                f"study.metric '{self.monitor}' is not a Keras history key; "
-                f"this model logs: {', '.join(sorted(logs))}"
+                f"study.metric '{self.monitor}' is not a Keras history key; this model logs: {', '.join(sorted(logs))}"
             )
         value = float(logs[self.monitor])
         if not math.isfinite(value):

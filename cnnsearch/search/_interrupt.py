@@ -65,4 +65,3 @@ def deferred() -> Iterator[None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _requested = False
-

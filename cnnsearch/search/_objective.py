@@ -129,11 +129,20 @@ class Objective:
         ]
         fit_params = {**params, **network.compile_params}
         history = fit(
-            model, self.splits, fit_params, callbacks, compile_config=network.compile_config, performance=self.performance
+            model,
+            self.splits,
+            fit_params,
+            callbacks,
+            compile_config=network.compile_config,
+            performance=self.performance,
         ).history
         self.tracker.log_trial_curves(
-            run_id, trial, history, pruned_epoch=pruning.pruned_epoch,
-            planned_epochs=params["epochs"], num_classes=self.splits.num_classes,
+            run_id,
+            trial,
+            history,
+            pruned_epoch=pruning.pruned_epoch,
+            planned_epochs=params["epochs"],
+            num_classes=self.splits.num_classes,
         )
 
         losses = history.get("loss", [])

@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import optuna
 
@@ -58,7 +58,10 @@ def visible_gpus() -> list[str]:
     try:
         out = subprocess.run(
             ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=True,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
@@ -209,8 +212,16 @@ class Supervisor:
     def _spawn(self, slot: Slot) -> None:
         sets = [arg for item in self.overrides for arg in ("--set", item)]
         command = [
-            sys.executable, "-m", "cnnsearch", "worker", str(self.spec_path), *sets,
-            "--slot", str(slot.index), "--since", repr(self.since),
+            sys.executable,
+            "-m",
+            "cnnsearch",
+            "worker",
+            str(self.spec_path),
+            *sets,
+            "--slot",
+            str(slot.index),
+            "--since",
+            repr(self.since),
         ]
         if self.spec.study.trials_per_worker:
             command += ["--trials", str(self.spec.study.trials_per_worker)]

@@ -26,7 +26,9 @@ class TrialTracking(Protocol):
     def start_trial(self, parent_run_id: str, number: int, params: dict[str, Any]) -> str:
         """Create the trial's run under the study's run; return its id."""
 
-    def end_trial(self, run_id: str, state: str, value: float | None = None, tags: dict[str, str] | None = None) -> None:
+    def end_trial(
+        self, run_id: str, state: str, value: float | None = None, tags: dict[str, str] | None = None
+    ) -> None:
         """Close the run with the trial's outcome (COMPLETE, PRUNED, FAIL, KILLED)."""
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None: ...

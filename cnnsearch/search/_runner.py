@@ -127,7 +127,9 @@ def run(
     status = "KILLED"
     try:
         # One trial at a time, counted under the study lock: exact n_trials with other workers.
-        why = trial_loop.run_trials(study, objective, spec, session.since, tracking, after_trial, deadline=session.deadline)
+        why = trial_loop.run_trials(
+            study, objective, spec, session.since, tracking, after_trial, deadline=session.deadline
+        )
         if why == trial_loop.STOPPED:
             status = "FAILED"
             raise CnnsearchError(trial_loop.stop_message(spec, trial_loop.failure_streak(study, session.since)[1]))

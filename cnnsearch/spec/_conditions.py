@@ -23,12 +23,29 @@ NOT_PARAMS = frozenset({"hypermodel"})
 #: [train] fields that only matter if cnnsearch compiles the model; a hypermodel that compiles
 #: its own model never has them suggested.
 COMPILE_PARAMS = (
-    "learning_rate", "optimizer", "weight_decay", "momentum", "nesterov", "clipnorm",
-    "label_smoothing", "lr_schedule", "warmup_epochs",
+    "learning_rate",
+    "optimizer",
+    "weight_decay",
+    "momentum",
+    "nesterov",
+    "clipnorm",
+    "label_smoothing",
+    "lr_schedule",
+    "warmup_epochs",
 )
 #: The plain CNN's [model] fields: suggested only when architecture is "plain".
 PLAIN_FIELDS = frozenset(
-    {"blocks", "filters", "filter_growth", "convs_per_block", "kernel_size", "batch_norm", "dropout", "dense_units", "head"}
+    {
+        "blocks",
+        "filters",
+        "filter_growth",
+        "convs_per_block",
+        "kernel_size",
+        "batch_norm",
+        "dropout",
+        "dense_units",
+        "head",
+    }
 )
 
 
@@ -79,7 +96,9 @@ def searched_names(spec: Spec) -> list[str]:
 def may_be_active(name: str, spec: Spec) -> bool:
     """Whether some trial of this spec suggests the param (e.g. residual fields need "residual" among the choices)."""
     parents = itertools.product(
-        tunable_values(spec.model.architecture), tunable_values(spec.train.optimizer), tunable_values(spec.train.lr_schedule)
+        tunable_values(spec.model.architecture),
+        tunable_values(spec.train.optimizer),
+        tunable_values(spec.train.lr_schedule),
     )
     return any(active(name, {"architecture": a, "optimizer": o, "lr_schedule": s}) for a, o, s in parents)
 

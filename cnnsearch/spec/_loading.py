@@ -6,10 +6,10 @@ field and what was expected, before any training starts.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from pydantic import ValidationError
 
 from cnnsearch.errors import SpecError
@@ -91,7 +91,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
         if not sep or not key or not all(parts):
             raise SpecError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. study.n_trials=5")
         value = _parse_value(text.strip())
-        if key in ("data.path", "model.backbone.weights") and isinstance(value, str) and value not in ("imagenet", "none"):
+        if (
+            key in ("data.path", "model.backbone.weights")
+            and isinstance(value, str)
+            and value not in ("imagenet", "none")
+        ):
             value = str(Path(value).expanduser().resolve())
         node = raw
         for part in parts[:-1]:

@@ -25,7 +25,7 @@ def format_error(exc: ValidationError, source: str, overridden: set[str]) -> str
     # A model_validator's message "name: ..." names the field it is about.
     named = re.match(r"^([a-z_]+): ", message)
     if named and first["type"] == "value_error":
-        loc, message = loc + [named.group(1)], message[named.end():]
+        loc, message = loc + [named.group(1)], message[named.end() :]
     field = ".".join(loc).replace(".[", "[")
     where = source
     for key in overridden:

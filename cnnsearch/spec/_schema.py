@@ -150,17 +150,23 @@ class BackboneSpec(_Section):
     def _check_backbone(self) -> BackboneSpec:
         for size in tunable_values(self.image_size):
             if 0 < size < 32:
-                raise ValueError(f"image_size: {size} is below 32, the smallest input Keras Applications take (0: automatic)")
+                raise ValueError(
+                    f"image_size: {size} is below 32, the smallest input Keras Applications take (0: automatic)"
+                )
         if self.weights not in ("imagenet", "none"):
             path = Path(self.weights)
             if not path.is_file():
-                raise ValueError(f"weights: expected 'imagenet', 'none' or a weights file; '{self.weights}' does not exist")
+                raise ValueError(
+                    f"weights: expected 'imagenet', 'none' or a weights file; '{self.weights}' does not exist"
+                )
             if not path.name.endswith(".h5"):
                 raise ValueError(f"weights: '{self.weights}' is not a Keras weights file (.weights.h5 or .h5)")
         if self.weights == "imagenet":
             for alpha in tunable_values(self.alpha):
                 if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
-                    raise ValueError(f"alpha: ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3 and 1.4, not {alpha}")
+                    raise ValueError(
+                        f"alpha: ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3 and 1.4, not {alpha}"
+                    )
         return self
 
 
@@ -214,7 +220,9 @@ class ModelSpec(_Section):
             return self
         module, _, function = self.hypermodel.rpartition(":")
         if not module or not function.isidentifier():
-            raise ValueError(f"hypermodel: expected 'module.path:function' or 'file.py:function', got {self.hypermodel!r}")
+            raise ValueError(
+                f"hypermodel: expected 'module.path:function' or 'file.py:function', got {self.hypermodel!r}"
+            )
         unused = sorted(self.model_fields_set - {"hypermodel"})
         if unused:
             raise ValueError(f"{unused[0]}: not used with hypermodel (the hypermodel builds the whole network)")

@@ -155,7 +155,6 @@ class _Section(_Strict):
         return self
 
 
-
 # --- durations ---------------------------------------------------------------
 
 _DURATION = re.compile(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?")

@@ -238,7 +238,9 @@ class Tracker:
         self.client.log_artifacts(run_id, str(local_dir), artifact_path)
 
     @_timed
-    def log_tags(self, run_id: str, tags: dict[str, str], metrics: dict[str, float] | None = None, step: int = 0) -> None:
+    def log_tags(
+        self, run_id: str, tags: dict[str, str], metrics: dict[str, float] | None = None, step: int = 0
+    ) -> None:
         """Tags (and optional metrics) in one batched call."""
         from mlflow.entities import RunTag
 

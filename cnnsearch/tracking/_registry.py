@@ -45,8 +45,12 @@ def log_model(
     signature = infer_signature(images[:2], probs[:2])
     # MLflow prints "Successfully registered ..." itself; cnnsearch says it once, in its own words.
     quiet = io.StringIO()
-    with tracking_uri_set(tracker.uri), mlflow.start_run(run_id=run_id), contextlib.redirect_stdout(quiet), \
-            contextlib.redirect_stderr(quiet):
+    with (
+        tracking_uri_set(tracker.uri),
+        mlflow.start_run(run_id=run_id),
+        contextlib.redirect_stdout(quiet),
+        contextlib.redirect_stderr(quiet),
+    ):
         info = mlflow.keras.log_model(model, name="model", signature=signature, registered_model_name=name)
     version = info.registered_model_version
     if version is None:

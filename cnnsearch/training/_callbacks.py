@@ -7,7 +7,8 @@ here, so an epoch is measured once. Fresh instances per trial.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 

@@ -120,9 +120,7 @@ def fit(
         verbose=0,
     )
     history = model.fit(x, y, epochs=params["epochs"], **common)
-    return _fine_tune(
-        model, params, history, x, y, common, steps, fine_tune_epochs(params), callbacks, performance
-    )
+    return _fine_tune(model, params, history, x, y, common, steps, fine_tune_epochs(params), callbacks, performance)
 
 
 def fit_full(

@@ -45,14 +45,20 @@ def class_index(key: str, class_names: Sequence[str] | None, num_classes: int) -
         return list(class_names).index(key)
     if key.isdigit() and int(key) < num_classes:
         return int(key)
-    known = ", ".join(list(class_names)[:12]) + (", ..." if class_names and len(class_names) > 12 else "") if class_names else ""
+    known = (
+        ", ".join(list(class_names)[:12]) + (", ..." if class_names and len(class_names) > 12 else "")
+        if class_names
+        else ""
+    )
     raise SpecError(
         f"train.class_weight: no class '{key}' in this dataset"
         + (f" (classes: {known}; or an index 0..{num_classes - 1})" if known else f" (indexes 0..{num_classes - 1})")
     )
 
 
-def resample(x: np.ndarray, y: np.ndarray, how: str, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def resample(
+    x: np.ndarray, y: np.ndarray, how: str, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Oversample every class up to the largest one's count, or undersample down to the smallest's.
 
     Oversampling keeps every image and adds random repeats; undersampling keeps a random
@@ -88,9 +94,8 @@ def check_class_weights(spec: Any, class_names: Sequence[str]) -> None:
 
 def per_class_metrics(model: Any, x: np.ndarray, y: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
     """Validation recall and F1 per class, as MLflow metric names (``val_recall/<class>``)."""
-    from sklearn.metrics import precision_recall_fscore_support
-
     import keras
+    from sklearn.metrics import precision_recall_fscore_support
 
     # Direct calls, not predict(): predict traces a new function per model, and TensorFlow warns about it.
     batches = [keras.ops.convert_to_numpy(model(x[i : i + 256], training=False)) for i in range(0, len(x), 256)]
