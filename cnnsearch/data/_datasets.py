@@ -144,7 +144,7 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     rgb = image.shape[-1] == 3  # one "RGB" call is faster than three bands
     bands = [image] if rgb else [image[..., c] for c in range(image.shape[-1])]
-    out = [np.asarray(Image.fromarray(b).resize((size[1], size[0]), Image.BILINEAR)) for b in bands]
+    out = [np.asarray(Image.fromarray(b).resize((size[1], size[0]), Image.Resampling.BILINEAR)) for b in bands]
     return out[0] if rgb else np.stack(out, axis=-1)
 
 
@@ -165,8 +165,8 @@ def read_image(path: str | Path) -> np.ndarray:
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)  # phone photos store their rotation in EXIF
             if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grayscale
                 array = np.asarray(image, dtype=np.float64)
                 array = np.clip(np.round(array / 257.0 if array.max() > 255 else array), 0, 255).astype(np.uint8)

@@ -112,7 +112,7 @@ def _write_tflite(model: keras.Model, path: Path) -> None:
 def tflite_interpreter(path: Path) -> object:
     """LiteRT's own interpreter when installed, else TensorFlow's (deprecated but still shipped)."""
     try:
-        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
+        from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         import tensorflow as tf
 

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cnnsearch._keys import PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
-from cnnsearch.search import ENDED, best_trial, trial_counts
+from cnnsearch.search import ENDED, best_trial, ranked, trial_counts
 from cnnsearch.spec import Spec
 
 STATE_STYLE = {"COMPLETE": "green", "PRUNED": "yellow", "FAIL": "red", "RUNNING": "cyan"}
@@ -119,7 +119,7 @@ class PoolConsole(SearchConsole):
         """Print trials that ended since the last look; show the running ones and their epoch."""
         trials = study.get_trials(deepcopy=False)
         ended = [t for t in trials if t.state in ENDED and t.number not in self._shown]
-        for trial in sorted(ended, key=lambda t: (t.datetime_complete or t.datetime_start, t.number)):  # type: ignore[arg-type, return-value]
+        for trial in sorted(ended, key=lambda t: (t.datetime_complete or t.datetime_start or 0, t.number)):
             self.console.print(self._trial_line(trial))
             self._shown.add(trial.number)
         running = sorted(t.number for t in trials if t.state == TrialState.RUNNING)
@@ -139,9 +139,7 @@ def _last_intermediate(trial: FrozenTrial) -> float:
 def best_trials_table(study: optuna.Study, spec: Spec, top: int = 5) -> Table:
     """The best complete trials with their searched params."""
 
-    reverse = spec.study.direction == "maximize"
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
-    done.sort(key=lambda t: t.value, reverse=reverse)
+    done = ranked(study)
     counts = trial_counts(study)
     title = f"Best trials of '{study.study_name}' ({counts.complete} complete, {counts.pruned} pruned, {counts.fail} failed)"
     table = Table(title=title, title_justify="left")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from cnnsearch._keys import (
     DIAGNOSIS_ATTR,
@@ -32,7 +32,7 @@ from cnnsearch.reporting._artifacts import CURVES_FILE
 from cnnsearch.reporting._plots import plot_learning_curves, study_figures
 from cnnsearch.reporting._tables import fmt as _fmt
 from cnnsearch.reporting._tables import missing, trials_frame
-from cnnsearch.search import trial_counts
+from cnnsearch.search import ranked, trial_counts
 from cnnsearch.spec import Spec
 from cnnsearch.training import LABELS
 
@@ -59,11 +59,7 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
 
     s = spec.study
     counts = trial_counts(study)
-    done = sorted(
-        (t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None),
-        key=lambda t: t.value,
-        reverse=s.direction == "maximize",
-    )
+    done = ranked(study)
     figures = study_figures(study)
     for fig in figures.values():
         fig.update_layout(width=None, height=460, autosize=True)  # Optuna fixes some widths; fill the page
@@ -200,6 +196,7 @@ def _curves_png(client: Any, run_id: str | None, metric: str) -> str | None:
     if client is None or not run_id:
         return None
     with tempfile.TemporaryDirectory() as tmp:
+        path: Path | None
         try:
             path = Path(client.download_artifacts(run_id, CURVES_FILE, tmp))
         except Exception:  # noqa: BLE001 - older runs have no curves file

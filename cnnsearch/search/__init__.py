@@ -40,7 +40,7 @@ from cnnsearch.search._runner import (
     run,
     serve,
 )
-from cnnsearch.search._states import ENDED, FINISHED, TrialCounts, best_trial, trial_counts
+from cnnsearch.search._states import ENDED, FINISHED, TrialCounts, best_trial, ranked, trial_counts
 from cnnsearch.search._study import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
 from cnnsearch.search._suggest import (
     SuggestsParams,
@@ -96,6 +96,7 @@ __all__ = [
     "open_session",
     "open_study",
     "prepare_worker_process",
+    "ranked",
     "requested",
     "run",
     "run_trials",

@@ -51,7 +51,7 @@ def hyperparameters_asking(suggest: Any) -> Any:
     """
     import keras_tuner
 
-    class TrialHyperParameters(keras_tuner.HyperParameters):  # type: ignore[misc]
+    class TrialHyperParameters(keras_tuner.HyperParameters):
         def _register(self, hyperparameter: Any, overwrite: bool = False) -> Any:
             if self.is_active(hyperparameter) and hyperparameter.name not in self.values:
                 self.values[hyperparameter.name] = suggest(hyperparameter)

@@ -54,3 +54,10 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
         return study.best_trial
     except ValueError:
         return None
+
+
+def ranked(study: optuna.Study) -> list[FrozenTrial]:
+    """The complete trials with a value, best first (by the study's direction)."""
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return sorted(done, key=lambda t: float(t.value or 0.0), reverse=maximize)

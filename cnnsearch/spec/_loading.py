@@ -38,7 +38,9 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
     return validate_spec(raw, source=str(path), overridden=overridden)
 
 
-def validate_spec(raw: dict[str, Any], source: str = "<spec>", overridden: set[str] = frozenset()) -> Spec:
+def validate_spec(
+    raw: dict[str, Any], source: str = "<spec>", overridden: frozenset[str] | set[str] = frozenset()
+) -> Spec:
     """Validate a raw dict (as read from TOML) into a Spec, or raise a one-line SpecError."""
     try:
         spec = Spec.model_validate(raw)

@@ -13,7 +13,7 @@ from cnnsearch.spec._schema import Spec
 _TAGS = {"constant", "range", "choices", "explicit"}
 
 
-def format_error(exc: ValidationError, source: str, overridden: set[str]) -> str:
+def format_error(exc: ValidationError, source: str, overridden: frozenset[str] | set[str]) -> str:
     """The first validation error as one line: ``FILE: FIELD: what was expected``.
 
     Unknown keys are reported first: a typo explains the "missing" errors it causes.
@@ -21,7 +21,7 @@ def format_error(exc: ValidationError, source: str, overridden: set[str]) -> str
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = _field_path(first["loc"])
-    message = _message(first)
+    message = _message(dict(first))
     # A model_validator's message "name: ..." names the field it is about.
     named = re.match(r"^([a-z_]+): ", message)
     if named and first["type"] == "value_error":

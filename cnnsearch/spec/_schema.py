@@ -47,7 +47,7 @@ class StudySpec(_Strict):
     metric: str = "val_accuracy"
     direction: Literal["maximize", "minimize"] = "maximize"
     n_trials: int = Field(20, gt=0, description="total for the study, across restarts")
-    timeout: int | str | None = None
+    timeout: int | None = Field(None, description='seconds, or a duration such as "2h", "90m", "1h30m"')
     sampler: Sampler = "tpe"
     pruner: Pruner = "hyperband"
     seed: int = 42
@@ -60,10 +60,12 @@ class StudySpec(_Strict):
         default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
     )
 
-    @field_validator("timeout")
+    @field_validator("timeout", mode="before")
     @classmethod
-    def _parse_timeout(cls, value: int | str | None) -> int | None:
-        return None if value is None else parse_duration(value)
+    def _parse_timeout(cls, value: Any) -> Any:
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            return parse_duration(value)
+        return value  # None, or a wrong type for strict validation to report
 
     @field_validator("metric")
     @classmethod

@@ -74,7 +74,7 @@ def tracking_uri_set(uri: str) -> Iterator[None]:
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(saved)
+        tracking_utils._tracking_uri = saved  # may be None: the default store again
         if saved_env is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
