@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test test-fast lint clean
 
 setup: $(VENV)/.installed
 
@@ -19,8 +19,20 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/cnnsearch run search_spaces/digits.toml
 
-test: setup
+# Everything: the layer contract, lint and types, then every test (unit and e2e).
+test: setup lint
 	$(BIN)/python -m pytest
+
+# The unit tier only: in process, no training (about a minute).
+test-fast: setup
+	$(BIN)/python -m pytest tests/unit -m "not slow"
+
+# One-way layers (import-linter), ruff (lint + format) and mypy on the package.
+lint: setup
+	$(BIN)/lint-imports
+	$(BIN)/ruff check cnnsearch tests
+	$(BIN)/ruff format --check cnnsearch tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf mlruns exports .pytest_cache

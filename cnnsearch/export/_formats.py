@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cnnsearch.errors import CnnsearchError
+from cnnsearch.errors import CnnsearchError, first_line
 
 if TYPE_CHECKING:  # Keras loads only when a format is written or read: `best` without --export stays light
     import keras
@@ -229,7 +229,7 @@ def write_and_verify(
     except ExportError:
         raise
     except Exception as exc:  # noqa: BLE001 - converters raise anything; name the format and the cause
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = first_line(exc)
         raise ExportError(f"{name}: export failed ({type(exc).__name__}: {first[:300]})") from exc
     agreement = compare(name, path, probs, reference, labels)
     if not agreement.ok:

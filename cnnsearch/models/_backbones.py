@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnnsearch.errors import CnnsearchError
+from cnnsearch.errors import CnnsearchError, first_line
 
 #: The nested backbone model's name (freezing and fine-tuning find it by this name).
 BACKBONE = "backbone"
@@ -93,7 +93,7 @@ def create(architecture: str, params: dict[str, Any], size: int) -> keras.Model:
     try:
         model = application(**kwargs)
     except Exception as exc:  # noqa: BLE001 - downloads and h5 files fail in many ways
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = first_line(exc) or type(exc).__name__
         raise WeightsError(
             f"model.backbone.weights: cannot load '{weights}' into {architecture}: {text[:300]}"
         ) from exc

@@ -18,6 +18,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from cnnsearch.errors import first_line
+
 #: The study plots, in the order people read them.
 STUDY_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate", "slice", "contour")
 #: The contour plot is a grid of every pair: draw the two most important params.
@@ -113,7 +115,7 @@ def _draw(study: optuna.Study, name: str, out: Path, html: bool, importances: _C
             figure.write_html(out / f"{name}.html", include_plotlyjs=True, full_html=True)
         return "ok"
     except Exception as exc:  # noqa: BLE001 - a plot must never fail the study
-        return f"skipped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return f"skipped: {type(exc).__name__}: {first_line(exc)}"
 
 
 def study_figures(study: optuna.Study) -> dict[str, Any]:

@@ -64,6 +64,9 @@ def tracking_uri_set(uri: str) -> Iterator[None]:
 
     ``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` for the whole process;
     both are put back, so later work in the same process is not sent to this store.
+    MLflow has no public way to read or restore "no URI set" (``get_tracking_uri``
+    answers the default instead), hence its private ``_tracking_uri``, read here only;
+    ``tests/unit/tracking/test_mlflow_internals.py`` breaks if MLflow changes it.
     """
     import mlflow
     from mlflow.tracking._tracking_service import utils as tracking_utils
