@@ -1,15 +1,14 @@
-"""Shared fixtures: tiny specs, a clean working directory per test (mlruns/ lands there)."""
+"""Shared fixtures: tiny specs, a clean working directory per test (mlruns/ lands there),
+and ``invoke``, the CLI run in process through Typer's CliRunner.
+
+Fixtures for processes and servers (the CLI as a subprocess, ``mlflow server``) are in
+``tests/e2e/conftest.py``.
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,57 +67,74 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def _migrated_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow SQLite store, created once per session (its migrations take seconds)."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()  # creates and migrates the tables
+    return path
+
+
+@pytest.fixture
+def mlflow_store(workdir: Path, _migrated_mlflow_db: Path) -> Path:
+    """The default local MLflow store (``mlruns/mlflow.db`` in the test's directory), empty and ready."""
+    import shutil
+
+    path = workdir / "mlruns" / "mlflow.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_migrated_mlflow_db, path)
+    return path
+
+
+def tiny_spec(n_trials: int = 3, epochs: int = 2, pruner: str = "none", extra: str = "") -> str:
+    """The text of :data:`TINY_SPEC` with these values, ``extra`` appended."""
+    return TINY_SPEC.format(n_trials=n_trials, epochs=epochs, pruner=pruner) + extra
+
+
+@pytest.fixture(scope="session")
+def tiny_spec_text() -> Callable[..., str]:
+    """:func:`tiny_spec`, for fixtures of any scope (e.g. a module's shared study)."""
+    return tiny_spec
+
+
 @pytest.fixture
 def tiny_spec_file(workdir: Path):
     """Write a tiny digits spec and return a function making variants of it."""
 
     def make(n_trials: int = 3, epochs: int = 2, pruner: str = "none", extra: str = "") -> Path:
         path = workdir / "tiny.toml"
-        path.write_text(TINY_SPEC.format(n_trials=n_trials, epochs=epochs, pruner=pruner) + extra)
+        path.write_text(tiny_spec(n_trials, epochs, pruner, extra))
         return path
 
     return make
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class Invoke:
+    """``cnnsearch ARGS`` in this process (Typer's CliRunner), and its one-line errors."""
+
+    def __init__(self) -> None:
+        from typer.testing import CliRunner
+
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):
+        from cnnsearch.cli import app
+
+        return self.runner.invoke(app, list(args))
+
+    def error_line(self, *args: str) -> str:
+        """Run a command that must fail: exit status 1, exactly one line on stderr, no traceback."""
+        result = self(*args)
+        assert result.exit_code == 1, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert "Traceback" not in result.output
+        return lines[0]
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """``mlflow server`` with its own SQLite store and proxied artifact root; stopped as a group."""
-    port = _free_port()
-    root = tmp_path / "server"
-    root.mkdir()
-    command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-        "--serve-artifacts", "--artifacts-destination", (root / "artifacts").as_uri(),
-    ]  # fmt: skip
-    log = (root / "server.log").open("w")
-    proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start:\n{(root / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        log.close()
+@pytest.fixture(scope="session")
+def invoke() -> Invoke:
+    """The CLI in process: ``invoke("validate", path)`` returns the CliRunner result."""
+    return Invoke()

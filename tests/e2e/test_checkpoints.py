@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import optuna
+import pytest
+from cnnsearch import data
+from cnnsearch import search as space
+from cnnsearch.api import run
+from cnnsearch.models import build
+from cnnsearch.search import _checkpoints as checkpoints
+from cnnsearch.spec import load_spec
+from cnnsearch.training import compile_model
 from optuna.trial import TrialState
 
-from cnnsearch import checkpoints, data, space
-from cnnsearch.model import build
-from cnnsearch.spec import load_spec
-from cnnsearch.study import run
-from cnnsearch.train import compile_model
+pytestmark = pytest.mark.slow
 
 
 def test_only_the_top_k_trials_keep_weights(tiny_spec_file) -> None:
     path = tiny_spec_file(n_trials=5, epochs=2, pruner="median")
-    spec = load_spec(path, ["study.keep_top_k=2", "study.startup_trials=2", "train.learning_rate={low=1e-5,high=1e-2,log=true}"])
+    spec = load_spec(
+        path, ["study.keep_top_k=2", "study.startup_trials=2", "train.learning_rate={low=1e-5,high=1e-2,log=true}"]
+    )
     study = run(spec)
 
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import pytest
+from cnnsearch.search import load_study, trial_counts
+from cnnsearch.spec import load_spec
+from cnnsearch.tracking import default_tracking_uri
 from mlflow.tracking import MlflowClient
 
-from cnnsearch.spec import load_spec
-from cnnsearch.study import finished_count, load_study
-from cnnsearch.tracking import default_tracking_uri
-
-CLI = [sys.executable, "-m", "cnnsearch"]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+pytestmark = pytest.mark.slow
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
-
-
-def test_run_prints_progress_and_best_table(tiny_spec_file, workdir: Path) -> None:
+def test_run_prints_progress_and_best_table(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=2, epochs=2)
     result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stderr
@@ -36,7 +29,7 @@ def test_run_prints_progress_and_best_table(tiny_spec_file, workdir: Path) -> No
     assert (workdir / "mlruns" / "studies" / "tiny.journal").is_file()
 
 
-def test_bad_spec_stops_before_training(workdir: Path) -> None:
+def test_bad_spec_stops_before_training(cli, workdir: Path) -> None:
     path = workdir / "bad.toml"
     path.write_text('[data]\ndataset = "digits"\n[train]\nepochs = 0\n')
     result = cli("run", str(path), cwd=workdir)
@@ -45,23 +38,9 @@ def test_bad_spec_stops_before_training(workdir: Path) -> None:
     assert not (workdir / "mlruns").exists()
 
 
-def _deliver_sigint() -> None:
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -> None:
+def test_ctrl_c_then_rerun_finishes_at_n_trials(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=12, epochs=3)  # long enough to still be running when signalled
-    proc = subprocess.Popen(
-        [*CLI, "run", str(path)],
-        cwd=workdir,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # CI's background jobs inherit SIGINT ignored or blocked; a user's terminal does not.
-        preexec_fn=_deliver_sigint,
-    )
+    proc = cli.popen("run", str(path), cwd=workdir, sigint=True)
     deadline = time.monotonic() + 300
     seen = ""
     while time.monotonic() < deadline:
@@ -76,14 +55,14 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -
     assert "run the same command again to resume" in err
 
     spec = load_spec(path)
-    done_before = finished_count(load_study(spec))
+    done_before = trial_counts(load_study(spec)).finished
     assert 1 <= done_before < 12
 
     result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert f"Resuming study 'tiny': {done_before} of 12 trials done." in result.stdout
     study = load_study(spec)
-    assert finished_count(study) == 12
+    assert trial_counts(study).finished == 12
 
     client = MlflowClient(default_tracking_uri())
     runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], max_results=100)
@@ -98,7 +77,7 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(tiny_spec_file, workdir: Path) -
     assert all(t.user_attrs.get("fail_reason") == "interrupted (Ctrl-C)" for t in failed), failed
 
 
-def test_trials_and_best_read_the_study_back(tiny_spec_file, workdir: Path) -> None:
+def test_trials_and_best_read_the_study_back(cli, tiny_spec_file, workdir: Path) -> None:
     import io
     import json
 
@@ -128,31 +107,25 @@ def test_trials_and_best_read_the_study_back(tiny_spec_file, workdir: Path) -> N
     assert bad.returncode == 1 and bad.stderr.startswith("error: --state: expected one of")
 
 
-def test_best_before_any_run_is_a_clear_error(tiny_spec_file, workdir: Path) -> None:
+def test_best_before_any_run_is_a_clear_error(cli, tiny_spec_file, workdir: Path) -> None:
     result = cli("best", str(tiny_spec_file()), cwd=workdir)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: no study named 'tiny' yet: run `cnnsearch run` on this spec first"
 
 
-def test_ui_serves_the_study_experiment(tiny_spec_file, workdir: Path) -> None:
+def test_ui_serves_the_study_experiment(cli, port: int, tiny_spec_file, workdir: Path) -> None:
     import json
-    import socket
     import urllib.request
 
     path = tiny_spec_file(n_trials=1, epochs=1)
     assert cli("ui", str(path), cwd=workdir).returncode == 1  # no store yet: clear error
     assert cli("run", str(path), cwd=workdir).returncode == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        [*CLI, "ui", str(path), "--port", str(port)],
+    proc = cli.popen(
+        "ui", str(path), "--port", str(port),
         cwd=workdir,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        text=True,
+        stderr=None,  # inherited, as before: pytest shows it if the test fails
         start_new_session=True,  # so the server's workers can be stopped as one group
-    )
+    )  # fmt: skip
     try:
         assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
         url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=tiny"

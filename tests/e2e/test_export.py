@@ -7,7 +7,6 @@ promise: the files, their round trips, the card's figures, the registry, predict
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -17,27 +16,22 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import TINY_SPEC
-
-CLI = [sys.executable, "-m", "cnnsearch"]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+pytestmark = pytest.mark.slow
 AUGMENTED = "\n[augment]\ntranslation = 0.05\nrotation = 0.05\n"
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
-
-
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def exported(cli, tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A 2-trial study with augmentation, then `best --export --format json` into the default folder."""
     root = tmp_path_factory.mktemp("export")
     spec = root / "tiny.toml"
-    text = TINY_SPEC.format(n_trials=2, epochs=4, pruner="none") + AUGMENTED
+    text = tiny_spec_text(n_trials=2, epochs=4, pruner="none", extra=AUGMENTED)
     # A fixed, brisk learning rate and a wider net: the exported model should learn something in 4 epochs.
-    for searched, fixed in (("learning_rate = { low = 1e-3, high = 1e-2, log = true }", "learning_rate = 0.01"),
-                            ("filters = { choices = [8, 16] }", "filters = 32"),
-                            ("dense_units = { choices = [0, 32] }", "dense_units = 64")):
+    for searched, fixed in (
+        ("learning_rate = { low = 1e-3, high = 1e-2, log = true }", "learning_rate = 0.01"),
+        ("filters = { choices = [8, 16] }", "filters = 32"),
+        ("dense_units = { choices = [0, 32] }", "dense_units = 64"),
+    ):
         text = text.replace(searched, fixed)
     spec.write_text(text)
     ran = cli("run", str(spec), cwd=root)
@@ -60,8 +54,17 @@ def _splits(spec: Path):
 
 def test_export_writes_every_format_and_the_card(exported: dict) -> None:
     directory, card, record = exported["dir"], exported["card"], exported["record"]
-    for name in ("model.keras", "saved_model", "model.onnx", "model.tflite", "model_card.md", "model_card.json",
-                 "confusion_matrix.png", "training_curves.png", "spec.toml"):
+    for name in (
+        "model.keras",
+        "saved_model",
+        "model.onnx",
+        "model.tflite",
+        "model_card.md",
+        "model_card.json",
+        "confusion_matrix.png",
+        "training_curves.png",
+        "spec.toml",
+    ):
         assert (directory / name).exists(), name
     assert [e["format"] for e in card["exports"]] == ["keras", "saved_model", "onnx", "tflite"]
     assert card["input"] == {**card["input"], "shape": [8, 8, 1], "dtype": "uint8", "channels": 1}
@@ -82,14 +85,14 @@ def test_export_writes_every_format_and_the_card(exported: dict) -> None:
     assert "Retraining trial" in exported["log"] and "model.onnx" in exported["log"]
 
 
-def test_fresh_process_reproduces_card_accuracy(exported: dict) -> None:
+def test_fresh_process_reproduces_card_accuracy(cli, exported: dict) -> None:
     """model.keras exactly; SavedModel, ONNX and LiteRT within half a point; all on raw uint8 images."""
     script = textwrap.dedent(
         f"""
         import json
         import numpy as np
         from cnnsearch.data import load
-        from cnnsearch.formats import FORMATS
+        from cnnsearch.export import FORMATS
         from cnnsearch.spec import load_spec
         spec = load_spec({str(exported["spec"])!r}, [])
         splits = load(spec.data, spec.study.seed)
@@ -100,7 +103,7 @@ def test_fresh_process_reproduces_card_accuracy(exported: dict) -> None:
         print(json.dumps(out))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], env=cli.env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     accuracy = json.loads(result.stdout.strip().splitlines()[-1])
     expected = exported["card"]["test"]["accuracy"]
@@ -111,8 +114,7 @@ def test_fresh_process_reproduces_card_accuracy(exported: dict) -> None:
 
 def test_exported_model_has_no_augmentation_and_takes_uint8(exported: dict) -> None:
     import keras
-
-    from cnnsearch.model import AUGMENTATION
+    from cnnsearch.models import AUGMENTATION
 
     model = keras.models.load_model(exported["dir"] / "model.keras")
     names = [layer.name for layer in model.layers]
@@ -142,13 +144,15 @@ def test_card_figures_match_sklearn_on_the_same_predictions(exported: dict) -> N
         assert row["f1"] == pytest.approx(f1[i], abs=1e-12)
         assert row["support"] == support[i]
     assert test["accuracy"] == pytest.approx(np.mean(pred == y), abs=1e-12)
-    assert test["top_k_accuracy"] == pytest.approx(top_k_accuracy_score(y, probs, k=test["top_k"], labels=labels), abs=1e-12)
+    assert test["top_k_accuracy"] == pytest.approx(
+        top_k_accuracy_score(y, probs, k=test["top_k"], labels=labels), abs=1e-12
+    )
     assert test["macro_roc_auc"] == pytest.approx(roc_auc_score(y, probs, multi_class="ovr", labels=labels), abs=1e-9)
     assert test["confusion_matrix"] == confusion_matrix(y, pred, labels=labels).tolist()
     assert sum(map(sum, test["confusion_matrix"])) == len(y) == test["samples"]
 
 
-def test_second_export_is_version_2_linked_to_the_study_run(exported: dict) -> None:
+def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict) -> None:
     root, card = exported["root"], exported["card"]
     again = cli("best", str(exported["spec"]), "--export", "second", "--formats", "keras", cwd=root)
     assert again.returncode == 0, again.stderr
@@ -170,8 +174,7 @@ def test_second_export_is_version_2_linked_to_the_study_run(exported: dict) -> N
     assert {"card/model_card.json", "card/model_card.md", "card/confusion_matrix.png"} <= artifacts
     # The logged MLflow model loads and predicts raw images.
     import mlflow
-
-    from cnnsearch.registry import _tracking_uri
+    from cnnsearch.tracking import tracking_uri_set as _tracking_uri
 
     with _tracking_uri(card["mlflow"]["tracking_uri"]):  # not mlflow.set_tracking_uri: it would leak into later tests
         model = mlflow.pyfunc.load_model(f"models:/{card['mlflow']['registered_model']}/1")
@@ -181,7 +184,7 @@ def test_second_export_is_version_2_linked_to_the_study_run(exported: dict) -> N
     assert probs.shape == (16, 10)
 
 
-def test_predict_png_files_gives_their_classes_and_reports_bad_files(exported: dict, tmp_path: Path) -> None:
+def test_predict_png_files_gives_their_classes_and_reports_bad_files(cli, exported: dict, tmp_path: Path) -> None:
     import keras
     from PIL import Image
 
@@ -196,8 +199,19 @@ def test_predict_png_files_gives_their_classes_and_reports_bad_files(exported: d
     Image.fromarray(splits.x_test[0][..., 0]).convert("RGB").resize((8, 8)).save(tmp_path / "rgb.png")
     (tmp_path / "broken.png").write_bytes(b"not an image at all")
 
-    result = cli("predict", str(exported["dir"]), str(folder), str(tmp_path / "rgb.png"), str(tmp_path / "broken.png"),
-                 str(tmp_path / "missing.jpg"), "--format", "json", "-k", "2", cwd=tmp_path)
+    result = cli(
+        "predict",
+        str(exported["dir"]),
+        str(folder),
+        str(tmp_path / "rgb.png"),
+        str(tmp_path / "broken.png"),
+        str(tmp_path / "missing.jpg"),
+        "--format",
+        "json",
+        "-k",
+        "2",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     rows = {Path(r["file"]).name: r for r in json.loads(result.stdout)}
     assert len(rows) == 15
@@ -207,7 +221,9 @@ def test_predict_png_files_gives_their_classes_and_reports_bad_files(exported: d
         assert top[0]["class"] == str(expected[i])
     # Read back from PNG, the images score as the in-memory arrays do (a 4-epoch model).
     labels = [rows[f"digit{i:02d}.png"]["predictions"][0]["class"] for i in range(12)]
-    assert np.mean([label == str(y) for label, y in zip(labels, splits.y_test[:12])]) == np.mean(expected == splits.y_test[:12])
+    assert np.mean([label == str(y) for label, y in zip(labels, splits.y_test[:12])]) == np.mean(
+        expected == splits.y_test[:12]
+    )
     assert rows["rgb.png"]["predictions"][0]["class"] == str(expected[0])
     assert "not a readable image" in rows["broken.png"]["error"]
     assert "no such file" in rows["missing.jpg"]["error"]
@@ -219,29 +235,7 @@ def test_predict_png_files_gives_their_classes_and_reports_bad_files(exported: d
     assert header.split()[:2] == ["file", "top"] and line.split()[1] == str(expected[0])
 
 
-def test_disagreeing_artifact_fails_loudly(tmp_path: Path) -> None:
-    """A reloaded file whose predictions differ from the model's is an error, never a success."""
-    import keras
-
-    from cnnsearch.formats import ExportError, write_and_verify
-    from cnnsearch.model import build
-
-    params = {"blocks": 1, "filters": 4, "filter_growth": 2.0, "convs_per_block": 1, "kernel_size": 3,
-              "batch_norm": False, "dropout": 0.0, "dense_units": 0, "head": "global_average"}
-    model = build(params, (8, 8, 1), 3, augment=False, input_dtype="uint8")
-    images = np.random.default_rng(0).integers(0, 256, (20, 8, 8, 1), dtype=np.uint8)
-    labels = np.zeros(20, dtype=np.int64)
-    probs = np.asarray(model.predict(images, verbose=0))
-    good = write_and_verify("keras", model, tmp_path, images, labels, probs)
-    assert good.ok and good.max_prob_diff == 0.0
-    skewed = probs.copy()
-    skewed[:, 0] += 0.01
-    with pytest.raises(ExportError, match="disagrees"):
-        write_and_verify("keras", model, tmp_path, images, labels, skewed)
-    keras.backend.clear_session()
-
-
-def test_export_errors_are_one_line(exported: dict, workdir: Path) -> None:
+def test_export_errors_are_one_line(cli, exported: dict, workdir: Path) -> None:
     spec = exported["spec"]
     stray = cli("best", str(spec), "somewhere", cwd=workdir)
     assert stray.returncode == 1 and stray.stderr.strip().count("\n") == 0 and "needs --export" in stray.stderr
@@ -251,16 +245,3 @@ def test_export_errors_are_one_line(exported: dict, workdir: Path) -> None:
     assert no_study.returncode == 1 and "no study named 'tiny'" in no_study.stderr
     not_export = cli("predict", str(workdir), str(spec), cwd=workdir)
     assert not_export.returncode == 1 and "not a cnnsearch export" in not_export.stderr
-
-
-def test_logging_the_model_leaves_the_process_tracking_uri_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """log_model needs MLflow's global URI; it must not leak into later work in the same process."""
-    import mlflow
-
-    from cnnsearch.registry import _tracking_uri
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'user.db'}")
-    with _tracking_uri(f"sqlite:///{tmp_path / 'export.db'}"):
-        assert mlflow.get_tracking_uri().endswith("export.db")
-    assert os.environ["MLFLOW_TRACKING_URI"].endswith("user.db")
-    assert mlflow.get_tracking_uri().endswith("user.db")

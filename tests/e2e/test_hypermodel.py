@@ -1,25 +1,18 @@
-"""KerasTuner hypermodels under the Optuna study: suggestions, conditional space, failures, export."""
+"""KerasTuner hypermodels under the Optuna study, through the CLI: tracking, failing trials, export."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import optuna
 import pytest
+from cnnsearch.spec import load_spec
 from mlflow.tracking import MlflowClient
 
-from cnnsearch.errors import SpecError
-from cnnsearch.hypermodel import load_build_function, trial_hyperparameters
-from cnnsearch.spec import load_spec
-
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "search_spaces" / "hypermodels" / "digits_hypermodel.py"
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
 
 SPEC = """
 [study]
@@ -43,46 +36,13 @@ batch_size = 64
 """
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cnnsearch", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=600)
-
-
 def write_spec(folder: Path, reference: str, n_trials: int = 2, failures: int = 5) -> Path:
     path = folder / "hm.toml"
     path.write_text(SPEC.format(reference=reference, n_trials=n_trials, failures=failures))
     return path
 
 
-def test_hp_calls_become_optuna_params_and_inactive_ones_are_not_suggested() -> None:
-    build = load_build_function(f"{EXAMPLE}:build")
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study.enqueue_trial({"head": "flatten", "conv_layers": 1})
-    study.enqueue_trial({"head": "dense", "conv_layers": 2})
-
-    def objective(trial: optuna.Trial) -> float:
-        hp = trial_hyperparameters(trial)
-        model = build(hp)
-        trial.set_user_attr("values", dict(hp.values))
-        return float(model.count_params())
-
-    study.optimize(objective, n_trials=4)
-    flat, dense = study.trials[0], study.trials[1]
-    assert set(flat.params) == {"conv_layers", "filters_0", "batch_norm_0", "head", "learning_rate"}
-    assert set(dense.params) == {"conv_layers", "filters_0", "batch_norm_0", "filters_1", "batch_norm_1", "head",
-                                 "dense_units", "dropout", "learning_rate"}
-    # hp.Int(..., step=2, sampling="log") is KerasTuner's ladder 16, 32, 64.
-    assert isinstance(dense.distributions["filters_0"], optuna.distributions.CategoricalDistribution)
-    assert dense.distributions["filters_0"].choices == (16, 32, 64)
-    assert dense.distributions["dropout"].step == pytest.approx(0.1)
-    assert dense.distributions["learning_rate"].log
-    # hp.Fixed is a value, not a search dimension.
-    assert flat.user_attrs["values"]["source"] == "keras-tuner example" and "source" not in flat.params
-    for trial in study.trials:
-        assert ("dense_units" in trial.params) == (trial.params["head"] == "dense")
-
-
-def test_hypermodel_study_tracks_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hypermodel_study_tracks_and_exports(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     shutil.copy(EXAMPLE, tmp_path / "my_hypermodel.py")
     spec = write_spec(tmp_path, "my_hypermodel:build")  # a module importable from the cwd
@@ -91,7 +51,7 @@ def test_hypermodel_study_tracks_and_exports(tmp_path: Path, monkeypatch: pytest
     assert "(2 complete, 0 pruned, 0 failed)" in ran.stdout.replace("\n", " ")
 
     resolved = load_spec(spec, [])
-    from cnnsearch.study import load_study
+    from cnnsearch.search import load_study
     from cnnsearch.tracking import tracking_uri
 
     trials = load_study(resolved).trials
@@ -114,15 +74,18 @@ def test_hypermodel_study_tracks_and_exports(tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_hypermodel_that_raises_or_returns_junk_fails_its_trial_with_the_reason(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "bad.py").write_text(
         "def raises(hp):\n    hp.Int('units', 1, 4)\n    raise ValueError('no model for you')\n\n"
         "def junk(hp):\n    return 'a string'\n"
     )
-    from cnnsearch.study import load_study
+    from cnnsearch.search import load_study
 
-    for function, reason in (("raises", "raised ValueError: no model for you"), ("junk", "returned str, not a keras.Model")):
+    for function, reason in (
+        ("raises", "raised ValueError: no model for you"),
+        ("junk", "returned str, not a keras.Model"),
+    ):
         folder = tmp_path / function
         folder.mkdir()
         monkeypatch.chdir(folder)
@@ -133,22 +96,3 @@ def test_a_hypermodel_that_raises_or_returns_junk_fails_its_trial_with_the_reaso
         trials = load_study(load_spec(spec, [])).trials
         assert len(trials) == 2 and all(t.state.name == "FAIL" for t in trials)
         assert reason in trials[0].user_attrs["fail_reason"]
-
-
-@pytest.mark.parametrize(
-    ("reference", "extra", "message"),
-    [
-        ("nosuch.py:build", "", "model.hypermodel: no such file"),
-        ("{example}:nothing", "", "has no attribute 'nothing'"),
-        ("no_such_module_xyz:build", "", "cannot import 'no_such_module_xyz' (ModuleNotFoundError"),
-        ("just-a-name", "", "expected 'module.path:function'"),
-        ("{example}:build", "blocks = 3\n", "model.blocks: not used with hypermodel"),
-    ],
-)
-def test_bad_hypermodel_reference_is_a_one_line_spec_error(tmp_path: Path, reference: str, extra: str, message: str) -> None:
-    spec = write_spec(tmp_path, reference.format(example=EXAMPLE))
-    spec.write_text(spec.read_text().replace("[model]\n", f"[model]\n{extra}"))
-    with pytest.raises(SpecError, match=None) as error:
-        load_spec(spec, [])
-    assert message in str(error.value)
-    assert "\n" not in str(error.value)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from cnnsearch._keys import DIAGNOSIS_TAG, PARENT_RUN_ATTR
+from cnnsearch.api import run
+from cnnsearch.reporting import CURVES_FILE, SUMMARY_FILE, TRIALS_CSV
+from cnnsearch.search import open_study
+from cnnsearch.spec import load_spec
+from cnnsearch.training import LABELS
 from mlflow.tracking import MlflowClient
 
-from cnnsearch.artifacts import CURVES_FILE, DIAGNOSIS_TAG, SUMMARY_FILE, TRIALS_CSV
-from cnnsearch.diagnosis import LABELS
-from cnnsearch.spec import load_spec
-from cnnsearch.study import open_study, run
-from cnnsearch.tracking import PARENT_RUN_ATTR
+pytestmark = pytest.mark.slow
 
 GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
 HOPELESS = {**GOOD, "learning_rate": 1e-6}  # learns nothing: pruned at epoch 1 by the median pruner
@@ -19,19 +22,17 @@ SMALLER = {**GOOD, "filters": 8, "dropout": 0.1, "batch_norm": False}
 
 def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=3, epochs=3, pruner="median")
-    spec = load_spec(
-        path,
-        [
-            f"tracking.tracking_uri={mlflow_server}",
-            "tracking.experiment=served",
-            "study.startup_trials=2",  # the median pruner judges from the third trial on
-            "train.learning_rate={low=1e-6,high=1e-2,log=true}",
-        ],
-    )
+    overrides = [
+        f"tracking.tracking_uri={mlflow_server}",
+        "tracking.experiment=served",
+        "study.startup_trials=2",  # the median pruner judges from the third trial on
+        "train.learning_rate={low=1e-6,high=1e-2,log=true}",
+    ]
+    spec = load_spec(path, overrides)
     study = open_study(spec)
     for params in (GOOD, SMALLER, HOPELESS):  # two complete trials, so every study plot can be drawn
         study.enqueue_trial(params)
-    study = run(spec, spec_path=path)
+    study = run(path, overrides=overrides)
     assert not (workdir / "mlruns" / "mlflow.db").exists()  # everything went to the server
 
     client = MlflowClient(mlflow_server)

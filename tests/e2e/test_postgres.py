@@ -8,27 +8,26 @@ starts PostgreSQL on loopback (`.ci/postgres start`) and sets the URL.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import optuna
 import pytest
+from cnnsearch.search import _heartbeat as heartbeat
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from cnnsearch import heartbeat
-
 URL = os.environ.get("CNNSEARCH_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(
-    not URL, reason="CNNSEARCH_TEST_POSTGRES_URL is not set: `eval \"$(.ci/postgres start)\"` starts a server and sets it"
-)
-CLI = [sys.executable, "-m", "cnnsearch"]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not URL,
+        reason='CNNSEARCH_TEST_POSTGRES_URL is not set: `eval "$(.ci/postgres start)"` starts a server and sets it',
+    ),
+]
 
 
-def test_two_processes_share_a_study_through_postgres(tiny_spec_file, workdir: Path, mlflow_server: str) -> None:
+def test_two_processes_share_a_study_through_postgres(cli, tiny_spec_file, workdir: Path, mlflow_server: str) -> None:
     name = f"pg-{uuid.uuid4().hex[:10]}"  # a fresh study in a database that outlives the test
     path = tiny_spec_file(n_trials=6, epochs=2)
     overrides = [
@@ -39,10 +38,7 @@ def test_two_processes_share_a_study_through_postgres(tiny_spec_file, workdir: P
     ]
     args = [arg for item in overrides for arg in ("--set", item)]
     # Two "machines" starting together: they race for the MLflow parent run and the last trials.
-    procs = [
-        subprocess.Popen([*CLI, "run", str(path), *args], cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    procs = [cli.popen("run", str(path), *args, cwd=workdir) for _ in range(2)]
     outputs = [proc.communicate(timeout=600) for proc in procs]
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, out + err

@@ -5,16 +5,20 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import optuna
 import pytest
+from cnnsearch import data
+from cnnsearch._keys import PARENT_RUN_ATTR
+from cnnsearch.api import run
+from cnnsearch.errors import CnnsearchError
+from cnnsearch.reporting import SearchTracking
+from cnnsearch.search import Objective, open_study
+from cnnsearch.spec import load_spec
+from cnnsearch.tracking import default_tracking_uri
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from cnnsearch import data
-from cnnsearch.errors import CnnsearchError
-from cnnsearch.objective import Objective
-from cnnsearch.spec import load_spec
-from cnnsearch.study import open_study, run
-from cnnsearch.tracking import PARENT_RUN_ATTR, Tracker, default_tracking_uri
+pytestmark = pytest.mark.slow
 
 GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
 HOPELESS = {**GOOD, "learning_rate": 1e-3 * 1e-3}  # learns nothing in a few epochs
@@ -33,11 +37,12 @@ def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file) ->
         pruner="median",
         extra="",
     )
-    spec = load_spec(path, ["study.startup_trials=1", "train.learning_rate={low=1e-6,high=1e-2,log=true}"])
+    overrides = ["study.startup_trials=1", "train.learning_rate={low=1e-6,high=1e-2,log=true}"]
+    spec = load_spec(path, overrides)
     study = open_study(spec)
     study.enqueue_trial(GOOD)
     study.enqueue_trial(HOPELESS)
-    study = run(spec, spec_path=path)
+    study = run(path, overrides=overrides)
 
     states = [t.state for t in study.trials]
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 3
@@ -84,9 +89,11 @@ def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
     """
     spec = load_spec(tiny_spec_file(n_trials=2, epochs=2), ["model.batch_norm=true"])
     splits = data.load(spec.data, seed=0)
-    poisoned = dataclasses.replace(splits, x_train=np.where(splits.x_train > 128, np.nan, splits.x_train.astype("float32")))
+    poisoned = dataclasses.replace(
+        splits, x_train=np.where(splits.x_train > 128, np.nan, splits.x_train.astype("float32"))
+    )
     study = open_study(spec)
-    tracker = Tracker(spec)
+    tracker = SearchTracking(spec)
     parent = tracker.open_study_run(study, {})
     study.optimize(Objective(spec, poisoned, tracker, parent), n_trials=1, catch=(Exception,))
     study.optimize(Objective(spec, splits, tracker, parent), n_trials=1, catch=(Exception,))
@@ -112,7 +119,25 @@ def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
     assert all(r.info.status != "RUNNING" for r in runs)
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "random", "gp", "cmaes", "qmc", "grid"])
+#: Each spec sampler name and the Optuna sampler a study runs with.
+SAMPLERS = {
+    "tpe": optuna.samplers.TPESampler,
+    "random": optuna.samplers.RandomSampler,
+    "gp": optuna.samplers.GPSampler,
+    "cmaes": optuna.samplers.CmaEsSampler,
+    "qmc": optuna.samplers.QMCSampler,
+    "grid": optuna.samplers.GridSampler,
+}
+#: Each spec pruner name and the Optuna pruner a study runs with.
+PRUNERS = {
+    "hyperband": optuna.pruners.HyperbandPruner,
+    "median": optuna.pruners.MedianPruner,
+    "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+    "none": optuna.pruners.NopPruner,
+}
+
+
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
 def test_every_sampler_runs_a_study(sampler: str, tiny_spec_file) -> None:
     if sampler == "gp":
         pytest.importorskip("torch", reason="the gp sampler needs PyTorch")
@@ -121,11 +146,12 @@ def test_every_sampler_runs_a_study(sampler: str, tiny_spec_file) -> None:
         overrides += ["model.dropout={choices=[0.0, 0.2]}", "train.learning_rate={low=0.002,high=0.004,step=0.002}"]
     study = run(load_spec(tiny_spec_file(n_trials=3, epochs=1), overrides))
     assert len([t for t in study.trials if t.state == TrialState.COMPLETE]) == 3
-    assert type(study.sampler).__name__.lower().startswith(sampler if sampler != "cmaes" else "cmaes")
+    assert type(study.sampler) is SAMPLERS[sampler]
 
 
-@pytest.mark.parametrize("pruner", ["hyperband", "median", "successive_halving", "none"])
+@pytest.mark.parametrize("pruner", sorted(PRUNERS))
 def test_every_pruner_is_accepted(pruner: str, tiny_spec_file) -> None:
     study = run(load_spec(tiny_spec_file(n_trials=2, epochs=2, pruner=pruner)))
+    assert type(study.pruner) is PRUNERS[pruner]
     assert len([t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]) == 2
     assert all(t.intermediate_values for t in study.trials)  # every epoch was reported

@@ -9,21 +9,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+from cnnsearch.search import _heartbeat as heartbeat
+from cnnsearch.search import load_study
+from cnnsearch.spec import load_spec
+from cnnsearch.tracking import default_tracking_uri
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from cnnsearch import heartbeat
-from cnnsearch.spec import load_spec
-from cnnsearch.study import load_study
-from cnnsearch.tracking import default_tracking_uri
-
-CLI = [sys.executable, "-m", "cnnsearch"]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+pytestmark = pytest.mark.slow
 
 
 def _runs(experiment: str = "tiny") -> list:
@@ -43,16 +41,16 @@ def _check_one_run_per_trial(study) -> list:
     assert {r.data.tags["mlflow.parentRunId"] for r in trial_runs} == {parents[0].info.run_id}
     by_number = {int(r.data.tags["cnnsearch.trial"]): r for r in trial_runs}
     for trial in study.trials:
-        assert trial.user_attrs.get("mlflow_run_id", by_number[trial.number].info.run_id) == by_number[trial.number].info.run_id
+        assert (
+            trial.user_attrs.get("mlflow_run_id", by_number[trial.number].info.run_id)
+            == by_number[trial.number].info.run_id
+        )
     return trial_runs
 
 
-def test_two_workers_finish_exactly_n_trials_and_are_recycled(tiny_spec_file, workdir: Path) -> None:
+def test_two_workers_finish_exactly_n_trials_and_are_recycled(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=6, epochs=1, extra="")
-    result = subprocess.run(
-        [*CLI, "run", str(path), "--workers", "2", "--set", "study.trials_per_worker=2"],
-        cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600,
-    )
+    result = cli("run", str(path), "--workers", "2", "--set", "study.trials_per_worker=2", cwd=workdir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 worker processes" in result.stdout
     for number in range(6):
@@ -66,9 +64,8 @@ def test_two_workers_finish_exactly_n_trials_and_are_recycled(tiny_spec_file, wo
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 6  # workers sample apart
     assert (workdir / "mlruns" / "logs" / "tiny" / "worker-1.log").is_file()
     # The supervisor keeps the parent run's study plots and trials table, as a single process does.
-    from mlflow.tracking import MlflowClient
-
     from cnnsearch.tracking import default_tracking_uri
+    from mlflow.tracking import MlflowClient
 
     client = MlflowClient(default_tracking_uri(workdir / "mlruns"))
     parent = study.user_attrs["mlflow_parent_run_id"]
@@ -83,7 +80,9 @@ def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | Non
         if found:
             return found
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"supervisor exited ({proc.returncode}) while waiting for {what}: {proc.communicate()}")
+            raise AssertionError(
+                f"supervisor exited ({proc.returncode}) while waiting for {what}: {proc.communicate()}"
+            )
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -100,12 +99,9 @@ def _running_mid_epoch(path: Path):
     return None
 
 
-def test_sigkilled_worker_trial_fails_and_is_retried(tiny_spec_file, workdir: Path) -> None:
+def test_sigkilled_worker_trial_fails_and_is_retried(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=4, epochs=4)
-    proc = subprocess.Popen(
-        [*CLI, "run", str(path), "--workers", "2"],
-        cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc = cli.popen("run", str(path), "--workers", "2", cwd=workdir)
     try:
         victim = _wait_for(lambda: _running_mid_epoch(path), 240, "a trial in training", proc)
         os.kill(victim.user_attrs[heartbeat.OWNER_ATTR]["pid"], signal.SIGKILL)
@@ -131,18 +127,9 @@ def test_sigkilled_worker_trial_fails_and_is_retried(tiny_spec_file, workdir: Pa
     assert "died during the trial" in runs[victim.number].data.tags["cnnsearch.fail_reason"]
 
 
-def _deliver_sigint() -> None:
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def test_ctrl_c_stops_every_worker_then_rerun_completes(tiny_spec_file, workdir: Path) -> None:
+def test_ctrl_c_stops_every_worker_then_rerun_completes(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=5, epochs=4)
-    proc = subprocess.Popen(
-        [*CLI, "run", str(path), "--workers", "2"],
-        cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_deliver_sigint,
-    )
+    proc = cli.popen("run", str(path), "--workers", "2", cwd=workdir, sigint=True)
     try:
         _wait_for(lambda: _running_mid_epoch(path), 240, "a trial in training", proc)
         proc.send_signal(signal.SIGINT)
@@ -162,7 +149,7 @@ def test_ctrl_c_stops_every_worker_then_rerun_completes(tiny_spec_file, workdir:
     assert {runs[t.number].info.status for t in interrupted} == {"KILLED"}
     assert [r.info.status for r in _runs() if r.data.tags.get("cnnsearch.kind") == "study"] == ["KILLED"]
 
-    result = subprocess.run([*CLI, "run", str(path), "--workers", "2"], cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600)
+    result = cli("run", str(path), "--workers", "2", cwd=workdir)
     assert result.returncode == 0, result.stderr
     study = load_study(load_spec(path))
     states = [t.state for t in study.trials]
@@ -171,12 +158,12 @@ def test_ctrl_c_stops_every_worker_then_rerun_completes(tiny_spec_file, workdir:
     _check_one_run_per_trial(study)
 
 
-def test_consecutive_failures_stop_all_workers(tiny_spec_file, workdir: Path) -> None:
+def test_consecutive_failures_stop_all_workers(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=8, epochs=1)
-    result = subprocess.run(
-        [*CLI, "run", str(path), "--workers", "2", "--set", "study.metric=val_auc", "--set", "study.max_consecutive_failures=2"],
-        cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600,
-    )
+    result = cli(
+        "run", str(path), "--workers", "2", "--set", "study.metric=val_auc", "--set", "study.max_consecutive_failures=2",
+        cwd=workdir,
+    )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert "error: stopped after 2 failed trials in a row" in result.stderr and "val_auc" in result.stderr
     study = load_study(load_spec(path))
@@ -185,10 +172,10 @@ def test_consecutive_failures_stop_all_workers(tiny_spec_file, workdir: Path) ->
     _check_one_run_per_trial(study)
 
 
-def test_rerun_after_a_crash_fails_and_retries_the_abandoned_trial(tiny_spec_file, workdir: Path) -> None:
+def test_rerun_after_a_crash_fails_and_retries_the_abandoned_trial(cli, tiny_spec_file, workdir: Path) -> None:
     """`cnnsearch run` (no workers) killed by SIGKILL mid-trial; running it again cleans up and finishes."""
     path = tiny_spec_file(n_trials=3, epochs=4)
-    proc = subprocess.Popen([*CLI, "run", str(path)], cwd=workdir, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = cli.popen("run", str(path), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         victim = _wait_for(lambda: _running_mid_epoch(path), 240, "a trial in training", proc)
     finally:
@@ -196,7 +183,7 @@ def test_rerun_after_a_crash_fails_and_retries_the_abandoned_trial(tiny_spec_fil
         proc.wait(timeout=60)
     assert load_study(load_spec(path)).trials[victim.number].state == TrialState.RUNNING  # what a crash leaves
 
-    result = subprocess.run([*CLI, "run", str(path)], cwd=workdir, env=ENV, capture_output=True, text=True, timeout=600)
+    result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stdout + result.stderr
     study = load_study(load_spec(path))
     states = [t.state for t in study.trials]

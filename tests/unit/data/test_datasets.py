@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from cnnsearch.data import Splits, load, read_image, to_images
 from cnnsearch.errors import DataError
 from cnnsearch.spec import DataSpec
+from PIL import Image
 
-CIFAR = Path(__file__).resolve().parents[2] / "shared/data/cifar10-subset/cifar-10-batches-py"
+#: The checkout's parent folder holds shared/ (tests/unit/data/ -> tests/unit -> tests -> repo -> its parent).
+CIFAR = Path(__file__).resolve().parents[4] / "shared/data/cifar10-subset/cifar-10-batches-py"
 needs_cifar = pytest.mark.skipif(not CIFAR.is_dir(), reason="shared CIFAR-10 subset not present")
 
 
@@ -234,8 +234,14 @@ def test_npz_with_test_arrays_and_class_names(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     path = tmp_path / "d.npz"
     x_test = rng.integers(0, 256, (6, 5, 5, 3)).astype(np.uint8)
-    np.savez(path, x_train=rng.integers(0, 256, (30, 5, 5, 3)).astype(np.uint8), y_train=np.arange(30) % 3,
-             x_test=x_test, y_test=np.array([2, 1, 0, 2, 1, 0]), class_names=np.array(["ant", "bee", "cat"]))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (30, 5, 5, 3)).astype(np.uint8),
+        y_train=np.arange(30) % 3,
+        x_test=x_test,
+        y_test=np.array([2, 1, 0, 2, 1, 0]),
+        class_names=np.array(["ant", "bee", "cat"]),
+    )
     splits = load(DataSpec(dataset="npz", path=str(path)), seed=0)
     assert splits.class_names == ["ant", "bee", "cat"]
     np.testing.assert_array_equal(splits.x_test, x_test)  # the test set as given, untouched

@@ -7,10 +7,9 @@ import json
 import keras
 import numpy as np
 import optuna
-
-from cnnsearch.model import AUGMENTATION, build
-from cnnsearch.spec import validate_spec
-from cnnsearch.space import searched_names, suggest
+from cnnsearch.models import AUGMENTATION, build
+from cnnsearch.search import suggest
+from cnnsearch.spec import searched_names, validate_spec
 
 PARAMS = {
     "blocks": 3,
@@ -72,7 +71,9 @@ def test_augmentation_is_inside_and_only_active_in_training() -> None:
     assert not np.allclose(training, images)
     # Two inference calls of the whole model agree (no random layer active).
     np.testing.assert_allclose(model.predict(images, verbose=0), model.predict(images, verbose=0))
-    plain = build({**PARAMS, "flip": "none", "rotation": 0.0, "translation": 0.0, "zoom": 0.0, "contrast": 0.0}, (16, 16, 3), 3)
+    plain = build(
+        {**PARAMS, "flip": "none", "rotation": 0.0, "translation": 0.0, "zoom": 0.0, "contrast": 0.0}, (16, 16, 3), 3
+    )
     assert AUGMENTATION not in [layer.name for layer in plain.layers]
 
 

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-
-from cnnsearch.artifacts import RefreshPolicy
-from cnnsearch.plots import STUDY_PLOTS, plot_learning_curves, write_study_plots
+from cnnsearch.reporting import STUDY_PLOTS, plot_learning_curves, write_study_plots
 
 HISTORY = {
     "loss": [2.2, 1.1, 0.6, 0.4, 0.3],
@@ -25,8 +23,10 @@ def _png_is_drawn(path: Path) -> bool:
 
     with Image.open(path) as image:
         assert image.format == "PNG"
-        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
-    return colours is None or len(colours) > 20
+        # maxcolors = every pixel: getcolors() cannot give up (None) and always counts.
+        colours = image.convert("RGB").getcolors(maxcolors=image.width * image.height)
+    assert colours is not None
+    return len(colours) > 20
 
 
 def test_learning_curves_png(tmp_path: Path) -> None:
@@ -60,7 +60,9 @@ def test_no_complete_trial_draws_nothing_and_does_not_raise(tmp_path: Path) -> N
     outcome = write_study_plots(_study([None, None]), tmp_path)
     assert outcome == {name: "skipped: no complete trial yet" for name in STUDY_PLOTS}
     assert list(tmp_path.iterdir()) == []
-    assert set(write_study_plots(optuna.create_study(), tmp_path / "empty").values()) == {"skipped: no complete trial yet"}
+    assert set(write_study_plots(optuna.create_study(), tmp_path / "empty").values()) == {
+        "skipped: no complete trial yet"
+    }
 
 
 def test_one_complete_trial_draws_what_it_can(tmp_path: Path) -> None:
@@ -82,16 +84,16 @@ def test_every_plot_as_png_and_offline_html(tmp_path: Path) -> None:
         assert (tmp_path / f"{name}.html").stat().st_size > 1_000_000
 
 
-def test_refresh_policy_bounds_the_share_of_time_spent_plotting() -> None:
-    policy = RefreshPolicy(min_interval_s=60, max_share=0.05, last=0.0)
-    assert not policy.due(59.0)
-    assert policy.due(60.0)
-    policy.record(started=60.0, finished=65.0)  # a 5 s refresh: next one after 100 s
-    assert not policy.due(65.0 + 99.0)
-    assert policy.due(65.0 + 100.0)
-
-
-@pytest.mark.parametrize("bad", ["not a dict", {"loss": "x"}])
-def test_learning_curves_bad_input_raises_for_the_caller_to_catch(tmp_path: Path, bad: object) -> None:
-    with pytest.raises(Exception):
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ("not a dict", AttributeError, "'str' object has no attribute 'get'"),  # no history mapping at all
+        ({"loss": "x"}, TypeError, "must be real number, not str"),  # values that are not numbers
+    ],
+)
+def test_learning_curves_bad_input_raises_for_the_caller_to_catch(
+    tmp_path: Path, bad: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
         plot_learning_curves(bad, "val_accuracy", None, tmp_path / "bad.png")  # type: ignore[arg-type]
+    assert not (tmp_path / "bad.png").exists()  # nothing half-drawn is left behind

@@ -1,4 +1,4 @@
-"""Abandoned-trial detection, and out-of-memory failure reasons, on real objects."""
+"""Abandoned-trial detection (dead process, silent heartbeat) and the capped retry of a failed trial."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import sys
 import time
 
 import optuna
+from cnnsearch.search import _heartbeat as heartbeat
 from optuna.trial import TrialState
-
-from cnnsearch import heartbeat
-from cnnsearch.objective import describe
 
 
 def _running(user_attrs: dict) -> optuna.trial.FrozenTrial:
@@ -60,58 +58,39 @@ def test_retry_keeps_params_and_caps_the_chain() -> None:
     assert len(study.trials) == heartbeat.MAX_RETRIES + 1
 
 
-def test_out_of_memory_is_named_in_the_reason() -> None:
-    import tensorflow as tf
+class ClosesRuns:
+    """The part of the search's tracking that closes a dead trial's runs: records the calls."""
 
-    oom = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[4096,4096]")
-    assert describe(oom) == "out of memory (ResourceExhaustedError): OOM when allocating tensor with shape[4096,4096]"
-    assert describe(MemoryError("Unable to allocate 8.0 GiB")).startswith("out of memory (MemoryError)")
+    def __init__(self) -> None:
+        self.closed: list[tuple[int, str, str]] = []
+
+    def close_trial_runs(self, trial: optuna.trial.FrozenTrial, reason: str, state: str) -> int:
+        self.closed.append((trial.number, reason, state))
+        return 1
 
 
-def test_run_left_running_by_an_early_ctrl_c_is_closed(tiny_spec_file) -> None:
-    """Ctrl-C between creating a trial's run and the objective's cleanup: the run is closed KILLED."""
-    from cnnsearch.spec import load_spec
-    from cnnsearch.study import open_study
-    from cnnsearch.tracking import Tracker
+def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path) -> None:
+    from cnnsearch.search import fail_stale_trials, open_study
+    from cnnsearch.spec import validate_spec
 
-    spec = load_spec(tiny_spec_file())
+    spec = validate_spec(
+        {"study": {"name": "stale", "storage": str(tmp_path / "s.journal")}, "data": {"dataset": "digits"}}
+    )
     study = open_study(spec)
-    tracker = Tracker(spec)
-    parent = tracker.open_study_run(study, {})
-    trial = study.ask()
-    run_id = tracker.start_trial(parent, trial.number, {"blocks": 1})
-    study.tell(trial, state=TrialState.FAIL)  # what Optuna does with the KeyboardInterrupt
-    running = study.ask()  # a live trial's run must be left alone
-    live_run = tracker.start_trial(parent, running.number, {"blocks": 2})
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = study.ask()
+    dead.suggest_float("x", 0.0, 1.0)
+    dead.set_user_attr(heartbeat.OWNER_ATTR, {"host": heartbeat.HOST, "pid": int(gone.stdout)})
+    alive = study.ask()
+    alive.set_user_attr(heartbeat.OWNER_ATTR, {"host": heartbeat.HOST, "pid": os.getpid()})
+    alive.set_user_attr(heartbeat.BEAT_ATTR, time.time())
+    tracking = ClosesRuns()
 
-    assert heartbeat.close_orphan_runs(study, spec) == 1
-    closed = tracker.client.get_run(run_id)
-    assert closed.info.status == "KILLED"
-    assert closed.data.tags["cnnsearch.state"] == "KILLED"
-    assert tracker.client.get_run(live_run).info.status == "RUNNING"
-    assert heartbeat.close_orphan_runs(study, spec) == 0
-
-
-def test_trial_failed_before_its_run_existed_gets_one(tiny_spec_file) -> None:
-    """Ctrl-C (or SIGKILL) before the objective created the run: the trial still gets exactly one run."""
-    from cnnsearch.spec import load_spec
-    from cnnsearch.study import REASON_ATTR, open_study
-    from cnnsearch.tracking import Tracker
-
-    spec = load_spec(tiny_spec_file())
-    study = open_study(spec)
-    tracker = Tracker(spec)
-    tracker.open_study_run(study, {})
-    interrupted = study.ask()
-    study.tell(interrupted, state=TrialState.FAIL)  # Ctrl-C while suggesting: no run yet
-    crashed = study.ask()
-    crashed.set_user_attr(REASON_ATTR, "worker died")
-    study.tell(crashed, state=TrialState.FAIL)
-
-    assert heartbeat.close_orphan_runs(study, spec) == 2
-    runs = {r.data.tags["cnnsearch.trial"]: r for r in tracker.client.search_runs([tracker.experiment_id])
-            if r.data.tags.get("cnnsearch.kind") == "trial"}
-    assert runs[str(interrupted.number)].info.status == "KILLED"
-    assert runs[str(crashed.number)].info.status == "FAILED"
-    assert runs[str(crashed.number)].data.tags["cnnsearch.fail_reason"] == "worker died"
-    assert heartbeat.close_orphan_runs(study, spec) == 0  # never a second run
+    assert fail_stale_trials(study, spec, tracking) == [dead.number]
+    failed = study.trials[dead.number]
+    assert failed.state == TrialState.FAIL and "died during the trial" in failed.user_attrs["fail_reason"]
+    assert tracking.closed == [(dead.number, failed.user_attrs["fail_reason"], "FAIL")]
+    assert study.trials[alive.number].state == TrialState.RUNNING  # its worker is alive: left alone
+    (retry,) = study.get_trials(states=(TrialState.WAITING,))
+    assert retry.params == failed.params and retry.user_attrs["retried_from"] == dead.number
+    assert fail_stale_trials(study, spec, None) == []  # nothing stale any more; no tracking needed

@@ -1,0 +1,131 @@
+"""Fixtures for the slow tier: the CLI as a user types it (a subprocess), free ports, ``mlflow server``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _deliver_sigint() -> None:
+    """In the child: take SIGINT as a terminal would (CI's background jobs inherit it ignored or blocked)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Cli:
+    """``python -m cnnsearch ARGS`` in a fresh process: unbuffered output, a terminal ``columns`` wide."""
+
+    command = [sys.executable, "-m", "cnnsearch"]
+
+    def __init__(self, columns: int = 160) -> None:
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": str(columns)}
+        self.spawned: list[subprocess.Popen] = []
+
+    def __call__(
+        self, *args: str, cwd: Path, columns: int | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command to its end; stdout and stderr captured as text."""
+        env = self.env if columns is None else {**self.env, "COLUMNS": str(columns)}
+        return subprocess.run([*self.command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+    def popen(self, *args: str, cwd: Path, sigint: bool = False, **options) -> subprocess.Popen:
+        """Start a command and return at once; stdout and stderr are text pipes unless ``options`` say otherwise.
+
+        ``sigint=True``: the process receives SIGINT as from a terminal's Ctrl-C.
+        Whatever is still running when the test ends is killed (its group, with
+        ``start_new_session=True``).
+        """
+        options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **options}
+        if sigint:
+            options["preexec_fn"] = _deliver_sigint
+        proc = subprocess.Popen([*self.command, *args], cwd=cwd, env=self.env, **options)
+        self.spawned.append(proc)
+        return proc
+
+    def stop_spawned(self) -> None:
+        for proc in self.spawned:
+            if proc.poll() is None:
+                try:
+                    if os.getpgid(proc.pid) == proc.pid:  # started with start_new_session: its whole group
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    else:
+                        proc.kill()
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=60)
+        self.spawned.clear()
+
+
+@pytest.fixture(scope="session")
+def cli() -> Iterator[Cli]:
+    """The CLI as a subprocess: ``cli("run", path, cwd=dir)``, ``cli.popen(...)``, ``cli.env``."""
+    runner = Cli()
+    yield runner
+    runner.stop_spawned()
+
+
+@pytest.fixture(autouse=True)
+def _stop_spawned_processes(cli: Cli) -> Iterator[None]:
+    """No process a test started through ``cli.popen`` outlives the test."""
+    yield
+    cli.stop_spawned()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def port() -> int:
+    """A free loopback port (see :func:`free_port`)."""
+    return free_port()
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    """``mlflow server`` with its own SQLite store and proxied artifact root; stopped as a group."""
+    port = free_port()
+    root = tmp_path / "server"
+    root.mkdir()
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        "--serve-artifacts", "--artifacts-destination", (root / "artifacts").as_uri(),
+    ]  # fmt: skip
+    log = (root / "server.log").open("w")
+    proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start:\n{(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        log.close()
