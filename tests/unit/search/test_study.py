@@ -1,0 +1,101 @@
+"""Opening a study from a spec: each sampler and pruner name, the journal storage, resume, initial params."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import optuna
+import pytest
+from cnnsearch._keys import INITIAL_ATTR, SPEC_ATTR
+from cnnsearch.errors import CnnsearchError, SpecError
+from cnnsearch.search import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
+from cnnsearch.spec import validate_spec
+
+#: Each spec sampler name and the Optuna sampler it makes.
+SAMPLERS = {
+    "tpe": optuna.samplers.TPESampler,
+    "random": optuna.samplers.RandomSampler,
+    "gp": optuna.samplers.GPSampler,
+    "cmaes": optuna.samplers.CmaEsSampler,
+    "qmc": optuna.samplers.QMCSampler,
+    "grid": optuna.samplers.GridSampler,
+}
+#: Each spec pruner name and the Optuna pruner it makes.
+PRUNERS = {
+    "hyperband": optuna.pruners.HyperbandPruner,
+    "median": optuna.pruners.MedianPruner,
+    "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+    "none": optuna.pruners.NopPruner,
+}
+#: Every searched field with a step or choices: the grid sampler accepts it.
+GRID_READY = {
+    "model": {"dropout": {"choices": [0.0, 0.2]}},
+    "train": {"learning_rate": {"choices": [0.001, 0.01]}},
+}
+
+
+def _spec(tmp_path: Path | None = None, **study):
+    study = {"name": "opened", **study}
+    if tmp_path is not None:
+        study.setdefault("storage", str(tmp_path / "opened.journal"))
+    return validate_spec({"study": study, "data": {"dataset": "digits"}, **GRID_READY})
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_each_sampler_name_makes_its_optuna_sampler(name: str) -> None:
+    spec = _spec(sampler=name)
+    if name == "gp" and importlib.util.find_spec("torch") is None:
+        with pytest.raises(SpecError, match="the 'gp' sampler needs PyTorch"):
+            make_sampler(spec, seed=1)
+        return
+    assert type(make_sampler(spec, seed=1)) is SAMPLERS[name]
+
+
+@pytest.mark.parametrize("name", sorted(PRUNERS))
+def test_each_pruner_name_makes_its_optuna_pruner(name: str) -> None:
+    assert type(make_pruner(_spec(pruner=name))) is PRUNERS[name]
+
+
+def test_before_any_run_load_study_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CnnsearchError, match="^no study named 'opened' yet: run `cnnsearch run` on this spec first$"):
+        load_study(_spec(tmp_path))
+
+
+def test_open_study_creates_a_journal_and_resumes_it(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, direction="minimize", metric="val_loss")
+    study = open_study(spec)
+    assert (tmp_path / "opened.journal").is_file()
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    assert study.user_attrs[SPEC_ATTR]["study"]["name"] == "opened"  # the spec is kept with the study
+    trial = study.ask()
+    trial.suggest_float("x", 0.0, 1.0)
+    study.tell(trial, 0.3)
+    again = open_study(spec)  # the same spec: resumed, not a new study
+    assert [t.value for t in again.trials] == [0.3]
+    assert [t.value for t in load_study(spec).trials] == [0.3]
+
+
+def test_the_default_storage_is_a_journal_under_mlruns(workdir: Path) -> None:
+    open_study(_spec(name="my study"))
+    assert (workdir / "mlruns" / "studies" / "my_study.journal").is_file()
+
+
+def test_initial_params_are_queued_once(tmp_path: Path) -> None:
+    spec = validate_spec(
+        {
+            "study": {"name": "first", "storage": str(tmp_path / "f.journal"), "initial_params": {"filters": 16}},
+            "data": {"dataset": "digits"},
+            "model": {"filters": {"choices": [8, 16]}},
+        }
+    )
+    study = open_study(spec)
+    enqueue_initial_params(study, spec)
+    enqueue_initial_params(study, spec)
+    (queued,) = study.trials
+    assert queued.state == optuna.trial.TrialState.WAITING
+    assert queued.system_attrs["fixed_params"] == {"filters": 16} and queued.user_attrs[INITIAL_ATTR] is True
+    assert study.user_attrs[INITIAL_ATTR] is True
+    without = _spec(tmp_path, name="plain")
+    enqueue_initial_params(open_study(without), without)  # no initial_params: nothing queued
+    assert open_study(without).trials == []
