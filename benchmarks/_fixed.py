@@ -55,10 +55,9 @@ def spec_dict(
 def params_of(spec: Any) -> dict[str, Any]:
     """The fixed params (all constants: no study needed)."""
     import optuna
+    from cnnsearch.search import suggest
 
-    from cnnsearch import space
-
-    return space.suggest(optuna.trial.FixedTrial({}), spec)
+    return suggest(optuna.trial.FixedTrial({}), spec)
 
 
 def versions() -> str:

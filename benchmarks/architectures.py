@@ -29,12 +29,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnsearch.runtime import load_keras  # noqa: E402
+from cnnsearch._runtime import load_keras  # noqa: E402
 
 BACKEND = load_keras()
 
 import cnnsearch  # noqa: E402
-from cnnsearch.export import export_best  # noqa: E402  (cnnsearch.export is also a module name)
+from cnnsearch.export import export_best  # noqa: E402  (the export layer's own; cnnsearch.export_best wraps it)
 from cnnsearch.spec import validate_spec  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
@@ -95,7 +95,7 @@ def run_space(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     spec = spec_for(name, args)
     os.chdir(workdir)
     started = time.perf_counter()
-    study = cnnsearch.run(spec)
+    study = cnnsearch.run(spec, progress=False)  # silent, in this process
     search_s = time.perf_counter() - started
     result = export_best(spec, formats=["keras"], say=lambda line: None)
     card = result.card

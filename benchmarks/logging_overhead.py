@@ -36,22 +36,20 @@ def main() -> None:
     spec_path = Path(args.spec).resolve()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from cnnsearch.runtime import load_keras
+    from cnnsearch._runtime import load_keras
 
     backend = load_keras()
     import keras
     import mlflow
     import optuna
-
-    from cnnsearch.spec import load_spec
-    from cnnsearch.study import run
-    from cnnsearch.tracking import PARENT_RUN_ATTR, default_tracking_uri
+    from cnnsearch import run
+    from cnnsearch._keys import PARENT_RUN_ATTR
+    from cnnsearch.tracking import default_tracking_uri
 
     with tempfile.TemporaryDirectory(prefix="cnnsearch-bench-") as tmp:
         os.chdir(tmp)
-        spec = load_spec(spec_path, args.overrides)
         started = time.perf_counter()
-        study = run(spec, spec_path=spec_path)
+        study = run(spec_path, overrides=args.overrides, progress=False)
         wall = time.perf_counter() - started
 
         from mlflow.tracking import MlflowClient

@@ -71,7 +71,7 @@ def rss_mb() -> float:
 
 
 class Recorder:
-    """A silent study display that samples RSS after each trial."""
+    """A silent study display (a ``search.StudyDisplay``) that samples RSS after each trial."""
 
     def __init__(self) -> None:
         self.samples: list[tuple[int, str, float, float]] = []
@@ -93,7 +93,7 @@ class Recorder:
 
 
 class WorkerRecorder(Recorder):
-    """The supervisor's display: samples the live worker process's RSS as trials finish."""
+    """The supervisor's display (a ``search.PoolDisplay``): samples the live worker's RSS as trials finish."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -101,11 +101,8 @@ class WorkerRecorder(Recorder):
         self.finished = 0
         self.pids: list[int] = []
 
-    class _Quiet:
-        def print(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    console = _Quiet()
+    def say(self, text: str) -> None:
+        pass
 
     def refresh(self, study: Any) -> None:
         from optuna.trial import TrialState
@@ -143,15 +140,15 @@ def main() -> None:
         parser.error("--trials must exceed --warmup")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from cnnsearch.runtime import load_keras
+    from cnnsearch._runtime import load_keras
 
     backend = load_keras()
     import keras
     import mlflow
     import optuna
-
+    from cnnsearch import data, search
+    from cnnsearch.reporting import SearchTracking
     from cnnsearch.spec import load_spec
-    from cnnsearch.study import run
 
     with tempfile.TemporaryDirectory(prefix="cnnsearch-memory-") as tmp:
         os.chdir(tmp)
@@ -161,16 +158,19 @@ def main() -> None:
         print(f"{args.trials} trials, 1 epoch each, digits, in {where}; keras {keras.__version__} ({backend}), "
               f"optuna {optuna.__version__}, mlflow {mlflow.__version__}, python {platform.python_version()}")
         if args.recycle:
-            from cnnsearch import supervisor
+            from cnnsearch.search import _pool
 
-            supervisor.POLL_S = 0.2
+            _pool.POLL_S = 0.2
             recorder = WorkerRecorder()
-            spec = load_spec(path, [f"study.trials_per_worker={args.recycle}"])
-            recorder.supervisor = supervisor.Supervisor(spec, path, [f"study.trials_per_worker={args.recycle}"], 1, recorder)  # type: ignore[arg-type]
+            overrides = [f"study.trials_per_worker={args.recycle}"]
+            spec = load_spec(path, overrides)
+            recorder.supervisor = _pool.Supervisor(spec, path, overrides, 1, SearchTracking(spec), recorder)
             recorder.supervisor.run()
         else:
             recorder = Recorder()
-            run(load_spec(path), display=recorder)
+            spec = load_spec(path)
+            splits = data.load(spec.data, seed=spec.study.seed)
+            search.run(spec, splits, SearchTracking(spec), None, recorder)  # as `cnnsearch run` does, with this display
 
     trials = [s for s in recorder.samples if s[0] >= 0 and s[2] == s[2]]
     base = trials[args.warmup - 1][2]

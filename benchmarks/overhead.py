@@ -1,11 +1,13 @@
 """What cnnsearch's trial path costs over a bare ``model.fit`` loop, same model, data and epochs.
 
-A (cnnsearch): one trial of a real study: the worker loop (study lock, heartbeat,
-exact-count check), ``Objective`` (suggest, MLflow run, seed, dtype policy, build,
-model summary, callbacks: NaN guard, early stopping, LR plateau, pruning report,
-per-epoch metrics; curve PNG and diagnosis, per-class metrics, top-k weights) and
-the after-trial hook (study progress, study plots when due), tracking into a
-scratch MLflow store. The spec's tunables are all constants (``_fixed.py``).
+A (cnnsearch): one trial of a real study: the trial loop (``search/_trial_loop.py``:
+study lock, heartbeat, exact-count check), ``Objective`` (``search/_objective.py``:
+suggest, MLflow run, seed, dtype policy, build, model summary, callbacks: NaN guard,
+early stopping, LR plateau, pruning report, per-epoch metrics; curve PNG and
+diagnosis, per-class metrics, top-k weights) and the after-trial hook
+(``search.AfterTrial``: study progress, study plots when due), tracking into a
+scratch MLflow store through ``reporting.SearchTracking``. The spec's tunables are
+all constants (``_fixed.py``).
 B (bare): build the same model, compile it with the same settings, ``model.fit``
 with the same validation data and epochs.
 
@@ -68,66 +70,65 @@ def main() -> None:
     samples = args.samples or (1200 if args.quick else None)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from cnnsearch.runtime import load_keras
+    from cnnsearch._runtime import load_keras
 
     load_keras()
     import keras
-
-    from cnnsearch import artifacts, checkpoints, data, imbalance, model as model_lib, objective as objective_lib
-    from cnnsearch import worker
-    from cnnsearch.artifacts import StudyArtifacts
-    from cnnsearch.objective import Objective
+    from cnnsearch import data
+    from cnnsearch.models import build
+    from cnnsearch.reporting import SearchTracking, _artifacts
+    from cnnsearch.search import AfterTrial, Objective, _checkpoints, _heartbeat, _objective, _trial_loop, open_study
     from cnnsearch.spec import spec_to_toml, validate_spec
-    from cnnsearch.study import best_trial, count_states, open_study
     from cnnsearch.tracking import Tracker
-    from cnnsearch.train import make_optimizer
+    from cnnsearch.training import make_optimizer
 
-    # Measurement wrappers (the real functions run inside them).
-    timed(objective_lib, "fit", "fit (incl. callbacks)")
-    timed(objective_lib.keras.backend, "clear_session", "clear_session")
-    timed(artifacts, "log_trial_curves", "curves PNG + diagnosis")
-    timed(artifacts, "log_model_summary", "model summary")
-    timed(imbalance, "per_class_metrics", "per-class metrics")
-    timed(checkpoints, "keep", "top-k weights")
-    timed(objective_lib, "build_for_trial", "build model")
+    # Measurement wrappers (the real functions run inside them), patched where the trial path looks them up:
+    # the objective's own imports (fit, per_class_metrics, build_for_trial) and the trial loop's (study_lock,
+    # trial_counts) in their modules; module-level calls (_artifacts, _checkpoints, _heartbeat) where they live.
+    timed(_objective, "fit", "fit (incl. callbacks)")
+    timed(_objective.keras.backend, "clear_session", "clear_session")
+    timed(_artifacts, "log_trial_curves", "curves PNG + diagnosis")
+    timed(_artifacts, "log_model_summary", "model summary")
+    timed(_objective, "per_class_metrics", "per-class metrics")
+    timed(_checkpoints, "keep", "top-k weights")
+    timed(_objective, "build_for_trial", "build model")
     timed(Tracker, "start_trial", "MLflow: open trial run")
     timed(Tracker, "end_trial", "MLflow: close trial run")
-    timed(worker.gc, "collect", "gc.collect after the trial")
-    timed(worker.heartbeat, "fail_stale_trials", "stale-trial check")
-    timed(worker, "study_lock", "study lock")
-    timed(worker, "_counts", "trial count")
+    timed(_trial_loop.gc, "collect", "gc.collect after the trial")
+    timed(_heartbeat, "fail_stale_trials", "stale-trial check")
+    timed(_trial_loop, "study_lock", "study lock")
+    timed(_trial_loop, "trial_counts", "trial count")
 
     scratch = tempfile.TemporaryDirectory(prefix="cnnsearch-overhead-")
     os.chdir(scratch.name)
     spec = validate_spec(_fixed.spec_dict("overhead", epochs, max_train_samples=samples))
     started = time.perf_counter()
     splits = data.load(spec.data, seed=spec.study.seed)
-    study = open_study(spec)
-    tracker = Tracker(spec)
+    tracker = SearchTracking(spec)
+    study = open_study(spec, tracking=tracker)
     parent = tracker.open_study_run(study, {"resolved.toml": spec_to_toml(spec)})
     objective = Objective(spec, splits, tracker, parent)
-    plots = StudyArtifacts(tracker, spec, parent)
+    plots = tracker.study_plots(parent)
+    progress = AfterTrial(tracker, parent, plots=plots)  # what search.run calls after each trial
     setup_s = time.perf_counter() - started
     params = _fixed.params_of(spec)
     compile_kwargs = objective.performance.compile_kwargs()
 
-    def after_trial(study: Any, trial: Any) -> None:  # as study.run does it
+    def after_trial(study: Any, trial: Any) -> None:  # search.run's AfterTrial, timed
         started = time.perf_counter()
-        best = best_trial(study)
-        tracker.log_study_progress(parent, trial.number, best.value if best else None, count_states(study))
-        plots.trial_finished(study)
+        progress(study, trial)
         PARTS["after-trial (progress, study plots)"] += time.perf_counter() - started
 
     def run_cnnsearch() -> tuple[float, float, dict[str, float]]:
         PARTS.clear()
         started, cpu = time.perf_counter(), time.process_time()
-        worker.run_trials(study, objective, spec, since=time.time(), after_trial=after_trial, max_trials=1)
+        _trial_loop.run_trials(study, objective, spec, time.time(), tracker, after_trial=after_trial, max_trials=1)
         return time.perf_counter() - started, time.process_time() - cpu, dict(PARTS)
 
     def run_bare() -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
         keras.utils.set_random_seed(spec.study.seed)
-        net = model_lib.build(params, splits.input_shape, splits.num_classes)
+        net = build(params, splits.input_shape, splits.num_classes)
         net.compile(
             optimizer=make_optimizer(params), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
             **compile_kwargs,

@@ -9,7 +9,7 @@ spend only what they ran). Methods:
   (Optuna study, callbacks, MLflow tracking into a scratch store);
 - ``random``: the same trial path with Optuna's RandomSampler and no pruner;
 - ``kt_hyperband`` / ``kt_bayes``: KerasTuner's Hyperband and BayesianOptimization over
-  the same space (``space.suggest`` driven by KerasTuner's ``hp``), same callbacks;
+  the same space (``cnnsearch.search.suggest`` driven by KerasTuner's ``hp``), same callbacks;
 - ``tutorial``: the seed tutorials' fixed CNN (Conv 32-64-64, Dense 64, Adam, batch 32,
   10 epochs, no augmentation).
 
@@ -41,18 +41,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnsearch.runtime import load_keras  # noqa: E402
+from cnnsearch._runtime import load_keras  # noqa: E402
 
 BACKEND = load_keras()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-
-from cnnsearch import space  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
-from cnnsearch.model import build  # noqa: E402
+from cnnsearch.models import build  # noqa: E402
+from cnnsearch.search import suggest  # noqa: E402
 from cnnsearch.spec import Spec, load_spec  # noqa: E402
-from cnnsearch.train import compile_model, fit_full, standard_callbacks  # noqa: E402
+from cnnsearch.training import compile_model, fit_full, standard_callbacks  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
 METHODS = ("cnnsearch", "random", "kt_hyperband", "kt_bayes", "tutorial")
@@ -122,14 +121,12 @@ class LedgerDisplay:
 
 def run_optuna(spec: Spec, splits: Splits, ledger: Ledger, workdir: Path) -> None:
     import optuna
-
-    from cnnsearch.objective import Objective
-    from cnnsearch.study import enqueue_initial_params, open_study
-    from cnnsearch.tracking import Tracker
+    from cnnsearch.reporting import SearchTracking
+    from cnnsearch.search import Objective, enqueue_initial_params, open_study
 
     os.chdir(workdir)  # the scratch MLflow store and study journal land here
-    study = open_study(spec)
-    tracker = Tracker(spec)
+    tracker = SearchTracking(spec)
+    study = open_study(spec, tracking=tracker)
     parent = tracker.open_study_run(study, {})
     enqueue_initial_params(study, spec)  # as `cnnsearch run` does: the spec's first trial, if it names one
     objective = Objective(spec, splits, tracker, parent, LedgerDisplay(ledger, spec.study.metric))
@@ -143,7 +140,7 @@ def run_optuna(spec: Spec, splits: Splits, ledger: Ledger, workdir: Path) -> Non
 
 
 class HpAsTrial:
-    """``space.suggest`` asks a trial; here KerasTuner's ``hp`` answers, so both search one space."""
+    """``suggest`` asks a trial; here KerasTuner's ``hp`` answers, so both search one space."""
 
     def __init__(self, hp: Any) -> None:
         self.hp = hp
@@ -168,20 +165,20 @@ def run_keras_tuner(kind: str, spec: Spec, splits: Splits, ledger: Ledger, workd
 
     class SpecHyperModel(kt.HyperModel):
         def build(self, hp: Any) -> keras.Model:
-            params = space.suggest(HpAsTrial(hp), spec)
+            params = suggest(HpAsTrial(hp), spec)
             model = build(params, splits.input_shape, splits.num_classes)
             compile_model(model, params)
             return model
 
         def fit(self, hp: Any, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
-            params = space.suggest(HpAsTrial(hp), spec)
+            params = suggest(HpAsTrial(hp), spec)
             trial_id = hp.values.get("tuner/trial_id") or id(hp)
 
             class Count(keras.callbacks.Callback):
                 def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
                     ledger.record(trial_id, epoch, (logs or {}).get(metric, math.nan), params)
 
-            # Compiled as cnnsearch's train.fit compiles (the learning-rate schedule spans the trial's epochs).
+            # Compiled as cnnsearch.training.fit compiles (the learning-rate schedule spans the trial's epochs).
             compile_model(model, params, math.ceil(len(splits.x_train) / params["batch_size"]), params["epochs"])
             callbacks = [*kwargs.pop("callbacks", []), *standard_callbacks(params, metric, spec.study.direction), Count()]
             kwargs.pop("verbose", None)

@@ -66,17 +66,17 @@ def label(row: dict[str, Any]) -> str:
 def child(args: argparse.Namespace) -> None:
     """Run every setting on this process's backend; print one JSON line per setting."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from cnnsearch.runtime import load_keras
+    from cnnsearch._runtime import load_keras
 
     backend = load_keras()
     import keras
     import numpy as np
-
-    from cnnsearch import data, model as model_lib
+    from cnnsearch.data import load
+    from cnnsearch.models import build
     from cnnsearch.spec import validate_spec
 
     spec = validate_spec(_fixed.spec_dict("throughput", 1, max_train_samples=args.samples))
-    splits = data.load(spec.data, seed=0)
+    splits = load(spec.data, seed=0)
     params = _fixed.params_of(spec)
     x, y = splits.x_train, splits.y_train
     print("VERSIONS " + _fixed.versions() + f"; {len(x)} training images {x.shape[1:]}", flush=True)
@@ -115,7 +115,7 @@ def child(args: argparse.Namespace) -> None:
         try:
             keras.mixed_precision.set_global_policy(row["precision"])
             keras.utils.set_random_seed(0)
-            net = model_lib.build(params, splits.input_shape, splits.num_classes)
+            net = build(params, splits.input_shape, splits.num_classes)
             net.compile(
                 optimizer=keras.optimizers.Adam(1e-3),
                 loss="sparse_categorical_crossentropy",
