@@ -4,22 +4,27 @@ reload and compare each, register it in MLflow, write the model card; and predic
 Imports every layer up to ``tracking`` (not ``reporting``).
 """
 
-from cnnsearch.export._card import CARD_JSON, CARD_MD, CONVERSION, read_card, render_markdown, versions, write_card
-from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves, top_k
-from cnnsearch.export._formats import (
-    FORMATS,
-    MAX_ACCURACY_DIFF,
-    MAX_PROB_DIFF,
-    Agreement,
-    ExportError,
-    check_available,
-    compare,
-    parse_formats,
-    tflite_interpreter,
-    write_and_verify,
-)
-from cnnsearch.export._pipeline import ExportResult, default_directory, export_best, retrain_epochs
-from cnnsearch.export._predict import Prediction, Predictor, expand
+from typing import TYPE_CHECKING
+
+from cnnsearch._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from cnnsearch.export._card import CARD_JSON, CARD_MD, CONVERSION, read_card, render_markdown, versions, write_card
+    from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves, top_k
+    from cnnsearch.export._formats import (
+        FORMATS,
+        MAX_ACCURACY_DIFF,
+        MAX_PROB_DIFF,
+        Agreement,
+        ExportError,
+        check_available,
+        compare,
+        parse_formats,
+        tflite_interpreter,
+        write_and_verify,
+    )
+    from cnnsearch.export._pipeline import ExportResult, default_directory, export_best, retrain_epochs
+    from cnnsearch.export._predict import Prediction, Predictor, expand
 
 __all__ = [
     "CARD_JSON",
@@ -51,3 +56,5 @@ __all__ = [
     "write_and_verify",
     "write_card",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

@@ -3,21 +3,25 @@ and KerasTuner hypermodels. Pure Keras: no Optuna, no MLflow, and nothing here c
 (the training layer does). Imports only ``spec``.
 """
 
-from cnnsearch.models._backbones import (
-    APPLICATIONS,
-    BACKBONE,
-    WeightsError,
-    apply_freeze,
-    check_backbone_weights,
-    ensure_imagenet,
-    imagenet_file,
-    input_size,
-    keras_cache,
-)
-from cnnsearch.models._hypermodel import INNER, inference_for
-from cnnsearch.models._hypermodel import build as build_hypermodel
-from cnnsearch.models._plain import AUGMENTATION, build, build_augmentation, inference_model
-from cnnsearch.models._residual import BN_MOMENTUM
+from typing import TYPE_CHECKING
+
+from cnnsearch._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from cnnsearch.models._backbones import (
+        APPLICATIONS,
+        BACKBONE,
+        WeightsError,
+        apply_freeze,
+        check_backbone_weights,
+        ensure_imagenet,
+        imagenet_file,
+        input_size,
+        keras_cache,
+    )
+    from cnnsearch.models._hypermodel import INNER, build_hypermodel, inference_for
+    from cnnsearch.models._plain import AUGMENTATION, build, build_augmentation, inference_model
+    from cnnsearch.models._residual import BN_MOMENTUM
 
 __all__ = [
     "APPLICATIONS",
@@ -38,3 +42,5 @@ __all__ = [
     "input_size",
     "keras_cache",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

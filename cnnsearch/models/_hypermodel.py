@@ -23,7 +23,7 @@ from cnnsearch.spec import load_build_function
 INNER = "hypermodel"
 
 
-def build(
+def build_hypermodel(
     reference: str,
     hp: Any,
     params: dict[str, Any],

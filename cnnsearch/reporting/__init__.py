@@ -5,22 +5,26 @@ and what a search leaves in MLflow beyond params and metrics (curves, study plot
 Imports every layer up to ``tracking``.
 """
 
-from cnnsearch.reporting._artifacts import (
-    CURVES_FILE,
-    PLOTS_DIR,
-    SUMMARY_FILE,
-    TRIALS_CSV,
-    RefreshPolicy,
-    StudyArtifacts,
-    log_model_summary,
-    log_trial_curves,
-)
-from cnnsearch.reporting._console import PoolConsole, SearchConsole, best_trials_table
-from cnnsearch.reporting._page import render, summary_counts
-from cnnsearch.reporting._page import write as write_report
-from cnnsearch.reporting._plots import STUDY_PLOTS, plot_learning_curves, study_figures, write_study_plots
-from cnnsearch.reporting._search_tracking import SearchTracking
-from cnnsearch.reporting._tables import SORT_KEYS, STATES, best_record, trial_row, trials_frame, trials_table
+from typing import TYPE_CHECKING
+
+from cnnsearch._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from cnnsearch.reporting._artifacts import (
+        CURVES_FILE,
+        PLOTS_DIR,
+        SUMMARY_FILE,
+        TRIALS_CSV,
+        RefreshPolicy,
+        StudyArtifacts,
+        log_model_summary,
+        log_trial_curves,
+    )
+    from cnnsearch.reporting._console import PoolConsole, SearchConsole, best_trials_table
+    from cnnsearch.reporting._page import render, summary_counts, write_report
+    from cnnsearch.reporting._plots import STUDY_PLOTS, plot_learning_curves, study_figures, write_study_plots
+    from cnnsearch.reporting._search_tracking import SearchTracking
+    from cnnsearch.reporting._tables import SORT_KEYS, STATES, best_record, trial_row, trials_frame, trials_table
 
 __all__ = [
     "CURVES_FILE",
@@ -49,3 +53,5 @@ __all__ = [
     "write_report",
     "write_study_plots",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

@@ -98,7 +98,7 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
     return "\n".join(parts)
 
 
-def write(study: optuna.Study, spec: Spec, out: Path, top: int = 5, tracking_uri: str | None = None) -> Path:
+def write_report(study: optuna.Study, spec: Spec, out: Path, top: int = 5, tracking_uri: str | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(study, spec, top, tracking_uri), encoding="utf-8")
     return out

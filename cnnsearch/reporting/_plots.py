@@ -1,6 +1,6 @@
 """Pictures of a search: one trial's learning curves, and the study's Optuna plots.
 
-Pure plotting into files (no MLflow): ``artifacts.py`` decides when to draw and
+Pure plotting into files (no MLflow): ``_artifacts.py`` decides when to draw and
 where the files go. Matplotlib draws with the Agg backend (no display needed);
 interactive HTML embeds plotly.js, so it opens offline and inside the MLflow UI.
 Every study plot is optional: one that cannot be drawn yet (too few trials) or

@@ -7,51 +7,56 @@ declared in ``_protocols.py`` and implemented by the reporting layer, so it impo
 neither MLflow nor the console. Imports ``spec``, ``data``, ``models`` and ``training``.
 """
 
-from cnnsearch.search._callbacks import PruningCallback, SafePoint
-from cnnsearch.search._checkpoints import kept, weights_file
-from cnnsearch.search._heartbeat import (
-    GRACE_S,
-    HOST,
-    INTERVAL_S,
-    MAX_RETRIES,
-    Heartbeat,
-    fail_stale_trials,
-    stale_reason,
-)
-from cnnsearch.search._interrupt import deferred, requested
-from cnnsearch.search._locks import study_lock
-from cnnsearch.search._objective import Objective, describe
-from cnnsearch.search._pool import run_workers, visible_gpus, worker_env
-from cnnsearch.search._protocols import (
-    PoolDisplay,
-    StudyDisplay,
-    StudyPlots,
-    StudyTracking,
-    Tracking,
-    TrialDisplay,
-    TrialTracking,
-)
-from cnnsearch.search._runner import (
-    AfterTrial,
-    Session,
-    close_session,
-    open_session,
-    prepare_worker_process,
-    run,
-    serve,
-)
-from cnnsearch.search._states import ENDED, FINISHED, TrialCounts, best_trial, ranked, trial_counts
-from cnnsearch.search._study import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
-from cnnsearch.search._suggest import (
-    SuggestsParams,
-    TrialNetwork,
-    build_for_trial,
-    suggest,
-    suggest_compile,
-    suggest_hyperparameter,
-    trial_hyperparameters,
-)
-from cnnsearch.search._trial_loop import DONE, RECYCLE, STOPPED, TIMEOUT, deadline_of, failure_streak, run_trials
+from typing import TYPE_CHECKING
+
+from cnnsearch._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from cnnsearch.search._callbacks import PruningCallback, SafePoint
+    from cnnsearch.search._checkpoints import kept, weights_file
+    from cnnsearch.search._heartbeat import (
+        GRACE_S,
+        HOST,
+        INTERVAL_S,
+        MAX_RETRIES,
+        Heartbeat,
+        fail_stale_trials,
+        stale_reason,
+    )
+    from cnnsearch.search._interrupt import deferred, requested
+    from cnnsearch.search._locks import study_lock
+    from cnnsearch.search._objective import Objective, describe
+    from cnnsearch.search._pool import run_workers, visible_gpus, worker_env
+    from cnnsearch.search._protocols import (
+        PoolDisplay,
+        StudyDisplay,
+        StudyPlots,
+        StudyTracking,
+        Tracking,
+        TrialDisplay,
+        TrialTracking,
+    )
+    from cnnsearch.search._runner import (
+        AfterTrial,
+        Session,
+        close_session,
+        open_session,
+        prepare_worker_process,
+        run,
+        serve,
+    )
+    from cnnsearch.search._states import ENDED, FINISHED, TrialCounts, best_trial, ranked, trial_counts
+    from cnnsearch.search._study import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
+    from cnnsearch.search._suggest import (
+        SuggestsParams,
+        TrialNetwork,
+        build_for_trial,
+        suggest,
+        suggest_compile,
+        suggest_hyperparameter,
+        trial_hyperparameters,
+    )
+    from cnnsearch.search._trial_loop import DONE, RECYCLE, STOPPED, TIMEOUT, deadline_of, failure_streak, run_trials
 
 __all__ = [
     "DONE",
@@ -113,3 +118,5 @@ __all__ = [
     "weights_file",
     "worker_env",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

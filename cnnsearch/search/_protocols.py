@@ -8,12 +8,13 @@ and ``PoolConsole`` implement the displays. ``None`` for a display runs silently
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import optuna
 from optuna.trial import FrozenTrial
 
-from cnnsearch.training import EpochListener
+if TYPE_CHECKING:  # annotations only: importing the protocols must not load Keras
+    from cnnsearch.training import EpochListener
 
 
 class TrialTracking(Protocol):

@@ -284,7 +284,7 @@ class PerformanceSpec(_Strict):
     """Training speed settings; ``"auto"`` picks per device kind what measured faster there.
 
     Not part of the search space: every trial trains with the same settings
-    (``cnnsearch/performance.py`` resolves them, ``docs/benchmarks.md`` has the figures).
+    (``cnnsearch/training/_performance.py`` resolves them, ``docs/benchmarks.md`` has the figures).
     """
 
     mixed_precision: Literal["auto", True, False] = "auto"

@@ -3,16 +3,21 @@ and reconciling runs with the study after a crash. Knows nothing of plots or pag
 Imports ``spec`` (for names and the tracking URI) and Optuna's trial records.
 """
 
-from cnnsearch.tracking._client import EPOCH_FLUSH_S, MAX_BATCH, Tracker, default_tracking_uri, tracking_uri
-from cnnsearch.tracking._reconcile import close_orphan_runs, close_trial_runs, track_runless_trials
-from cnnsearch.tracking._registry import (
-    EXPORT_KIND,
-    finish_export_run,
-    log_model,
-    registered_name,
-    start_export_run,
-    tracking_uri_set,
-)
+from typing import TYPE_CHECKING
+
+from cnnsearch._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from cnnsearch.tracking._client import EPOCH_FLUSH_S, MAX_BATCH, Tracker, default_tracking_uri, tracking_uri
+    from cnnsearch.tracking._reconcile import close_orphan_runs, close_trial_runs, track_runless_trials
+    from cnnsearch.tracking._registry import (
+        EXPORT_KIND,
+        finish_export_run,
+        log_model,
+        registered_name,
+        start_export_run,
+        tracking_uri_set,
+    )
 
 __all__ = [
     "EPOCH_FLUSH_S",
@@ -30,3 +35,5 @@ __all__ = [
     "tracking_uri",
     "tracking_uri_set",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

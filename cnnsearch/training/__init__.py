@@ -6,22 +6,33 @@ per-epoch reporting, and the learning-curve diagnosis. The only layer that
 compiles a model. Imports ``spec``, ``data`` and ``models``.
 """
 
-from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
-from cnnsearch.training._diagnosis import LABELS, Diagnosis, diagnose
-from cnnsearch.training._fit import compile_model, fine_tune_epochs, fit, fit_full, make_optimizer, standard_callbacks
-from cnnsearch.training._imbalance import (
-    MAX_LOGGED_CLASSES,
-    check_class_weights,
-    class_index,
-    class_weights,
-    metric_name,
-    per_class_metrics,
-    resample,
-)
-from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
-from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
-from cnnsearch.training._schedules import ONE_CYCLE_END, ONE_CYCLE_START, ONE_CYCLE_WARMUP
-from cnnsearch.training._schedules import learning_rate as scheduled_learning_rate
+from typing import TYPE_CHECKING
+
+from cnnsearch._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
+    from cnnsearch.training._diagnosis import LABELS, Diagnosis, diagnose
+    from cnnsearch.training._fit import (
+        compile_model,
+        fine_tune_epochs,
+        fit,
+        fit_full,
+        make_optimizer,
+        standard_callbacks,
+    )
+    from cnnsearch.training._imbalance import (
+        MAX_LOGGED_CLASSES,
+        check_class_weights,
+        class_index,
+        class_weights,
+        metric_name,
+        per_class_metrics,
+        resample,
+    )
+    from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
+    from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
+    from cnnsearch.training._schedules import ONE_CYCLE_END, ONE_CYCLE_START, ONE_CYCLE_WARMUP, scheduled_learning_rate
 
 __all__ = [
     "AUTO",
@@ -56,3 +67,5 @@ __all__ = [
     "scheduled_learning_rate",
     "standard_callbacks",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

@@ -60,7 +60,7 @@ def compile_model(
     """
     rate = params["learning_rate"] if learning_rate is None else learning_rate
     if steps_per_epoch is not None and epochs is not None:
-        rate = schedules.learning_rate(params, rate, steps_per_epoch, epochs)
+        rate = schedules.scheduled_learning_rate(params, rate, steps_per_epoch, epochs)
     speed = performance.compile_kwargs() if performance is not None else {}
     model.compile(optimizer=make_optimizer(params, rate), loss=make_loss(params), metrics=["accuracy"], **speed)
 

@@ -3,7 +3,7 @@
 All are Keras's own ``CosineDecay`` (with or without its linear warmup), so they are
 backend-neutral and serialize with the optimizer. A schedule counts optimizer steps,
 so it needs the steps per epoch and the epochs it spans. A schedule replaces
-ReduceLROnPlateau (Keras cannot lower the rate of a schedule; see train.py).
+ReduceLROnPlateau (Keras cannot lower the rate of a schedule; see _fit.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ONE_CYCLE_START = 1 / 25
 ONE_CYCLE_END = 1 / 25 / 1e4
 
 
-def learning_rate(
+def scheduled_learning_rate(
     params: dict[str, Any], rate: float, steps_per_epoch: int, epochs: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The rate, or the schedule the params name, peaking at ``rate`` over ``epochs`` epochs."""

@@ -4,11 +4,11 @@ cycle between modules, no module over 400 lines, and every public name listed in
 from __future__ import annotations
 
 import importlib
-import tomllib
 from pathlib import Path
 
 import grimp
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "cnnsearch"
@@ -23,7 +23,11 @@ def _contract_layers() -> list[str]:
 
 
 def test_readme_states_the_layers_the_contract_enforces() -> None:
-    flow = [line.strip() for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line.strip().startswith("spec -> ")]
+    flow = [
+        line.strip()
+        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("spec -> ")
+    ]
     assert flow, "README.md has no 'spec -> ...' layer line"
     stated = [part.strip() for part in flow[0].split("->")]
     assert stated == _contract_layers()
@@ -105,3 +109,29 @@ def test_subpackage_lists_its_public_names_and_keeps_modules_private(package: st
     assert names and all(hasattr(module, name) for name in names)
     files = [p.name for p in (PACKAGE / package).glob("*.py") if p.name != "__init__.py"]
     assert files and all(name.startswith("_") for name in files), files
+
+
+def test_read_only_paths_do_not_import_keras() -> None:
+    """`validate`, `trials`, `best` and `report` stay fast and quiet: no Keras, no TensorFlow."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import cnnsearch, cnnsearch.cli\n"
+        "from cnnsearch import data, models, training, search, tracking, reporting, export\n"
+        "import cnnsearch.search._study, cnnsearch.reporting._tables, cnnsearch.reporting._page\n"
+        "import cnnsearch.tracking._client, cnnsearch.tracking._reconcile\n"
+        "print(sorted(m for m in ('keras', 'tensorflow', 'torch', 'jax') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_public_names_are_exactly_the_type_checking_imports() -> None:
+    """A lazy package's ``__all__`` and its import block (what `_lazy.py` reads) list the same names."""
+    from cnnsearch._lazy import type_checking_imports
+
+    for package in ("models", "training", "search", "tracking", "reporting", "export"):
+        module = importlib.import_module(f"cnnsearch.{package}")
+        assert sorted(module.__all__) == sorted(type_checking_imports(PACKAGE / package / "__init__.py")), package
