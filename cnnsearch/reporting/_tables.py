@@ -129,7 +129,7 @@ def trials_table(frame: pd.DataFrame, title: str) -> Any:
         )
         diagnosis = "" if missing(row.get("diagnosis")) else row["diagnosis"]
         table.add_row(
-            f"{row['number']}\n[dim]{(row['mlflow_run_id'] or '')[:8]}[/dim]",
+            f"{row['number']}\n[dim]{'' if missing(row['mlflow_run_id']) else str(row['mlflow_run_id'])[:8]}[/dim]",
             f"{row['state']}\n[dim]{diagnosis}[/dim]",
             fmt(row["value"]),
             fmt(row["duration_s"]),

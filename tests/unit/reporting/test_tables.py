@@ -94,12 +94,6 @@ def test_trials_table_fits_80_columns_and_shows_why_trials_stopped() -> None:
     assert "lr=0.004" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="package bug: trials_table slices row['mlflow_run_id'], which pandas turns into NaN (a float) "
-    "for a trial without a run (a queued retry, a trial failed before its run existed)",
-)
 def test_trials_table_shows_a_trial_that_has_no_mlflow_run_yet() -> None:
     study = _study()
     study.enqueue_trial({"lr": 0.01})  # a WAITING trial (e.g. the retry of a dead worker's trial): no run yet
