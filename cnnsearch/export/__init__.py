@@ -23,8 +23,9 @@ if TYPE_CHECKING:
         tflite_interpreter,
         write_and_verify,
     )
-    from cnnsearch.export._pipeline import ExportResult, default_directory, export_best, retrain_epochs
+    from cnnsearch.export._pipeline import ExportResult, default_directory, export_best
     from cnnsearch.export._predict import Prediction, Predictor, expand
+    from cnnsearch.export._shipping import Shipped, average, retrain_epochs, ship
 
 __all__ = [
     "CARD_JSON",
@@ -38,6 +39,8 @@ __all__ = [
     "ExportResult",
     "Prediction",
     "Predictor",
+    "Shipped",
+    "average",
     "check_available",
     "classification_figures",
     "compare",
@@ -50,6 +53,7 @@ __all__ = [
     "read_card",
     "render_markdown",
     "retrain_epochs",
+    "ship",
     "tflite_interpreter",
     "top_k",
     "versions",

@@ -63,6 +63,24 @@ def read_card(directory: Path) -> dict[str, Any]:
     return card
 
 
+def _shipped_lines(card: dict[str, Any]) -> list[str]:
+    """What was shipped, by which rule, and each member's validation figure."""
+    shipped, training = card.get("shipped") or {"rule": "retrain"}, card["training"]
+    if shipped["rule"] == "retrain":
+        return [
+            f"- Shipped: retrained on train + validation ({training['train_samples']} images) for "
+            f"{training['epochs']} epochs: {training['epochs_rule']}"
+        ]
+    metric = card["search"]["metric"]
+    lines = [f'- Shipped ({shipped["rule"]}, `[export] ship = "{shipped["asked"]}"`): {shipped["description"]}.']
+    lines += [
+        f"  - trial {m['trial']}: {metric} {m['value']:.4f} (weights `{m['weights']}`, trained on "
+        f"{training['train_samples']} images)"
+        for m in shipped["members"]
+    ]
+    return lines
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     """The card for people: a page that reads top to bottom."""
     search, training, test = card["search"], card["training"], card["test"]
@@ -104,8 +122,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         f"- Search: `{search['metric']}` ({search['direction']}) = {search['value']:.4f} on the validation split, "
         f"best of {search['finished_trials']} finished trials; MLflow run `{search['mlflow_run_id']}`.",
-        f"- Retrained on train + validation ({training['train_samples']} images) for {training['epochs']} epochs: "
-        f"{training['epochs_rule']}",
+        *_shipped_lines(card),
         f"- Seed {training['seed']}; Keras backend `{training['backend']}`; {card['model']['param_count']:,} parameters.",
         "",
         "![training curves](training_curves.png)",

@@ -89,14 +89,18 @@ def plot_confusion_matrix(matrix: list[list[int]], class_names: list[str], path:
 def plot_training_curves(
     retrain: dict[str, list[float]], search: dict[str, list[float]], metric: str, path: Path
 ) -> Path:
-    """Left: the retrain's loss and accuracy per epoch. Right: the best trial's curves during the search."""
+    """Left: the retrain's loss and accuracy per epoch (if one ran). Right: the best trial's curves in the search."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for key, values in retrain.items():
         left.plot(range(1, len(values) + 1), values, marker="o", label=key)
-    left.set_title("Final retrain on train + validation")
+    if retrain:
+        left.set_title("Final retrain on train + validation")
+        left.legend()
+    else:
+        left.text(0.5, 0.5, "no retrain: the trials' kept weights were shipped", ha="center", va="center")
+        left.set_title("Final retrain")
     left.set_xlabel("epoch")
-    left.legend()
     left.grid(alpha=0.3)
     if search:
         for key, values in search.items():

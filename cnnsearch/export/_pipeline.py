@@ -1,16 +1,16 @@
-"""Retrain the best trial, test it once on the held-out split, export it, verify every file.
+"""Ship the best of a study: test it once on the held-out split, export it, verify every file.
 
-The flow, one direction: study -> best params (rebuilt through ``search.suggest`` on a
-``FixedTrial``, so the same builder as the trials) -> retrain on train + validation ->
-inference twin (uint8 input, no augmentation) -> test figures -> each format written,
-reloaded and compared -> MLflow model + registry -> model card. Files are written to a
+The flow, one direction: study -> what to ship (``_shipping.py``: a retrain, the kept
+checkpoint or the mean of the top checkpoints, each rebuilt through ``search.suggest``
+on a ``FixedTrial``, so the same builder as the trials) -> inference model (uint8
+input, no augmentation) -> test figures -> each format written, reloaded and
+compared -> MLflow model + registry -> model card. Files are written to a
 staging folder and moved into place only when everything agreed, so a failed export
 never leaves a half export or replaces a good one.
 """
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,17 +24,16 @@ import optuna
 
 from cnnsearch import data as data_module
 from cnnsearch import tracking as registry  # the export run, logged model and registry version
-from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, PARENT_RUN_ATTR, RUN_ID_ATTR
+from cnnsearch._keys import PARENT_RUN_ATTR, RUN_ID_ATTR
 from cnnsearch._paths import export_dir
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.export._card import CONVERSION, versions, write_card
 from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves
-from cnnsearch.export._formats import Agreement, ExportError, check_available, write_and_verify
-from cnnsearch.models import inference_for
-from cnnsearch.search import best_trial, build_for_trial, load_study, suggest, trial_counts
+from cnnsearch.export._formats import Agreement, check_available, write_and_verify
+from cnnsearch.export._shipping import Shipped, ship
+from cnnsearch.search import best_trial, load_study, trial_counts
 from cnnsearch.spec import Spec, spec_to_dict, spec_to_toml
 from cnnsearch.tracking import Tracker
-from cnnsearch.training import EpochReporter, fit_full
 
 Say = Callable[[str], None]
 
@@ -64,21 +63,6 @@ def default_directory(spec: Spec) -> Path:
     return export_dir(spec.study.name)
 
 
-def retrain_epochs(trial: optuna.trial.FrozenTrial, params: dict[str, Any]) -> tuple[int, str]:
-    """Epochs for the final retrain and why: up to the epoch early stopping kept (its best epoch)."""
-    best_epoch = trial.user_attrs.get(BEST_EPOCH_ATTR)
-    epochs_run = trial.user_attrs.get(EPOCHS_RUN_ATTR)
-    if isinstance(best_epoch, int):
-        why = (
-            f"the best trial ran {epochs_run} epochs and early stopping kept the weights of epoch "
-            f"{best_epoch + 1} (its best {'' if epochs_run is None else 'validation '}score), so the retrain runs {best_epoch + 1}."
-        )
-        return best_epoch + 1, why
-    if isinstance(epochs_run, int):
-        return epochs_run, f"the best trial ran {epochs_run} epochs."
-    return int(params["epochs"]), f"the trial recorded no epoch count; the spec's {params['epochs']} epochs."
-
-
 def export_best(
     spec: Spec, directory: Path | None = None, formats: list[str] | None = None, say: Say = print
 ) -> ExportResult:
@@ -90,19 +74,9 @@ def export_best(
     best = best_trial(study)
     if best is None:
         raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
-    fixed = optuna.trial.FixedTrial(dict(best.params))
-    params = suggest(fixed, spec)
-    epochs, epochs_rule = retrain_epochs(best, params)
     splits = data_module.load(spec.data, spec.study.seed)
-    x = np.concatenate([splits.x_train, splits.x_val])
-    y = np.concatenate([splits.y_train, splits.y_val])
-    say(
-        f"Retraining trial {best.number} ({spec.study.metric} {best.value:.4f}) on train + validation: "
-        f"{len(x):,} images, {epochs} epochs, seed {spec.study.seed}"
-    )
-    model, history = _retrain(spec, fixed, params, splits, x, y, epochs, say)
-    twin = inference_for(spec.model.hypermodel, model, params, splits.input_shape, splits.num_classes)
-    del model
+    shipped = ship(spec, study, splits, say)
+    twin, params = shipped.model, shipped.params
     probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
     figures = classification_figures(splits.y_test, probs, splits.class_names)
     say(
@@ -129,7 +103,7 @@ def export_best(
         artifacts = [
             plot_confusion_matrix(figures["confusion_matrix"], splits.class_names, staging / "confusion_matrix.png"),
             plot_training_curves(
-                history,
+                shipped.history,
                 _search_curves(tracker, best, spec.study.metric),
                 spec.study.metric,
                 staging / "training_curves.png",
@@ -137,7 +111,7 @@ def export_best(
         ]
         (staging / "spec.toml").write_text(spec_to_toml(spec))
         model_name, version = registry.log_model(tracker, run_id, twin, splits.x_test, probs)
-        card = _card(spec, study, best, params, splits, figures, agreements, epochs, epochs_rule, twin, len(x))
+        card = _card(spec, study, best, shipped, splits, figures, agreements)
         card["mlflow"] = {
             "tracking_uri": tracker.uri,
             "experiment": spec.tracking.experiment,
@@ -157,43 +131,6 @@ def export_best(
         shutil.rmtree(directory)
     staging.rename(directory)
     return ExportResult(directory, card, agreements)
-
-
-def _retrain(
-    spec: Spec,
-    trial: optuna.trial.FixedTrial,
-    params: dict[str, Any],
-    splits: data_module.Splits,
-    x: np.ndarray,
-    y: np.ndarray,
-    epochs: int,
-    say: Say,
-) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Seeded, deterministic (on TensorFlow) retrain; returns the model and its loss/accuracy per epoch."""
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(spec.study.seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-    network = build_for_trial(spec, trial, params, splits.input_shape, splits.num_classes)
-    params.update(network.hp_values)
-
-    def show(epoch: int, metrics: dict[str, float]) -> None:
-        say(
-            f"  epoch {epoch + 1:>3}/{epochs}  loss {metrics.get('loss', math.nan):.4f}  "
-            f"accuracy {metrics.get('accuracy', math.nan):.4f}  {metrics['epoch_time_s']:.1f}s"
-        )
-
-    callbacks = [EpochReporter([show], len(x)), keras.callbacks.TerminateOnNaN()]
-    model = network.model
-    history = fit_full(
-        model, x, y, params, epochs, callbacks, compile_config=network.compile_config, class_names=splits.class_names
-    ).history
-    losses = history.get("loss", [])
-    if not losses or not math.isfinite(losses[-1]):
-        raise ExportError(f"retraining trial params diverged: loss became NaN at epoch {len(losses)}")
-    return model, {k: [float(v) for v in history[k]] for k in ("loss", "accuracy") if k in history}
 
 
 def _search_curves(tracker: Tracker, trial: optuna.trial.FrozenTrial, metric: str) -> dict[str, list[float]]:
@@ -217,14 +154,10 @@ def _card(
     spec: Spec,
     study: optuna.Study,
     best: optuna.trial.FrozenTrial,
-    params: dict[str, Any],
+    shipped: Shipped,
     splits: data_module.Splits,
     figures: dict[str, Any],
     agreements: list[Agreement],
-    epochs: int,
-    epochs_rule: str,
-    twin: keras.Model,
-    train_samples: int,
 ) -> dict[str, Any]:
     height, width, channels = splits.input_shape
     return {
@@ -240,7 +173,17 @@ def _card(
             "conversion": CONVERSION,
         },
         "output": {"kind": "softmax probabilities", "dtype": "float32", "shape": [None, splits.num_classes]},
-        "model": {"architecture": twin.name, "param_count": int(twin.count_params()), "augmentation_in_export": False},
+        "model": {
+            "architecture": shipped.model.name,
+            "param_count": int(shipped.model.count_params()),
+            "augmentation_in_export": False,
+        },
+        "shipped": {
+            "rule": shipped.rule,
+            "asked": spec.export.ship,
+            "description": shipped.description,
+            "members": shipped.members,
+        },
         "search": {
             "study": study.study_name,
             "metric": spec.study.metric,
@@ -250,17 +193,11 @@ def _card(
             "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
             "finished_trials": trial_counts(study).finished,
         },
-        "params": params,
+        "params": shipped.params,
         "training": {
-            "epochs": epochs,
-            "epochs_rule": epochs_rule,
-            "trial_epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),
-            "trial_best_epoch": best.user_attrs.get(BEST_EPOCH_ATTR),
-            "train_samples": train_samples,
+            **shipped.training,
             "test_samples": int(len(splits.y_test)),
-            "seed": spec.study.seed,
             "backend": keras.backend.backend(),
-            "deterministic": keras.backend.backend() == "tensorflow",
         },
         "test": figures,
         "exports": [

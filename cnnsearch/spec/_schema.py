@@ -280,6 +280,16 @@ class TrackingSpec(_Strict):
     experiment: str = Field("", description="defaults to the study name")
 
 
+class ExportSpec(_Strict):
+    """What ``best --export`` ships (the rule is fixed before any test figure is seen)."""
+
+    ship: Literal["retrain", "checkpoint", "ensemble"] = Field(
+        "retrain",
+        description="retrain the best trial on train + validation; its kept checkpoint; or the mean of the top kept checkpoints",
+    )
+    ensemble_size: int = Field(3, ge=2, le=10, description="ship = ensemble: how many of the best kept checkpoints")
+
+
 class PerformanceSpec(_Strict):
     """Training speed settings; ``"auto"`` picks per device kind what measured faster there.
 
@@ -316,3 +326,4 @@ class Spec(_Strict):
     augment: AugmentSpec = AugmentSpec()
     tracking: TrackingSpec = TrackingSpec()
     performance: PerformanceSpec = PerformanceSpec()
+    export: ExportSpec = ExportSpec()

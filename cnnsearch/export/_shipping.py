@@ -1,0 +1,176 @@
+"""What an export ships, by a rule fixed in the spec before any test figure is seen.
+
+``[export] ship``:
+
+- ``retrain``: the best trial's params retrained on train + validation, for as many
+  epochs as the trial kept (its best epoch + 1), seeded;
+- ``checkpoint``: the best trial's kept weights (``mlruns/weights/<study>/``) as they are;
+- ``ensemble``: the mean of the probabilities of the ``ensemble_size`` best trials'
+  kept checkpoints, as one Keras model (so every format, ``predict`` and the registry
+  work unchanged).
+
+A rule that needs checkpoints falls back to ``retrain`` (and says so) when the best
+trial kept none. ``docs/benchmarks.md`` has the measurements behind the default.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import optuna
+
+from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR
+from cnnsearch.data import Splits
+from cnnsearch.export._formats import ExportError
+from cnnsearch.models import inference_for
+from cnnsearch.search import build_for_trial, kept, ranked, suggest
+from cnnsearch.spec import Spec
+from cnnsearch.training import EpochReporter, fit_full
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Shipped:
+    """The inference model to export (uint8 images in, probabilities out) and how it was made."""
+
+    model: keras.Model
+    rule: str
+    description: str
+    #: Each member: trial number, its validation value, the weights file (or None for a retrain).
+    members: list[dict[str, Any]]
+    #: The best trial's params (with a hypermodel's own values).
+    params: dict[str, Any]
+    #: Epochs, the rule behind them, training samples, seed (retrain) or the checkpoints' origin.
+    training: dict[str, Any]
+    #: The retrain's loss and accuracy per epoch; empty when nothing was retrained.
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def retrain_epochs(trial: optuna.trial.FrozenTrial, params: dict[str, Any]) -> tuple[int, str]:
+    """Epochs for the final retrain and why: up to the epoch early stopping kept (its best epoch)."""
+    best_epoch = trial.user_attrs.get(BEST_EPOCH_ATTR)
+    epochs_run = trial.user_attrs.get(EPOCHS_RUN_ATTR)
+    if isinstance(best_epoch, int):
+        why = (
+            f"the best trial ran {epochs_run} epochs and early stopping kept the weights of epoch "
+            f"{best_epoch + 1} (its best {'' if epochs_run is None else 'validation '}score), so the retrain runs {best_epoch + 1}."
+        )
+        return best_epoch + 1, why
+    if isinstance(epochs_run, int):
+        return epochs_run, f"the best trial ran {epochs_run} epochs."
+    return int(params["epochs"]), f"the trial recorded no epoch count; the spec's {params['epochs']} epochs."
+
+
+def ship(spec: Spec, study: optuna.Study, splits: Splits, say: Say, rule: str | None = None) -> Shipped:
+    """The model ``rule`` (default: the spec's ``[export] ship``) gives for this study."""
+    rule = rule or spec.export.ship
+    trials = ranked(study)
+    if not trials:
+        raise ExportError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
+    files = kept(spec)
+    if rule != "retrain" and trials[0].number not in files:
+        say(
+            f"Trial {trials[0].number} kept no weights (study.keep_top_k = {spec.study.keep_top_k}): retraining it instead"
+        )
+        rule = "retrain"
+    if rule == "retrain":
+        return _retrain(spec, trials[0], splits, say)
+    size = 1 if rule == "checkpoint" else spec.export.ensemble_size
+    members = [t for t in trials if t.number in files][:size]
+    twins: list[keras.Model] = []
+    params: dict[str, Any] = {}
+    for trial in members:
+        twin, trial_params = _from_checkpoint(spec, trial, files[trial.number], splits)
+        twins.append(twin)
+        params = params or trial_params
+    records = [{"trial": t.number, "value": float(t.value or 0.0), "weights": files[t.number].name} for t in members]
+    training = {"train_samples": int(len(splits.x_train)), "seed": spec.study.seed, "checkpoints": "the trials' own"}
+    if len(twins) == 1:
+        say(f"Shipping trial {members[0].number}'s kept checkpoint ({spec.study.metric} {members[0].value:.4f})")
+        return Shipped(
+            twins[0], "checkpoint", f"trial {members[0].number}'s kept checkpoint", records, params, training
+        )
+    description = "mean of trials " + ", ".join(str(t.number) for t in members)
+    say(f"Shipping the {description} ({spec.study.metric} " + ", ".join(f"{t.value:.4f}" for t in members) + ")")
+    return Shipped(average(twins), "ensemble", description, records, params, training)
+
+
+def average(members: list[keras.Model]) -> keras.Model:
+    """One model whose output is the mean of the members' probabilities (members renamed ``member_i``)."""
+    inputs = keras.Input(shape=members[0].input_shape[1:], dtype=members[0].inputs[0].dtype, name="image")
+    outputs = []
+    for i, member in enumerate(members):
+        member.name = f"member_{i}"
+        outputs.append(member(inputs))
+    mean = keras.layers.Average(name="mean_probabilities", dtype="float32")(outputs)
+    return keras.Model(inputs, mean, name="cnnsearch_ensemble")
+
+
+def _from_checkpoint(
+    spec: Spec, trial: optuna.trial.FrozenTrial, weights: Any, splits: Splits
+) -> tuple[keras.Model, dict[str, Any]]:
+    """A kept trial's inference twin: its network rebuilt from its params, its best-epoch weights loaded."""
+    keras.mixed_precision.set_global_policy("float32")  # the export runs in float32, whatever the trials did
+    fixed = optuna.trial.FixedTrial(dict(trial.params))
+    params = suggest(fixed, spec)
+    network = build_for_trial(spec, fixed, params, splits.input_shape, splits.num_classes)
+    params.update(network.hp_values)
+    network.model.load_weights(str(weights))
+    twin = inference_for(spec.model.hypermodel, network.model, params, splits.input_shape, splits.num_classes)
+    return twin, params
+
+
+def _retrain(spec: Spec, best: optuna.trial.FrozenTrial, splits: Splits, say: Say) -> Shipped:
+    """Seeded, deterministic (on TensorFlow) retrain on train + validation."""
+    fixed = optuna.trial.FixedTrial(dict(best.params))
+    params = suggest(fixed, spec)
+    epochs, epochs_rule = retrain_epochs(best, params)
+    x = np.concatenate([splits.x_train, splits.x_val])
+    y = np.concatenate([splits.y_train, splits.y_val])
+    say(
+        f"Retraining trial {best.number} ({spec.study.metric} {best.value:.4f}) on train + validation: "
+        f"{len(x):,} images, {epochs} epochs, seed {spec.study.seed}"
+    )
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(spec.study.seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    network = build_for_trial(spec, fixed, params, splits.input_shape, splits.num_classes)
+    params.update(network.hp_values)
+
+    def show(epoch: int, metrics: dict[str, float]) -> None:
+        say(
+            f"  epoch {epoch + 1:>3}/{epochs}  loss {metrics.get('loss', math.nan):.4f}  "
+            f"accuracy {metrics.get('accuracy', math.nan):.4f}  {metrics['epoch_time_s']:.1f}s"
+        )
+
+    callbacks = [EpochReporter([show], len(x)), keras.callbacks.TerminateOnNaN()]
+    model = network.model
+    fitted = fit_full(
+        model, x, y, params, epochs, callbacks, compile_config=network.compile_config, class_names=splits.class_names
+    ).history
+    losses = fitted.get("loss", [])
+    if not losses or not math.isfinite(losses[-1]):
+        raise ExportError(f"retraining trial params diverged: loss became NaN at epoch {len(losses)}")
+    twin = inference_for(spec.model.hypermodel, model, params, splits.input_shape, splits.num_classes)
+    history = {k: [float(v) for v in fitted[k]] for k in ("loss", "accuracy") if k in fitted}
+    training = {
+        "epochs": epochs,
+        "epochs_rule": epochs_rule,
+        "trial_epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),
+        "trial_best_epoch": best.user_attrs.get(BEST_EPOCH_ATTR),
+        "train_samples": int(len(x)),
+        "seed": spec.study.seed,
+        "deterministic": keras.backend.backend() == "tensorflow",
+    }
+    member = [{"trial": best.number, "value": float(best.value or 0.0), "weights": None}]
+    description = f"trial {best.number} retrained on train + validation for {epochs} epochs"
+    return Shipped(twin, "retrain", description, member, params, training, history)
