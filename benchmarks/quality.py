@@ -1,0 +1,272 @@
+"""Quality of what cnnsearch ships, against what a user could get otherwise in the same time.
+
+One table per dataset, every row measured in this run, test accuracy on the held-out
+split (mean +- std over seeds):
+
+- ``cnnsearch: <rule>``: the shipped spec searched by ``cnnsearch.run`` exactly as a user
+  runs it, then each shipping rule of ``[export] ship`` applied to that one study:
+  ``retrain`` (the best trial retrained on train + validation), ``checkpoint`` (its kept
+  weights) and ``ensemble`` (the mean of the top kept checkpoints); the row marked
+  ``(default)`` is what ``cnnsearch best --export`` ships;
+- ``SVC on pixels`` (digits): scikit-learn's ``SVC(C=10)`` on flattened pixels;
+- ``tutorial CNN``: conv 32-64-64 (3x3, same padding), dense 64, Adam, 10 epochs, on train + validation;
+- ``KerasTuner Hyperband`` and ``random search``: the same space under the same wall-clock
+  budget as the cnnsearch search, their winner retrained on train + validation.
+
+Datasets: ``digits`` (``search_spaces/digits.toml``, the offline demo; seed 42 is the demo
+itself) and ``cifar10`` (``search_spaces/cifar10.toml`` on ``../shared/data/cifar10-subset``
+under a ``study.timeout`` of 20 minutes). Results are saved after every (dataset, method,
+seed) in ``OUT/partial.json``; ``--resume`` keeps them. The last line is
+``quality_margin=<x>``: the default export minus the best non-cnnsearch row, in test
+points, on the worst dataset.
+
+    .venv/bin/python benchmarks/quality.py --quick                      # about 10 minutes
+    .venv/bin/python benchmarks/quality.py --datasets digits --seeds 3  # about 15 minutes
+    .venv/bin/python benchmarks/quality.py --resume                     # everything, about 2.5 hours
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import cnnsearch  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from cnnsearch.data import Splits, load  # noqa: E402
+from cnnsearch.export import ship  # noqa: E402
+from cnnsearch.models import build  # noqa: E402
+from cnnsearch.spec import load_spec  # noqa: E402
+from cnnsearch.training import fit_full  # noqa: E402
+
+from search_efficiency import Ledger, run_keras_tuner, run_optuna  # noqa: E402
+
+CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
+RULES = ("retrain", "checkpoint", "ensemble")
+BASELINES = ("svc", "tutorial", "kt_hyperband", "random")
+LABELS = {
+    "svc": "SVC on pixels",
+    "tutorial": "tutorial CNN",
+    "kt_hyperband": "KerasTuner Hyperband",
+    "random": "random search",
+}
+
+
+def dataset_spec(name: str, args: argparse.Namespace) -> tuple[Path, list[str]]:
+    """The shipped spec and the overrides this benchmark adds (quick mode shrinks them)."""
+    if name == "digits":
+        overrides = ["study.n_trials=6", "train.epochs=8"] if args.quick else []
+        return ROOT / "search_spaces" / "digits.toml", overrides
+    overrides = [f"data.path={CIFAR}", f"study.timeout={args.timeout}"]
+    if args.quick:
+        overrides += ["data.max_train_samples=1500"]
+    return ROOT / "search_spaces" / "cifar10.toml", overrides
+
+
+def accuracy(model: keras.Model, splits: Splits) -> float:
+    probs = np.asarray(model.predict(splits.x_test, batch_size=256, verbose=0))
+    return float(np.mean(probs.argmax(1) == splits.y_test))
+
+
+def run_cnnsearch(name: str, seed: int, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """One search as a user runs it, then every shipping rule on the same study."""
+    path, overrides = dataset_spec(name, args)
+    overrides = [*overrides, f"study.seed={seed}", f"study.name=quality-{name}-{seed}"]
+    work = scratch / f"{name}-{seed}"
+    work.mkdir(parents=True, exist_ok=True)
+    os.chdir(work)
+    started = time.perf_counter()
+    study = cnnsearch.run(path, overrides=overrides, progress=False)
+    search_s = time.perf_counter() - started
+    spec = load_spec(path, overrides)
+    splits = load(spec.data, seed=spec.study.seed)
+    best = study.best_trial
+    row: dict[str, Any] = {
+        "search_s": search_s,
+        "trials": len(study.trials),
+        "best_val": best.value,
+        "best_trial": best.number,
+        "default": spec.export.ship,
+    }
+    for rule in RULES:
+        keras.backend.clear_session()
+        started = time.perf_counter()
+        shipped = ship(spec, study, splits, lambda line: None, rule=rule)
+        row[rule] = accuracy(shipped.model, splits)
+        row[f"{rule}_s"] = time.perf_counter() - started
+        row[f"{rule}_shipped"] = shipped.description
+    print(
+        f"  {name} seed {seed}: search {search_s:.0f}s, best val {best.value:.4f}, "
+        + ", ".join(f"{r} {row[r]:.4f}" for r in RULES),
+        flush=True,
+    )
+    return row
+
+
+def tutorial_model(input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
+    """The seed tutorials' CNN, with same padding so that 8x8 digits fit too."""
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            layers.Rescaling(1.0 / 255.0),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
+
+
+def run_baseline(
+    method: str, name: str, seed: int, args: argparse.Namespace, budget_s: float, scratch: Path
+) -> dict[str, Any]:
+    path, overrides = dataset_spec(name, args)
+    spec = load_spec(path, [*overrides, f"study.seed={seed}", f"study.name=baseline-{method}-{name}-{seed}"])
+    splits = load(spec.data, seed=spec.study.seed)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    x = np.concatenate([splits.x_train, splits.x_val])
+    y = np.concatenate([splits.y_train, splits.y_val])
+    started = time.perf_counter()
+    if method == "svc":
+        from sklearn.svm import SVC
+
+        model = SVC(C=10).fit(x.reshape(len(x), -1) / 255.0, y)
+        test = float(np.mean(model.predict(splits.x_test.reshape(len(splits.x_test), -1) / 255.0) == splits.y_test))
+        return {"test": test, "seconds": time.perf_counter() - started}
+    if method == "tutorial":
+        model = tutorial_model(splits.input_shape, splits.num_classes)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, epochs=10, batch_size=32, verbose=0)
+        return {"test": accuracy(model, splits), "seconds": time.perf_counter() - started}
+    work = scratch / f"{method}-{name}-{seed}"
+    work.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(budget_epochs=10**9, budget_seconds=budget_s)
+    if method == "random":
+        random_spec = load_spec(
+            path,
+            [
+                *overrides,
+                f"study.seed={seed}",
+                f"study.name=random-{name}-{seed}",
+                "study.sampler=random",
+                "study.pruner=none",
+                "study.initial_params={}",
+            ],
+        )
+        run_optuna(random_spec, splits, ledger, work)
+        spec = random_spec
+    else:
+        run_keras_tuner(method, spec, splits, ledger, work, seed)
+    best, where = ledger.best_within(10**9)
+    if where is None:
+        return {"test": math.nan, "seconds": time.perf_counter() - started}
+    _, epoch, params = ledger.owners[where]
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = build(params, splits.input_shape, splits.num_classes)
+    fit_full(model, x, y, params, epoch + 1, [keras.callbacks.TerminateOnNaN()])
+    return {"test": accuracy(model, splits), "best_val": best, "seconds": time.perf_counter() - started}
+
+
+def mean_std(values: list[float]) -> str:
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}"
+
+
+def table(name: str, results: dict[str, Any]) -> tuple[list[str], float]:
+    """The dataset's table, and the default export's margin over the best baseline (test points)."""
+    ours = [v for k, v in results.items() if k.startswith(f"{name}/cnnsearch/")]
+    lines = [f"\n{name}: test accuracy (mean +- std over seeds)", "| row | test accuracy | seeds |", "|---|---|---|"]
+    default = ours[0]["default"] if ours else "retrain"
+    for rule in RULES:
+        mark = " (default)" if rule == default else ""
+        lines.append(f"| cnnsearch: {rule}{mark} | {mean_std([r[rule] for r in ours])} | {len(ours)} |")
+    best_other = -math.inf
+    for method in BASELINES:
+        runs = [v for k, v in results.items() if k.startswith(f"{name}/{method}/")]
+        if runs:
+            lines.append(f"| {LABELS[method]} | {mean_std([r['test'] for r in runs])} | {len(runs)} |")
+            best_other = max(best_other, statistics.mean(r["test"] for r in runs if math.isfinite(r["test"])))
+    exported = statistics.mean(r[default] for r in ours) if ours else math.nan
+    margin = (exported - best_other) * 100 if math.isfinite(best_other) else math.nan
+    if ours:
+        secs = statistics.mean(r["search_s"] for r in ours)
+        lines.append(
+            f"search wall time {secs:.0f} s per seed; export rule times (s): "
+            + ", ".join(f"{r} {statistics.mean(x[f'{r}_s'] for x in ours):.1f}" for r in RULES)
+        )
+    return lines, margin
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small searches, 1 seed, short baselines")
+    parser.add_argument("--datasets", default="digits,cifar10")
+    parser.add_argument("--seeds", type=int, default=3, help="cnnsearch seeds (baselines: 1, except svc and tutorial)")
+    parser.add_argument("--timeout", default="20m", help="cifar10: study.timeout, and the baselines' budget")
+    parser.add_argument("--methods", default=",".join(("cnnsearch", *BASELINES)))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "quality")
+    parser.add_argument("--resume", action="store_true", help="keep the results already in OUT/partial.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.timeout = 1, "3m"
+    args.out.mkdir(parents=True, exist_ok=True)
+    saved = args.out / "partial.json"
+    results: dict[str, Any] = json.loads(saved.read_text()) if args.resume and saved.exists() else {}
+    methods = args.methods.split(",")
+    seeds = [42 + i for i in range(args.seeds)]
+    scratch = Path(tempfile.mkdtemp(prefix="cnnsearch-quality-"))
+    home = Path.cwd()
+    for name in args.datasets.split(","):
+        for method in methods:
+            if method == "svc" and name != "digits":
+                continue
+            for seed in seeds if method in ("cnnsearch", "svc", "tutorial") else seeds[:1]:
+                key = f"{name}/{method}/{seed}"
+                if key in results:
+                    continue
+                print(f"{key} ...", flush=True)
+                if method == "cnnsearch":
+                    results[key] = run_cnnsearch(name, seed, args, scratch)
+                else:
+                    ours = [v for k, v in results.items() if k.startswith(f"{name}/cnnsearch/")]
+                    budget = statistics.mean(r["search_s"] for r in ours) if ours else 120.0
+                    results[key] = run_baseline(method, name, seed, args, budget, scratch)
+                    print(f"  {key}: test {results[key]['test']:.4f}", flush=True)
+                os.chdir(home)
+                saved.write_text(json.dumps(results, indent=1))
+    margins = []
+    for name in args.datasets.split(","):
+        lines, margin = table(name, results)
+        print("\n".join(lines))
+        margins.append(margin)
+    print(f"versions: keras {keras.__version__} ({keras.backend.backend()}), cnnsearch {cnnsearch.__version__}")
+    print(f"quality_margin={min(margins):+.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""`[export] ship`: what an export ships, on one tiny digits study shared by the module.
+
+Behaviour, not accuracy: the ensemble is one model whose output is the mean of its
+members (the best kept checkpoints, best first), the checkpoint rule ships the best
+trial's kept weights unchanged, every format of an ensemble reloads and agrees, and a
+rule that needs checkpoints falls back to a retrain when none were kept.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cnnsearch
+import keras
+import numpy as np
+import optuna
+import pytest
+from cnnsearch.data import load
+from cnnsearch.export import ship
+from cnnsearch.models import inference_model
+from cnnsearch.search import build_for_trial, kept, ranked, suggest
+from cnnsearch.spec import load_spec
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def study_dir(tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four complete 2-epoch trials with their weights kept (keep_top_k = 3)."""
+    root = tmp_path_factory.mktemp("shipping")
+    (root / "tiny.toml").write_text(tiny_spec_text(n_trials=4, epochs=2, pruner="none"))
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        cnnsearch.run(root / "tiny.toml", progress=False)
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+@pytest.fixture
+def in_study(study_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(study_dir)
+    return study_dir
+
+
+def _checkpoint_twin(spec, trial, splits) -> keras.Model:
+    """A kept trial's network, rebuilt by hand from its params and weights file."""
+    fixed = optuna.trial.FixedTrial(dict(trial.params))
+    params = suggest(fixed, spec)
+    model = build_for_trial(spec, fixed, params, splits.input_shape, splits.num_classes).model
+    model.load_weights(str(kept(spec)[trial.number]))
+    return inference_model(model, params, splits.input_shape, splits.num_classes)
+
+
+def test_ensemble_is_the_mean_of_the_best_kept_checkpoints(in_study: Path) -> None:
+    spec = load_spec(in_study / "tiny.toml", ["export.ship=ensemble"])
+    study = cnnsearch.load_study(spec)
+    splits = load(spec.data, spec.study.seed)
+    lines: list[str] = []
+    shipped = ship(spec, study, splits, lines.append)
+    best_three = [t.number for t in ranked(study)[:3]]
+    assert shipped.rule == "ensemble"
+    assert [m["trial"] for m in shipped.members] == best_three
+    assert shipped.description == "mean of trials " + ", ".join(map(str, best_three))
+    assert [m["value"] for m in shipped.members] == sorted((m["value"] for m in shipped.members), reverse=True)
+    x = splits.x_test[:64]
+    members = [_checkpoint_twin(spec, study.trials[n], splits) for n in best_three]
+    expected = np.mean([np.asarray(m.predict(x, verbose=0)) for m in members], axis=0)
+    np.testing.assert_allclose(np.asarray(shipped.model.predict(x, verbose=0)), expected, atol=1e-5)
+    assert any("Shipping the mean of trials" in line for line in lines)
+
+
+def test_checkpoint_rule_ships_the_best_trials_weights_unchanged(in_study: Path) -> None:
+    spec = load_spec(in_study / "tiny.toml", ["export.ship=checkpoint"])
+    study = cnnsearch.load_study(spec)
+    splits = load(spec.data, spec.study.seed)
+    shipped = ship(spec, study, splits, lambda line: None)
+    best = ranked(study)[0]
+    assert (shipped.rule, [m["trial"] for m in shipped.members]) == ("checkpoint", [best.number])
+    assert shipped.history == {}  # nothing retrained
+    x = splits.x_test[:64]
+    reference = _checkpoint_twin(spec, best, splits).predict(x, verbose=0)
+    np.testing.assert_allclose(shipped.model.predict(x, verbose=0), reference, atol=1e-6)
+
+
+def test_a_rule_without_kept_weights_falls_back_to_a_retrain(in_study: Path, tmp_path: Path) -> None:
+    spec = load_spec(in_study / "tiny.toml", ["export.ship=checkpoint"])
+    study = cnnsearch.load_study(spec)
+    splits = load(spec.data, spec.study.seed)
+    weights = in_study / "mlruns" / "weights" / "tiny"
+    moved = tmp_path / "weights"
+    weights.rename(moved)  # as after keep_top_k = 0, or a cleaned-up store
+    try:
+        lines: list[str] = []
+        shipped = ship(spec, study, splits, lines.append)
+    finally:
+        moved.rename(weights)
+    assert shipped.rule == "retrain"
+    assert shipped.history["loss"] and shipped.training["train_samples"] == len(splits.x_train) + len(splits.x_val)
+    assert any("kept no weights" in line and "retraining it instead" in line for line in lines)
+
+
+def test_ensemble_export_writes_every_format_and_they_agree(in_study: Path) -> None:
+    result = cnnsearch.export_best(
+        in_study / "tiny.toml",
+        in_study / "exports" / "ensemble",
+        overrides=["export.ship=ensemble"],
+        say=lambda s: None,
+    )
+    card = result.card
+    assert card["shipped"]["rule"] == "ensemble" and len(card["shipped"]["members"]) == 3
+    assert [e["format"] for e in card["exports"]] == ["keras", "saved_model", "onnx", "tflite"]
+    for export in card["exports"]:
+        assert export["max_prob_diff"] <= 1e-3 and export["label_agreement"] >= 0.99
+    markdown = (result.directory / "model_card.md").read_text()
+    assert "mean of trials" in markdown and "weights `trial-" in markdown
+    loaded = keras.models.load_model(result.directory / "model.keras")
+    assert [layer.name for layer in loaded.layers if layer.name.startswith("member_")] == [
+        "member_0",
+        "member_1",
+        "member_2",
+    ]
+
+
+def test_ensemble_larger_than_the_kept_checkpoints_is_a_spec_error(in_study: Path) -> None:
+    with pytest.raises(cnnsearch.SpecError, match=r"export.ensemble_size \(4\) exceeds study.keep_top_k \(3\)"):
+        load_spec(in_study / "tiny.toml", ["export.ship=ensemble", "export.ensemble_size=4"])
