@@ -69,11 +69,11 @@ def dataset_spec(name: str, args: argparse.Namespace) -> tuple[Path, list[str]]:
     """The shipped spec and the overrides this benchmark adds (quick mode shrinks them)."""
     if name == "digits":
         overrides = ["study.n_trials=6", "train.epochs=8"] if args.quick else []
-        return ROOT / "search_spaces" / "digits.toml", overrides
+        return ROOT / "search_spaces" / "digits.toml", [*overrides, *args.extra]
     overrides = [f"data.path={CIFAR}", f"study.timeout={args.timeout}"]
     if args.quick:
         overrides += ["data.max_train_samples=1500"]
-    return ROOT / "search_spaces" / "cifar10.toml", overrides
+    return ROOT / "search_spaces" / "cifar10.toml", [*overrides, *args.extra]
 
 
 def accuracy(model: keras.Model, splits: Splits) -> float:
@@ -108,6 +108,10 @@ def run_cnnsearch(name: str, seed: int, args: argparse.Namespace, scratch: Path)
         row[rule] = accuracy(shipped.model, splits)
         row[f"{rule}_s"] = time.perf_counter() - started
         row[f"{rule}_shipped"] = shipped.description
+    for size in range(2, spec.study.keep_top_k + 1):  # every ensemble size the kept checkpoints allow
+        keras.backend.clear_session()
+        sized = spec.model_copy(update={"export": spec.export.model_copy(update={"ensemble_size": size})})
+        row[f"ensemble_{size}"] = accuracy(ship(sized, study, splits, lambda line: None, rule="ensemble").model, splits)
     print(
         f"  {name} seed {seed}: search {search_s:.0f}s, best val {best.value:.4f}, "
         + ", ".join(f"{r} {row[r]:.4f}" for r in RULES),
@@ -205,6 +209,11 @@ def table(name: str, results: dict[str, Any]) -> tuple[list[str], float]:
     for rule in RULES:
         mark = " (default)" if rule == default else ""
         lines.append(f"| cnnsearch: {rule}{mark} | {mean_std([r[rule] for r in ours])} | {len(ours)} |")
+    for size in range(2, 11):
+        if ours and all(f"ensemble_{size}" in r for r in ours):
+            lines.append(
+                f"| cnnsearch: ensemble of {size} | {mean_std([r[f'ensemble_{size}'] for r in ours])} | {len(ours)} |"
+            )
     best_other = -math.inf
     for method in BASELINES:
         runs = [v for k, v in results.items() if k.startswith(f"{name}/{method}/")]
@@ -231,6 +240,14 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(("cnnsearch", *BASELINES)))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "quality")
     parser.add_argument("--resume", action="store_true", help="keep the results already in OUT/partial.json")
+    parser.add_argument(
+        "--set",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="an override for every search and baseline, to measure a variant (repeatable)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.timeout = 1, "3m"

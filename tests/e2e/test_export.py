@@ -75,14 +75,17 @@ def test_export_writes_every_format_and_the_card(exported: dict) -> None:
     for name in ("keras", "tensorflow", "optuna", "mlflow", "cnnsearch"):
         assert card["versions"][name] not in ("", "not installed"), name
     assert "[study]" in card["spec_toml"]
-    # Retrained on train + validation, for the epochs the best trial's early stopping kept.
-    assert card["training"]["train_samples"] == 400
-    assert card["training"]["epochs"] == card["training"]["trial_best_epoch"] + 1
+    # The default rule: the mean of the kept checkpoints (both trials), trained on the training split.
+    assert card["shipped"]["rule"] == "ensemble" and card["shipped"]["asked"] == "ensemble"
+    assert sorted(m["trial"] for m in card["shipped"]["members"]) == [0, 1]
+    assert card["shipped"]["members"][0]["trial"] == record["number"]  # best first
+    assert card["training"]["train_samples"] == 360  # 400 images less the 10% validation split
     assert record["export"]["test_accuracy"] == card["test"]["accuracy"]
     md = (directory / "model_card.md").read_text()
     assert f"| accuracy | {card['test']['accuracy']:.4f} |" in md
     assert "![confusion matrix](confusion_matrix.png)" in md
-    assert "Retraining trial" in exported["log"] and "model.onnx" in exported["log"]
+    assert "Shipping the mean of trials" in exported["log"] and "model.onnx" in exported["log"]
+    assert "Shipped (ensemble" in md
 
 
 def test_fresh_process_reproduces_card_accuracy(cli, exported: dict) -> None:
@@ -159,7 +162,7 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict)
     assert "version 2" in again.stdout
     second = json.loads((root / "second" / "model_card.json").read_text())
     assert second["mlflow"]["version"] == "2"
-    # Same seed, same backend: the retrain repeats exactly.
+    # The same checkpoints, the same model: the export repeats exactly.
     assert second["test"] == card["test"]
 
     client = MlflowClient(card["mlflow"]["tracking_uri"])

@@ -99,6 +99,8 @@ def test_a_rule_without_kept_weights_falls_back_to_a_retrain(in_study: Path, tmp
         moved.rename(weights)
     assert shipped.rule == "retrain"
     assert shipped.history["loss"] and shipped.training["train_samples"] == len(splits.x_train) + len(splits.x_val)
+    # For the epochs the best trial's early stopping kept.
+    assert shipped.training["epochs"] == shipped.training["trial_best_epoch"] + 1 == len(shipped.history["loss"])
     assert any("kept no weights" in line and "retraining it instead" in line for line in lines)
 
 
