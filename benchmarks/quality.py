@@ -53,6 +53,7 @@ from cnnsearch.spec import load_spec  # noqa: E402
 from cnnsearch.training import fit_full  # noqa: E402
 
 from search_efficiency import Ledger, run_keras_tuner, run_optuna  # noqa: E402
+from search_efficiency import _mean_std as mean_std  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
 RULES = ("retrain", "checkpoint", "ensemble")
@@ -190,15 +191,6 @@ def run_baseline(
     model = build(params, splits.input_shape, splits.num_classes)
     fit_full(model, x, y, params, epoch + 1, [keras.callbacks.TerminateOnNaN()])
     return {"test": accuracy(model, splits), "best_val": best, "seconds": time.perf_counter() - started}
-
-
-def mean_std(values: list[float]) -> str:
-    values = [v for v in values if math.isfinite(v)]
-    if not values:
-        return "n/a"
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}"
 
 
 def table(name: str, results: dict[str, Any]) -> tuple[list[str], float]:
