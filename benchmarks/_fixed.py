@@ -35,18 +35,32 @@ def spec_dict(
         data["max_train_samples"] = max_train_samples
     return {
         "study": {
-            "name": name, "n_trials": n_trials, "sampler": "random", "pruner": "none", "seed": 7,
+            "name": name,
+            "n_trials": n_trials,
+            "sampler": "random",
+            "pruner": "none",
+            "seed": 7,
             "keep_top_k": 3,
         },
         "data": data,
         "model": {
-            "blocks": 2, "filters": 32, "filter_growth": 2.0, "kernel_size": 3, "batch_norm": True,
-            "dropout": 0.2, "dense_units": 0, "head": "global_average",
+            "blocks": 2,
+            "filters": 32,
+            "filter_growth": 2.0,
+            "kernel_size": 3,
+            "batch_norm": True,
+            "dropout": 0.2,
+            "dense_units": 0,
+            "head": "global_average",
         },
         "train": {
-            "epochs": epochs, "batch_size": 64, "learning_rate": 1e-3, "optimizer": "adam",
+            "epochs": epochs,
+            "batch_size": 64,
+            "learning_rate": 1e-3,
+            "optimizer": "adam",
             # Never stops early: both paths run every epoch (the callbacks still run each epoch).
-            "early_stopping_patience": epochs + 1, "reduce_lr_patience": 3,
+            "early_stopping_patience": epochs + 1,
+            "reduce_lr_patience": 3,
         },
         "performance": performance,
     }
@@ -55,6 +69,7 @@ def spec_dict(
 def params_of(spec: Any) -> dict[str, Any]:
     """The fixed params (all constants: no study needed)."""
     import optuna
+
     from cnnsearch.search import suggest
 
     return suggest(optuna.trial.FixedTrial({}), spec)

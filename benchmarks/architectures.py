@@ -130,16 +130,22 @@ def main() -> None:
     import keras
     import optuna
 
-    print(f"backend {BACKEND}, keras {keras.__version__}, optuna {optuna.__version__}, python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs; {args.trials} trials x {args.epochs} epochs per space, seed {args.seed}", flush=True)
+    print(
+        f"backend {BACKEND}, keras {keras.__version__}, optuna {optuna.__version__}, python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs; {args.trials} trials x {args.epochs} epochs per space, seed {args.seed}",
+        flush=True,
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="cnnsearch-arch-") as tmp:
         for name in SPACES:
             rows.append(run_space(name, args, Path(tmp)))
             row = rows[-1]
-            print(f"{name:<9} best val {row['best_val_accuracy']:.4f}  test {row['test_accuracy']:.4f}  "
-                  f"macro F1 {row['test_macro_f1']:.4f}  params {row['param_count']:,}  retrain {row['retrain_epochs']} ep  "
-                  f"{row['total_s']:.0f}s  {json.dumps(row['best_params'])}", flush=True)
+            print(
+                f"{name:<9} best val {row['best_val_accuracy']:.4f}  test {row['test_accuracy']:.4f}  "
+                f"macro F1 {row['test_macro_f1']:.4f}  params {row['param_count']:,}  retrain {row['retrain_epochs']} ep  "
+                f"{row['total_s']:.0f}s  {json.dumps(row['best_params'])}",
+                flush=True,
+            )
     if args.out:
         args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=2))
     by = {row["space"]: row for row in rows}

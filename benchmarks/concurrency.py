@@ -92,15 +92,20 @@ def main() -> None:
 
     import keras  # noqa: F401 - for the versions line only
 
-    print(f"concurrency: {args.trials} trials x {args.epochs} epochs on up to {args.samples} images "
-          f"({_fixed.cifar_path() or 'digits'}), {args.reps} round(s); {_fixed.versions()}")
+    print(
+        f"concurrency: {args.trials} trials x {args.epochs} epochs on up to {args.samples} images "
+        f"({_fixed.cifar_path() or 'digits'}), {args.reps} round(s); {_fixed.versions()}"
+    )
     runs: dict[int, list[dict]] = {n: [] for n in counts}
     for rep in range(args.reps):
         for n in counts:
             result = one_run(n, args)
             runs[n].append(result)
-            print(f"round {rep} workers {n}: wall {result['wall_s']:.1f} s, study span {result['span_s']:.1f} s, "
-                  f"mean trial {result['trial_s']:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"round {rep} workers {n}: wall {result['wall_s']:.1f} s, study span {result['span_s']:.1f} s, "
+                f"mean trial {result['trial_s']:.1f} s, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
 
     print(f"\n{'workers':>7} {'trials/h (wall)':>16} {'trials/h (span)':>16} {'mean trial s':>13}")
     rates = {}

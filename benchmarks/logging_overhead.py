@@ -42,6 +42,7 @@ def main() -> None:
     import keras
     import mlflow
     import optuna
+
     from cnnsearch import run
     from cnnsearch._keys import PARENT_RUN_ATTR
     from cnnsearch.tracking import default_tracking_uri
@@ -60,23 +61,31 @@ def main() -> None:
         trials = [t for t in study.trials if t.duration is not None and "tracking_s" in t.user_attrs]
         os.chdir(ROOT)
 
-    print(f"spec {spec_path.name}  overrides {args.overrides or '-'}  Keras {keras.__version__} ({backend}), "
-          f"Optuna {optuna.__version__}, MLflow {mlflow.__version__}, Python {sys.version.split()[0]}")
+    print(
+        f"spec {spec_path.name}  overrides {args.overrides or '-'}  Keras {keras.__version__} ({backend}), "
+        f"Optuna {optuna.__version__}, MLflow {mlflow.__version__}, Python {sys.version.split()[0]}"
+    )
     print(f"{'trial':>5} {'state':<9} {'epochs':>6} {'trial_s':>8} {'tracking_s':>10} {'share':>7}")
     shares = []
     for t in trials:
         seconds, tracking = t.duration.total_seconds(), t.user_attrs["tracking_s"]
         shares.append(tracking / seconds)
-        print(f"{t.number:>5} {t.state.name:<9} {t.user_attrs.get('epochs_run', '-'):>6} "
-              f"{seconds:>8.2f} {tracking:>10.3f} {tracking / seconds:>7.1%}")
+        print(
+            f"{t.number:>5} {t.state.name:<9} {t.user_attrs.get('epochs_run', '-'):>6} "
+            f"{seconds:>8.2f} {tracking:>10.3f} {tracking / seconds:>7.1%}"
+        )
     trial_s = sum(t.duration.total_seconds() for t in trials)
     tracking_s = sum(t.user_attrs["tracking_s"] for t in trials)
     epochs = sum(t.user_attrs.get("epochs_run", 0) for t in trials)
     print(f"trials {len(trials)}, epochs {epochs}, study wall {wall:.1f} s, trial time {trial_s:.1f} s")
-    print(f"per-trial share: median {statistics.median(shares):.1%}, max {max(shares):.1%}; "
-          f"tracking per epoch {tracking_s / max(epochs, 1) * 1000:.1f} ms")
-    print(f"study plots: {len(refreshes)} refreshes, {sum(refreshes):.2f} s "
-          f"({sum(refreshes) / wall:.1%} of study wall time; each {', '.join(f'{r:.2f}' for r in refreshes)} s)")
+    print(
+        f"per-trial share: median {statistics.median(shares):.1%}, max {max(shares):.1%}; "
+        f"tracking per epoch {tracking_s / max(epochs, 1) * 1000:.1f} ms"
+    )
+    print(
+        f"study plots: {len(refreshes)} refreshes, {sum(refreshes):.2f} s "
+        f"({sum(refreshes) / wall:.1%} of study wall time; each {', '.join(f'{r:.2f}' for r in refreshes)} s)"
+    )
     print(f"all tracking (trials + plots) / study wall: {(tracking_s + sum(refreshes)) / wall:.1%}")
     print(f"logging_share={tracking_s / trial_s:.4f}")
 

@@ -115,7 +115,10 @@ class WorkerRecorder(Recorder):
             if live and live[0] not in self.pids:
                 self.pids.append(live[0])
             if trial.number % 10 == 9:
-                print(f"  trial {trial.number:>3}  worker rss {rss:7.1f} MiB  (worker process {len(self.pids)})", flush=True)
+                print(
+                    f"  trial {trial.number:>3}  worker rss {rss:7.1f} MiB  (worker process {len(self.pids)})",
+                    flush=True,
+                )
         self.finished = len(done)
 
 
@@ -146,6 +149,7 @@ def main() -> None:
     import keras
     import mlflow
     import optuna
+
     from cnnsearch import data, search
     from cnnsearch.reporting import SearchTracking
     from cnnsearch.spec import load_spec
@@ -155,8 +159,10 @@ def main() -> None:
         path = Path(tmp) / "memory.toml"
         path.write_text(SPEC.format(trials=args.trials))
         where = f"a worker process recycled every {args.recycle} trials" if args.recycle else "this process"
-        print(f"{args.trials} trials, 1 epoch each, digits, in {where}; keras {keras.__version__} ({backend}), "
-              f"optuna {optuna.__version__}, mlflow {mlflow.__version__}, python {platform.python_version()}")
+        print(
+            f"{args.trials} trials, 1 epoch each, digits, in {where}; keras {keras.__version__} ({backend}), "
+            f"optuna {optuna.__version__}, mlflow {mlflow.__version__}, python {platform.python_version()}"
+        )
         if args.recycle:
             from cnnsearch.search import _pool
 

@@ -74,6 +74,7 @@ def main() -> None:
 
     load_keras()
     import keras
+
     from cnnsearch import data
     from cnnsearch.models import build
     from cnnsearch.reporting import SearchTracking, _artifacts
@@ -130,24 +131,35 @@ def main() -> None:
         keras.utils.set_random_seed(spec.study.seed)
         net = build(params, splits.input_shape, splits.num_classes)
         net.compile(
-            optimizer=make_optimizer(params), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+            optimizer=make_optimizer(params),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
             **compile_kwargs,
         )
         net.fit(
-            splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
-            batch_size=params["batch_size"], epochs=epochs, shuffle=True, verbose=0,
+            splits.x_train,
+            splits.y_train,
+            validation_data=(splits.x_val, splits.y_val),
+            batch_size=params["batch_size"],
+            epochs=epochs,
+            shuffle=True,
+            verbose=0,
         )
         del net
         return time.perf_counter() - started, time.process_time() - cpu
 
-    print(f"overhead: {len(splits.x_train)} training images {splits.x_train.shape[1:]}, {epochs} epochs, "
-          f"batch {params['batch_size']}; compile {compile_kwargs}; study set-up {setup_s:.1f} s (once per study)")
+    print(
+        f"overhead: {len(splits.x_train)} training images {splits.x_train.shape[1:]}, {epochs} epochs, "
+        f"batch {params['batch_size']}; compile {compile_kwargs}; study set-up {setup_s:.1f} s (once per study)"
+    )
     print(_fixed.versions())
     warm_a, _, _ = run_cnnsearch()
     warm_b, _ = run_bare()
     print(f"warm-up pair (imports, first tracing): cnnsearch {warm_a:.2f} s, bare {warm_b:.2f} s")
     a_times, b_times, a_cpu, b_cpu, parts = [], [], [], [], defaultdict(list)
-    print(f"{'pair':>4} {'cnnsearch s':>11} {'bare s':>8} {'ratio':>7} {'cnnsearch cpu-s':>15} {'bare cpu-s':>10} {'ratio':>7}   load")
+    print(
+        f"{'pair':>4} {'cnnsearch s':>11} {'bare s':>8} {'ratio':>7} {'cnnsearch cpu-s':>15} {'bare cpu-s':>10} {'ratio':>7}   load"
+    )
     for rep in range(reps):
         a, a_c, split = run_cnnsearch()
         b, b_c = run_bare()
@@ -157,8 +169,11 @@ def main() -> None:
         b_cpu.append(b_c)
         for key, value in split.items():
             parts[key].append(value)
-        print(f"{rep:>4} {a:>11.2f} {b:>8.2f} {a / b:>7.3f} {a_c:>15.2f} {b_c:>10.2f} {a_c / b_c:>7.3f}   "
-              f"{os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"{rep:>4} {a:>11.2f} {b:>8.2f} {a / b:>7.3f} {a_c:>15.2f} {b_c:>10.2f} {a_c / b_c:>7.3f}   "
+            f"{os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
 
     started = time.perf_counter()
     plots.finish(study)
@@ -177,13 +192,17 @@ def main() -> None:
     rest = mean_a - sum(statistics.mean(v) for v in parts.values() if v)
     print(f"  {'rest (lock, suggest, MLflow run, ...)':<38} {rest:8.3f} s  {rest / mean_a:6.1%}")
     print(f"  (tracking_s attribute, all MLflow work of a trial: mean {statistics.mean(tracking):.3f} s)")
-    print(f"bare fit vs cnnsearch fit: {statistics.mean(b_times):.2f} s vs {fit_s:.2f} s "
-          f"(callbacks and per-trial compile settings inside fit: {fit_s / statistics.mean(b_times) - 1:+.1%})")
+    print(
+        f"bare fit vs cnnsearch fit: {statistics.mean(b_times):.2f} s vs {fit_s:.2f} s "
+        f"(callbacks and per-trial compile settings inside fit: {fit_s / statistics.mean(b_times) - 1:+.1%})"
+    )
     print(f"once per study: set-up {setup_s:.2f} s, final plots + closing the parent run {finish_s:.2f} s")
     ratios = [a / b for a, b in zip(a_times, b_times)]
     print(f"pair ratios: {', '.join(f'{r:.3f}' for r in ratios)} (median {statistics.median(ratios):.3f})")
-    print(f"process CPU time (all threads; steadier than wall time when other processes share the CPU): "
-          f"overhead_ratio_cpu={sum(a_cpu) / sum(b_cpu):.3f}")
+    print(
+        f"process CPU time (all threads; steadier than wall time when other processes share the CPU): "
+        f"overhead_ratio_cpu={sum(a_cpu) / sum(b_cpu):.3f}"
+    )
     print(f"overhead_ratio={sum(a_times) / sum(b_times):.3f}")
 
 

@@ -43,15 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import cnnsearch  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+
+import cnnsearch  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.export import ship  # noqa: E402
 from cnnsearch.models import build  # noqa: E402
 from cnnsearch.spec import load_spec  # noqa: E402
 from cnnsearch.training import fit_full  # noqa: E402
-
 from search_efficiency import Ledger, run_keras_tuner, run_optuna  # noqa: E402
 from search_efficiency import _mean_std as mean_std  # noqa: E402
 

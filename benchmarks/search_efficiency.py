@@ -47,6 +47,7 @@ BACKEND = load_keras()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.models import build  # noqa: E402
 from cnnsearch.search import suggest  # noqa: E402
@@ -121,6 +122,7 @@ class LedgerDisplay:
 
 def run_optuna(spec: Spec, splits: Splits, ledger: Ledger, workdir: Path) -> None:
     import optuna
+
     from cnnsearch.reporting import SearchTracking
     from cnnsearch.search import Objective, enqueue_initial_params, open_study
 
@@ -146,9 +148,13 @@ class HpAsTrial:
         self.hp = hp
 
     def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
-        return self.hp.Int(name, low, high, step=None if log or step == 1 else step, sampling="log" if log else "linear")
+        return self.hp.Int(
+            name, low, high, step=None if log or step == 1 else step, sampling="log" if log else "linear"
+        )
 
-    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
         return self.hp.Float(name, low, high, step=None if log else step, sampling="log" if log else "linear")
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
@@ -180,7 +186,11 @@ def run_keras_tuner(kind: str, spec: Spec, splits: Splits, ledger: Ledger, workd
 
             # Compiled as cnnsearch.training.fit compiles (the learning-rate schedule spans the trial's epochs).
             compile_model(model, params, math.ceil(len(splits.x_train) / params["batch_size"]), params["epochs"])
-            callbacks = [*kwargs.pop("callbacks", []), *standard_callbacks(params, metric, spec.study.direction), Count()]
+            callbacks = [
+                *kwargs.pop("callbacks", []),
+                *standard_callbacks(params, metric, spec.study.direction),
+                Count(),
+            ]
             kwargs.pop("verbose", None)
             return model.fit(*args, batch_size=params["batch_size"], callbacks=callbacks, verbose=0, **kwargs)
 
@@ -192,16 +202,29 @@ def run_keras_tuner(kind: str, spec: Spec, splits: Splits, ledger: Ledger, workd
 
         return Budgeted
 
-    common = dict(objective=kt.Objective(metric, "max"), directory=str(workdir), project_name=kind, overwrite=True,
-                  seed=seed, max_consecutive_failed_trials=5)
+    common = dict(
+        objective=kt.Objective(metric, "max"),
+        directory=str(workdir),
+        project_name=kind,
+        overwrite=True,
+        seed=seed,
+        max_consecutive_failed_trials=5,
+    )
     if kind == "kt_hyperband":
-        tuner = budgeted(kt.Hyperband)(SpecHyperModel(), max_epochs=spec.train.epochs, factor=3,
-                                       hyperband_iterations=100, **common)
+        tuner = budgeted(kt.Hyperband)(
+            SpecHyperModel(), max_epochs=spec.train.epochs, factor=3, hyperband_iterations=100, **common
+        )
     else:
-        tuner = budgeted(kt.BayesianOptimization)(SpecHyperModel(), max_trials=10_000,
-                                                  num_initial_points=spec.study.startup_trials, **common)
-    tuner.search(splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
-                 epochs=spec.train.epochs, verbose=0)
+        tuner = budgeted(kt.BayesianOptimization)(
+            SpecHyperModel(), max_trials=10_000, num_initial_points=spec.study.startup_trials, **common
+        )
+    tuner.search(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=spec.train.epochs,
+        verbose=0,
+    )
 
 
 # --- the tutorial's fixed CNN ---------------------------------------------------------------------
@@ -211,18 +234,20 @@ def tutorial_model(input_shape: tuple[int, int, int], num_classes: int) -> keras
     """Conv 32-64-64 (3x3, ReLU), max pooling, Flatten, Dense 64, softmax: the seed tutorials' CNN."""
     from keras import layers
 
-    return keras.Sequential([
-        keras.Input(input_shape),
-        layers.Rescaling(1.0 / 255.0),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(num_classes, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            layers.Rescaling(1.0 / 255.0),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
 
 
 def run_tutorial(splits: Splits, ledger: Ledger, epochs: int) -> None:
@@ -233,8 +258,15 @@ def run_tutorial(splits: Splits, ledger: Ledger, epochs: int) -> None:
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             ledger.record(0, epoch, (logs or {}).get("val_accuracy", math.nan), {"tutorial": True})
 
-    model.fit(splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val), epochs=epochs,
-              batch_size=32, callbacks=[Count()], verbose=0)
+    model.fit(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=epochs,
+        batch_size=32,
+        callbacks=[Count()],
+        verbose=0,
+    )
 
 
 # --- retraining the winner and testing it ----------------------------------------------------------
@@ -299,11 +331,22 @@ def run_method(method: str, args: argparse.Namespace, seed: int, splits: Splits,
     budget = min(ledger.budget_epochs, ledger.spent)
     val, test = test_winner(method, ledger, budget, splits, seed)
     trials = len({owner for owner, _, _ in ledger.owners})
-    print(f"  {method:<13} seed {seed}: {ledger.spent:>4} epochs, {trials:>3} trials, {seconds:7.1f}s, "
-          f"best val {val:.4f}, winner's test {test:.4f}", flush=True)
-    return {"method": method, "seed": seed, "epochs": ledger.spent, "trials": trials, "seconds": seconds,
-            "best_val": val, "test": test, "curve": ledger.curve(args.budget_epochs),
-            "points": ledger.points}
+    print(
+        f"  {method:<13} seed {seed}: {ledger.spent:>4} epochs, {trials:>3} trials, {seconds:7.1f}s, "
+        f"best val {val:.4f}, winner's test {test:.4f}",
+        flush=True,
+    )
+    return {
+        "method": method,
+        "seed": seed,
+        "epochs": ledger.spent,
+        "trials": trials,
+        "seconds": seconds,
+        "best_val": val,
+        "test": test,
+        "curve": ledger.curve(args.budget_epochs),
+        "points": ledger.points,
+    }
 
 
 def budget_ratio(ours: dict[str, Any], random: dict[str, Any], budget: int) -> float:
@@ -316,8 +359,10 @@ def budget_ratio(ours: dict[str, Any], random: dict[str, Any], budget: int) -> f
 
 
 def summarize(results: list[dict[str, Any]], methods: list[str], budget: int) -> list[str]:
-    lines = ["| method | best val accuracy (budget) | winner's test accuracy | epochs | trials | seconds |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| method | best val accuracy (budget) | winner's test accuracy | epochs | trials | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
     for method in methods:
         rows = [r for r in results if r["method"] == method]
         lines.append(
@@ -354,10 +399,18 @@ def plot(results: list[dict[str, Any]], methods: list[str], budget: int, path: P
         for r in rows:
             seconds = [s for _, s, _ in r["points"]]
             running = np.maximum.accumulate([v if math.isfinite(v) else 0.0 for _, _, v in r["points"]])
-            by_seconds.plot(seconds, running, alpha=0.7, label=method if r is rows[0] else None,
-                            color=by_epochs.lines[-1].get_color())
-    by_epochs.set(xlabel="training epochs spent", ylabel="best validation accuracy so far",
-                  title="Anytime best (mean ± std over seeds)")
+            by_seconds.plot(
+                seconds,
+                running,
+                alpha=0.7,
+                label=method if r is rows[0] else None,
+                color=by_epochs.lines[-1].get_color(),
+            )
+    by_epochs.set(
+        xlabel="training epochs spent",
+        ylabel="best validation accuracy so far",
+        title="Anytime best (mean ± std over seeds)",
+    )
     by_seconds.set(xlabel="seconds", title="Anytime best against wall-clock time (each seed)")
     for ax in (by_epochs, by_seconds):
         ax.grid(alpha=0.3)
@@ -380,8 +433,11 @@ def main() -> None:
     parser.add_argument("--max-train-samples", type=int, default=None)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "search_efficiency")
-    parser.add_argument("--resume", action="store_true", help="keep the runs already saved in OUT/partial.json "
-                        "(same arguments) and run only the missing ones")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already saved in OUT/partial.json (same arguments) and run only the missing ones",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.budget_epochs, args.max_epochs = 1, 6, 2
@@ -401,9 +457,12 @@ def main() -> None:
             sys.exit(f"error: --methods kt_*: {', '.join(missing)} not installed; pip install -e '.[bench]'")
     base = spec_for("cnnsearch", args, 0)
     splits = load(base.data, seed=42)  # one split for every method and seed
-    print(f"CIFAR-10 subset: {len(splits.x_train)} train, {len(splits.x_val)} val, {len(splits.x_test)} test; "
-          f"budget {args.budget_epochs} epochs per search, trials up to {args.max_epochs} epochs; "
-          f"{base.study.sampler} + {base.study.pruner} for cnnsearch; Keras {BACKEND}", flush=True)
+    print(
+        f"CIFAR-10 subset: {len(splits.x_train)} train, {len(splits.x_val)} val, {len(splits.x_test)} test; "
+        f"budget {args.budget_epochs} epochs per search, trials up to {args.max_epochs} epochs; "
+        f"{base.study.sampler} + {base.study.pruner} for cnnsearch; Keras {BACKEND}",
+        flush=True,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     arguments = {k: str(v) for k, v in vars(args).items()}
     partial = args.out / "partial.json"  # every finished (method, seed), so a stopped run can --resume
@@ -427,11 +486,24 @@ def main() -> None:
             ours = next(r for r in results if r["method"] == "cnnsearch" and r["seed"] == seed)
             theirs = next(r for r in results if r["method"] == "random" and r["seed"] == seed)
             ratios.append(budget_ratio(ours, theirs, args.budget_epochs))
-    plot(results, [m for m in methods if m != "tutorial"] + (["tutorial"] if "tutorial" in methods else []),
-         args.budget_epochs, args.out / "anytime.png")
-    (args.out / "results.json").write_text(json.dumps(
-        {"args": arguments, "results": results, "budget_ratios": ratios,
-         "keras": keras.__version__, "backend": BACKEND}, indent=1))
+    plot(
+        results,
+        [m for m in methods if m != "tutorial"] + (["tutorial"] if "tutorial" in methods else []),
+        args.budget_epochs,
+        args.out / "anytime.png",
+    )
+    (args.out / "results.json").write_text(
+        json.dumps(
+            {
+                "args": arguments,
+                "results": results,
+                "budget_ratios": ratios,
+                "keras": keras.__version__,
+                "backend": BACKEND,
+            },
+            indent=1,
+        )
+    )
     print("\n".join(table))
     print(f"budget ratios per seed: {', '.join(f'{r:.2f}' for r in ratios)}; plot: {args.out / 'anytime.png'}")
     finite = [r for r in ratios if math.isfinite(r)]

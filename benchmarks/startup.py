@@ -102,9 +102,12 @@ def main() -> None:
     for rep in range(args.reps):
         result = launch(args)
         results.append(result)
-        print(f"launch {rep}: first trial begins {result['trial_started_s']:.1f} s, first training step "
-              f"{result['first_step_s']:.1f} s, first trial finished {result['first_trial_s']:.1f} s, "
-              f"process exits {result['exit_s']:.1f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+        print(
+            f"launch {rep}: first trial begins {result['trial_started_s']:.1f} s, first training step "
+            f"{result['first_step_s']:.1f} s, first trial finished {result['first_trial_s']:.1f} s, "
+            f"process exits {result['exit_s']:.1f} s (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
     print(f"first_trial_s={statistics.median(r['first_trial_s'] for r in results):.1f}")
     print(f"startup_s={statistics.median(r['first_step_s'] for r in results):.1f}")
 

@@ -45,7 +45,10 @@ def settings(quick: bool, backend: str) -> list[dict[str, Any]]:
         rows.remove({"batch": 128})
     if not quick:
         rows += [
-            {"spe": 32}, {"precision": "mixed_float16"}, {"batch": 64}, {"batch": 256},
+            {"spe": 32},
+            {"precision": "mixed_float16"},
+            {"batch": 64},
+            {"batch": 256},
             {"data": "generator"},
         ]
     if backend == "jax":  # JAX always compiles with XLA ("auto"); jit_compile=False runs eagerly, op by op
@@ -71,6 +74,7 @@ def child(args: argparse.Namespace) -> None:
     backend = load_keras()
     import keras
     import numpy as np
+
     from cnnsearch.data import load
     from cnnsearch.models import build
     from cnnsearch.spec import validate_spec
@@ -221,8 +225,11 @@ def combined(results: list[dict]) -> list[dict]:
         return []
     winners: dict[str, Any] = {}
     for key in ("precision", "jit", "spe", "data"):
-        best = max((r for r in ok if r[key] != BASE[key] and all(r[k] == BASE[k] for k in BASE if k != key)),
-                   key=lambda r: r["images_per_s"], default=None)
+        best = max(
+            (r for r in ok if r[key] != BASE[key] and all(r[k] == BASE[k] for k in BASE if k != key)),
+            key=lambda r: r["images_per_s"],
+            default=None,
+        )
         if best is not None and best["images_per_s"] > base["images_per_s"] * 1.03:
             winners[key] = best[key]
     batches = [r for r in ok if r["batch"] != 32 and all(r[k] == BASE[k] for k in BASE if k != "batch")]
@@ -253,9 +260,15 @@ def main() -> None:
         return
 
     paths = dict(item.split("=", 1) for item in args.path)
-    backends = args.backends.split(",") if args.backends else (["tensorflow"] if args.quick else ["tensorflow", "jax", "torch"])
-    print(f"throughput: {_fixed.cifar_path() or 'digits (CIFAR-10 subset not found)'}; "
-          f"{args.epochs} timed epoch(s) after 1 warm-up epoch per setting")
+    backends = (
+        args.backends.split(",")
+        if args.backends
+        else (["tensorflow"] if args.quick else ["tensorflow", "jax", "torch"])
+    )
+    print(
+        f"throughput: {_fixed.cifar_path() or 'digits (CIFAR-10 subset not found)'}; "
+        f"{args.epochs} timed epoch(s) after 1 warm-up epoch per setting"
+    )
     results: list[dict] = []
     for backend in backends:
         if not available(backend, paths.get(backend)):
@@ -270,11 +283,15 @@ def main() -> None:
     if base is None:
         print("best_speedup=nan")
         return
-    print(f"\n{'backend':<11} {'setting':<50} {'img/s':>7} {'x base':>6} {'img/cpu-s':>9} {'x base':>6} {'warm-up s':>9}")
+    print(
+        f"\n{'backend':<11} {'setting':<50} {'img/s':>7} {'x base':>6} {'img/cpu-s':>9} {'x base':>6} {'warm-up s':>9}"
+    )
     for r in sorted(ok, key=lambda r: (r["backend"] != "tensorflow", r["backend"], -r["images_per_s"])):
         own = next(b for b in ok if b["backend"] == r["backend"] and all(b[k] == v for k, v in BASE.items()))
-        print(f"{r['backend']:<11} {label({k: r[k] for k in BASE}):<50} {r['images_per_s']:7.0f} {r['x_base']:6.2f} "
-              f"{r['images_per_cpu_s']:9.0f} {r['images_per_cpu_s'] / own['images_per_cpu_s']:6.2f} {r['warmup_s']:9.1f}")
+        print(
+            f"{r['backend']:<11} {label({k: r[k] for k in BASE}):<50} {r['images_per_s']:7.0f} {r['x_base']:6.2f} "
+            f"{r['images_per_cpu_s']:9.0f} {r['images_per_cpu_s'] / own['images_per_cpu_s']:6.2f} {r['warmup_s']:9.1f}"
+        )
     # Each row's ratio is against the TensorFlow baseline of its own round-robin group;
     # other backends' rows are scaled through their own baseline.
     tf_base = base["images_per_s"]
@@ -284,8 +301,10 @@ def main() -> None:
     same_batch = [r for r in ok if r["batch"] == 32]
     best = max(ok, key=lambda r: r["x_tf"])
     best32 = max(same_batch, key=lambda r: r["x_tf"])
-    print(f"best at batch 32 (training unchanged): {best32['backend']} {label({k: best32[k] for k in BASE})}: "
-          f"{best32['x_tf']:.2f}x")
+    print(
+        f"best at batch 32 (training unchanged): {best32['backend']} {label({k: best32[k] for k in BASE})}: "
+        f"{best32['x_tf']:.2f}x"
+    )
     print(f"best overall: {best['backend']} {label({k: best[k] for k in BASE})}")
     print(f"best_speedup={best['x_tf']:.2f}")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+
 from cnnsearch.models import AUGMENTATION, build, inference_model
 from cnnsearch.models import _backbones as backbones
 from cnnsearch.spec import load_spec
@@ -120,9 +121,10 @@ def test_fine_tuning_phase_unfreezes_and_lowers_the_rate(workdir: Path) -> None:
 
 
 def test_study_runs_every_architecture_end_to_end(workdir: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
     import cnnsearch
     from cnnsearch.tracking import Tracker
-    from mlflow.tracking import MlflowClient
 
     spec = load_spec(
         study_spec(workdir, "every", json.dumps(ALL).join(["{ choices = ", " }"]), n_trials=5, sampler="grid")

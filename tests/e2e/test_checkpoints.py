@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import optuna
 import pytest
+from optuna.trial import TrialState
+
 from cnnsearch import data
 from cnnsearch import search as space
 from cnnsearch.api import run
@@ -12,7 +14,6 @@ from cnnsearch.models import build
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.spec import load_spec
 from cnnsearch.training import compile_model
-from optuna.trial import TrialState
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
+
 from cnnsearch.search import load_study, trial_counts
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
-from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
 

@@ -117,6 +117,7 @@ def test_fresh_process_reproduces_card_accuracy(cli, exported: dict) -> None:
 
 def test_exported_model_has_no_augmentation_and_takes_uint8(exported: dict) -> None:
     import keras
+
     from cnnsearch.models import AUGMENTATION
 
     model = keras.models.load_model(exported["dir"] / "model.keras")
@@ -177,6 +178,7 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict)
     assert {"card/model_card.json", "card/model_card.md", "card/confusion_matrix.png"} <= artifacts
     # The logged MLflow model loads and predicts raw images.
     import mlflow
+
     from cnnsearch.tracking import tracking_uri_set as _tracking_uri
 
     with _tracking_uri(card["mlflow"]["tracking_uri"]):  # not mlflow.set_tracking_uri: it would leak into later tests

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cnnsearch.spec import load_spec
 from mlflow.tracking import MlflowClient
+
+from cnnsearch.spec import load_spec
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

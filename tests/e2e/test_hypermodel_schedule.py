@@ -18,7 +18,7 @@ from cnnsearch.tracking import default_tracking_uri
 
 pytestmark = pytest.mark.slow
 
-UNCOMPILED = '''
+UNCOMPILED = """
 import keras
 from keras import layers
 
@@ -29,9 +29,9 @@ def build(hp, input_shape, num_classes):
     x = layers.Conv2D(hp.Int("filters", 8, 16, step=8), 3, padding="same", activation="relu")(x)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
-'''
+"""
 
-SPEC = '''
+SPEC = """
 [study]
 name = "hyper-schedule"
 n_trials = 1
@@ -53,7 +53,7 @@ optimizer = "adam"
 lr_schedule = {{ choices = ["{schedule}"] }}
 reduce_lr_patience = {plateau}
 early_stopping_patience = 0
-'''
+"""
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "constant"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+
 from cnnsearch.data import load
 from cnnsearch.models import build
 from cnnsearch.spec import DataSpec

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from cnnsearch._keys import INITIAL_ATTR
 from cnnsearch.api import run
 from cnnsearch.spec import load_spec

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
+
 from cnnsearch._keys import DIAGNOSIS_TAG, PARENT_RUN_ATTR
 from cnnsearch.api import run
 from cnnsearch.reporting import CURVES_FILE, SUMMARY_FILE, TRIALS_CSV
 from cnnsearch.search import open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.training import LABELS
-from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
 

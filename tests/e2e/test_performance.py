@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from mlflow.tracking import MlflowClient
+
 from cnnsearch.api import run
 from cnnsearch.tracking import default_tracking_uri
-from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import optuna
 import pytest
-from cnnsearch.search import _heartbeat as heartbeat
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
+
+from cnnsearch.search import _heartbeat as heartbeat
 
 URL = os.environ.get("CNNSEARCH_TEST_POSTGRES_URL")
 pytestmark = [

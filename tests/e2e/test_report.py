@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from cnnsearch.training import LABELS
 
 pytestmark = pytest.mark.slow

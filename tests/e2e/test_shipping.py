@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cnnsearch
 import keras
 import numpy as np
 import optuna
 import pytest
+
+import cnnsearch
 from cnnsearch.data import load
 from cnnsearch.export import ship
 from cnnsearch.models import inference_model

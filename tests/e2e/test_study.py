@@ -7,6 +7,9 @@ import dataclasses
 import numpy as np
 import optuna
 import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
 from cnnsearch import data
 from cnnsearch._keys import PARENT_RUN_ATTR
 from cnnsearch.api import run
@@ -15,8 +18,6 @@ from cnnsearch.reporting import SearchTracking
 from cnnsearch.search import Objective, open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
-from mlflow.tracking import MlflowClient
-from optuna.trial import TrialState
 
 pytestmark = pytest.mark.slow
 

@@ -14,12 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import load_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
-from mlflow.tracking import MlflowClient
-from optuna.trial import TrialState
 
 pytestmark = pytest.mark.slow
 
@@ -64,8 +65,9 @@ def test_two_workers_finish_exactly_n_trials_and_are_recycled(cli, tiny_spec_fil
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 6  # workers sample apart
     assert (workdir / "mlruns" / "logs" / "tiny" / "worker-1.log").is_file()
     # The supervisor keeps the parent run's study plots and trials table, as a single process does.
-    from cnnsearch.tracking import default_tracking_uri
     from mlflow.tracking import MlflowClient
+
+    from cnnsearch.tracking import default_tracking_uri
 
     client = MlflowClient(default_tracking_uri(workdir / "mlruns"))
     parent = study.user_attrs["mlflow_parent_run_id"]

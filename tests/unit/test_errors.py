@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cnnsearch.errors import CnnsearchError, DataError, SpecError, TrialFailed, first_line
 
 

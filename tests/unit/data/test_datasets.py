@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from cnnsearch.data import Splits, load, read_image, to_images
 from cnnsearch.errors import DataError
 from cnnsearch.spec import DataSpec
-from PIL import Image
 
 #: The checkout's parent folder holds shared/ (tests/unit/data/ -> tests/unit -> tests -> repo -> its parent).
 CIFAR = Path(__file__).resolve().parents[4] / "shared/data/cifar10-subset/cifar-10-batches-py"

@@ -11,6 +11,7 @@ import pytest
 def test_disagreeing_artifact_fails_loudly(tmp_path: Path) -> None:
     """A reloaded file whose predictions differ from the model's is an error, never a success."""
     import keras
+
     from cnnsearch.export import ExportError, write_and_verify
     from cnnsearch.models import build
 

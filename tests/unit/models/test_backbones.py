@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+
 from cnnsearch.models import _backbones as backbones
 from cnnsearch.models import build
 from cnnsearch.spec import BACKBONES, load_spec

@@ -7,6 +7,7 @@ import json
 import keras
 import numpy as np
 import optuna
+
 from cnnsearch.models import AUGMENTATION, build
 from cnnsearch.search import suggest
 from cnnsearch.spec import searched_names, validate_spec

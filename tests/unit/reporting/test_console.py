@@ -10,12 +10,13 @@ import io
 
 import optuna
 import pytest
-from cnnsearch._keys import PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
-from cnnsearch.reporting import PoolConsole, SearchConsole, best_trials_table
-from cnnsearch.spec import validate_spec
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 from rich.console import Console
+
+from cnnsearch._keys import PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
+from cnnsearch.reporting import PoolConsole, SearchConsole, best_trials_table
+from cnnsearch.spec import validate_spec
 
 DISTRIBUTIONS = {
     "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+
 from cnnsearch.reporting import STUDY_PLOTS, plot_learning_curves, write_study_plots
 
 HISTORY = {

@@ -7,13 +7,14 @@ import io
 
 import optuna
 import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+from rich.console import Console
+
 from cnnsearch._keys import EPOCHS_RUN_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, RUN_ID_ATTR
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.reporting import best_record, trials_frame, trials_table
 from cnnsearch.spec import validate_spec
-from optuna.distributions import FloatDistribution
-from optuna.trial import TrialState, create_trial
-from rich.console import Console
 
 START = dt.datetime(2026, 1, 1, 12, 0, 0)
 

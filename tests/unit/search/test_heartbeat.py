@@ -8,8 +8,9 @@ import sys
 import time
 
 import optuna
-from cnnsearch.search import _heartbeat as heartbeat
 from optuna.trial import TrialState
+
+from cnnsearch.search import _heartbeat as heartbeat
 
 
 def _running(user_attrs: dict) -> optuna.trial.FrozenTrial:

@@ -6,6 +6,7 @@ import os
 import signal
 
 import pytest
+
 from cnnsearch.search import _interrupt as interrupt
 
 

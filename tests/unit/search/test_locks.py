@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from cnnsearch.search import _locks as locks
 from cnnsearch.search import study_lock
 from cnnsearch.spec import validate_spec

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from cnnsearch.search import _pool as pool
 from cnnsearch.search import visible_gpus, worker_env
 

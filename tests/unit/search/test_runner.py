@@ -11,11 +11,12 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.trial import FrozenTrial, TrialState, create_trial
+
 from cnnsearch._keys import INITIAL_ATTR
 from cnnsearch.search import AfterTrial, Session, close_session, deadline_of, open_session
 from cnnsearch.search._runner import spec_files
 from cnnsearch.spec import validate_spec
-from optuna.trial import FrozenTrial, TrialState, create_trial
 
 
 class FakeTracking:

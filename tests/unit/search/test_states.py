@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from cnnsearch.search import ENDED, FINISHED, TrialCounts, best_trial, ranked, trial_counts
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
+
+from cnnsearch.search import ENDED, FINISHED, TrialCounts, best_trial, ranked, trial_counts
 
 
 @pytest.fixture(autouse=True)

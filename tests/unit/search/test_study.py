@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+
 from cnnsearch._keys import INITIAL_ATTR, SPEC_ATTR
 from cnnsearch.errors import CnnsearchError, SpecError
 from cnnsearch.search import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+
 from cnnsearch.search import suggest, trial_hyperparameters
 from cnnsearch.spec import PLAIN_FIELDS, load_build_function, validate_spec
 

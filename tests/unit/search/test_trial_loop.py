@@ -14,11 +14,12 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.trial import TrialState, create_trial
+
 from cnnsearch._keys import OWNER_ATTR, REASON_ATTR
 from cnnsearch.search import DONE, RECYCLE, STOPPED, TIMEOUT, deadline_of, failure_streak, open_study, run_trials
 from cnnsearch.search import _trial_loop as trial_loop
 from cnnsearch.spec import validate_spec
-from optuna.trial import TrialState, create_trial
 
 SINCE = 1_800_000_000.0  # a session start (Unix time)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
+
 from cnnsearch.errors import SpecError
 from cnnsearch.models import build
 from cnnsearch.search import suggest

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from cnnsearch.spec import Choices, FloatRange, IntRange, load_spec, spec_to_toml
 
 REPO = Path(__file__).resolve().parents[3]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from cnnsearch.errors import SpecError
 from cnnsearch.spec import PerformanceSpec, load_spec, spec_to_toml
 

@@ -13,6 +13,7 @@ def test_logging_the_model_leaves_the_process_tracking_uri_alone(
 ) -> None:
     """log_model needs MLflow's global URI; it must not leak into later work in the same process."""
     import mlflow
+
     from cnnsearch.tracking import tracking_uri_set as _tracking_uri
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'user.db'}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from cnnsearch.training import LABELS, diagnose
 
 BASE = math.log(10)  # ten classes: the loss of a uniform guess

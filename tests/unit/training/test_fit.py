@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import pytest
+
 from cnnsearch.training import (
     make_optimizer,
     standard_callbacks,

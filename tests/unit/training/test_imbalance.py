@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from cnnsearch.errors import SpecError
 from cnnsearch.training import class_weights, metric_name, resample
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import pytest
+
 from cnnsearch import models as model_lib
 from cnnsearch.spec import PerformanceSpec
 from cnnsearch.training import AUTO, Settings, compile_model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import pytest
+
 from cnnsearch.training import ONE_CYCLE_START
 from cnnsearch.training import scheduled_learning_rate as learning_rate
 
