@@ -10,7 +10,8 @@
   work unchanged).
 
 A rule that needs checkpoints falls back to ``retrain`` (and says so) when the best
-trial kept none. ``docs/benchmarks.md`` has the measurements behind the default.
+trial kept none; an ensemble takes the kept checkpoints there are (``study.keep_top_k``
+bounds them), saying so when that is fewer than ``ensemble_size``. ``docs/benchmarks.md`` has the measurements behind the default.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ def ship(spec: Spec, study: optuna.Study, splits: Splits, say: Say, rule: str | 
         return _retrain(spec, trials[0], splits, say)
     size = 1 if rule == "checkpoint" else spec.export.ensemble_size
     members = [t for t in trials if t.number in files][:size]
+    if len(members) < size:
+        say(
+            f"Only {len(members)} of the {size} best trials' weights are kept (study.keep_top_k = {spec.study.keep_top_k})"
+        )
     twins: list[keras.Model] = []
     params: dict[str, Any] = {}
     for trial in members:

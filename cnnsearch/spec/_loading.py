@@ -50,12 +50,6 @@ def validate_spec(
         problem = grid_problem(spec)
         if problem:
             raise SpecError(f"{source}: {problem}")
-    if spec.export.ship == "ensemble" and spec.export.ensemble_size > spec.study.keep_top_k:
-        where = "--set" if overridden & {"export.ensemble_size", "export.ship", "study.keep_top_k"} else source
-        raise SpecError(
-            f"{where}: export.ensemble_size ({spec.export.ensemble_size}) exceeds study.keep_top_k "
-            f"({spec.study.keep_top_k}): only the {spec.study.keep_top_k} best trials keep their weights"
-        )
     if not spec.tracking.experiment:
         spec = spec.model_copy(update={"tracking": spec.tracking.model_copy(update={"experiment": spec.study.name})})
     if spec.study.initial_params:

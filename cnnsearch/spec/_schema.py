@@ -289,7 +289,9 @@ class ExportSpec(_Strict):
         "ensemble",
         description="retrain the best trial on train + validation; its kept checkpoint; or the mean of the top kept checkpoints",
     )
-    ensemble_size: int = Field(3, ge=2, le=10, description="ship = ensemble: how many of the best kept checkpoints")
+    ensemble_size: int = Field(
+        3, ge=2, le=10, description="ship = ensemble: how many of the best kept checkpoints (at most study.keep_top_k)"
+    )
 
 
 class PerformanceSpec(_Strict):

@@ -127,6 +127,11 @@ def test_ensemble_export_writes_every_format_and_they_agree(in_study: Path) -> N
     ]
 
 
-def test_ensemble_larger_than_the_kept_checkpoints_is_a_spec_error(in_study: Path) -> None:
-    with pytest.raises(cnnsearch.SpecError, match=r"export.ensemble_size \(4\) exceeds study.keep_top_k \(3\)"):
-        load_spec(in_study / "tiny.toml", ["export.ship=ensemble", "export.ensemble_size=4"])
+def test_ensemble_larger_than_the_kept_checkpoints_takes_those_kept(in_study: Path) -> None:
+    spec = load_spec(in_study / "tiny.toml", ["export.ship=ensemble", "export.ensemble_size=4"])
+    study = cnnsearch.load_study(spec)
+    lines: list[str] = []
+    shipped = ship(spec, study, load(spec.data, spec.study.seed), lines.append)
+    assert [m["trial"] for m in shipped.members] == [t.number for t in ranked(study) if t.number in kept(spec)]
+    assert len(shipped.members) == 3
+    assert any("Only 3 of the 4 best trials' weights are kept (study.keep_top_k = 3)" in line for line in lines)
