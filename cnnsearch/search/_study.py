@@ -41,7 +41,10 @@ def make_storage(spec: Spec, tracking: StudyTracking | None = None) -> optuna.st
     if url is None or url.endswith(".journal"):
         path = Path(url) if url else study_journal(spec.study.name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        # An absolute path: Optuna's journal lock is a symlink to it, and a relative target dangles
+        # (it resolves from the link's folder). Then a lock left by a killed worker is never seen as
+        # stale: Optuna's stat of the dangling link fails and its wait loop spins at 100% CPU forever.
+        return JournalStorage(JournalFileBackend(str(path.resolve())))
     try:
         with study_lock(spec):  # machines starting together on an empty database create its tables once
             return RDBStorage(
