@@ -73,11 +73,12 @@ def _shipped_lines(card: dict[str, Any]) -> list[str]:
         ]
     metric = card["search"]["metric"]
     lines = [f'- Shipped ({shipped["rule"]}, `[export] ship = "{shipped["asked"]}"`): {shipped["description"]}.']
-    lines += [
-        f"  - trial {m['trial']}: {metric} {m['value']:.4f} (weights `{m['weights']}`, trained on "
-        f"{training['train_samples']} images)"
-        for m in shipped["members"]
-    ]
+    for m in shipped["members"]:
+        who = f"trial {m['trial']}" + ("" if m.get("fold") is None else f", fold {m['fold']}")
+        value = "?" if m.get("value") is None else f"{m['value']:.4f}"
+        lines.append(
+            f"  - {who}: {metric} {value} (weights `{m['weights']}`, trained on {training['train_samples']} images)"
+        )
     return lines
 
 

@@ -7,7 +7,7 @@
 - ``checkpoint``: the best trial's kept weights (``mlruns/weights/<study>/``) as they are;
 - ``ensemble``: the mean of the probabilities of the ``ensemble_size`` best trials'
   kept checkpoints, as one Keras model (so every format, ``predict`` and the registry
-  work unchanged).
+  work unchanged); with ``study.folds = k``, the mean of the best trial's k fold models.
 
 A rule that needs checkpoints falls back to ``retrain`` (and says so) when the best
 trial kept none; an ensemble takes the kept checkpoints there are (``study.keep_top_k``
@@ -25,11 +25,11 @@ import keras
 import numpy as np
 import optuna
 
-from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR
+from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, FOLD_VALUES_ATTR
 from cnnsearch.data import Splits
 from cnnsearch.export._formats import ExportError
 from cnnsearch.models import inference_for
-from cnnsearch.search import build_for_trial, kept, ranked, suggest
+from cnnsearch.search import build_for_trial, fold_files, kept, ranked, suggest
 from cnnsearch.spec import Spec
 from cnnsearch.training import EpochReporter, fit_full
 
@@ -82,6 +82,8 @@ def ship(spec: Spec, study: optuna.Study, splits: Splits, say: Say, rule: str | 
         rule = "retrain"
     if rule == "retrain":
         return _retrain(spec, trials[0], splits, say)
+    if rule == "ensemble" and spec.study.folds > 1:
+        return _fold_ensemble(spec, trials[0], splits, say)
     size = 1 if rule == "checkpoint" else spec.export.ensemble_size
     members = [t for t in trials if t.number in files][:size]
     if len(members) < size:
@@ -103,6 +105,40 @@ def ship(spec: Spec, study: optuna.Study, splits: Splits, say: Say, rule: str | 
         )
     description = "mean of trials " + ", ".join(str(t.number) for t in members)
     say(f"Shipping the {description} ({spec.study.metric} " + ", ".join(f"{t.value:.4f}" for t in members) + ")")
+    return Shipped(average(twins), "ensemble", description, records, params, training)
+
+
+def _fold_ensemble(spec: Spec, best: optuna.trial.FrozenTrial, splits: Splits, say: Say) -> Shipped:
+    """With ``study.folds = k``: the mean of the best trial's k fold models.
+
+    Each member trained on k-1 folds and was validated on the fold it never saw, so its
+    figure is honest, and together they have seen every training image.
+    """
+    files = fold_files(spec, best.number)
+    values = [float(v) for v in best.user_attrs.get(FOLD_VALUES_ATTR, [])]
+    if len(files) < spec.study.folds:
+        say(f"Only {len(files)} of trial {best.number}'s {spec.study.folds} fold checkpoints are kept")
+    twins: list[keras.Model] = []
+    params: dict[str, Any] = {}
+    for path in files:
+        twin, params = _from_checkpoint(spec, best, path, splits)
+        twins.append(twin)
+    records = [
+        {"trial": best.number, "fold": i, "value": values[i] if i < len(values) else None, "weights": path.name}
+        for i, path in enumerate(files)
+    ]
+    pool = len(splits.x_train) + len(splits.x_val)
+    training = {
+        "train_samples": int(pool - pool // max(len(files), 1)),
+        "seed": spec.study.seed,
+        "checkpoints": f"trial {best.number}'s {len(files)} cross-validation fold models",
+    }
+    shown = ", ".join(f"{v:.4f}" for v in values[: len(files)])
+    if len(twins) == 1:
+        say(f"Shipping trial {best.number}'s kept checkpoint ({spec.study.metric} {best.value:.4f})")
+        return Shipped(twins[0], "checkpoint", f"trial {best.number}'s kept checkpoint", records, params, training)
+    description = f"mean of trial {best.number}'s {len(twins)} fold models"
+    say(f"Shipping the {description} ({spec.study.metric} by fold: {shown})")
     return Shipped(average(twins), "ensemble", description, records, params, training)
 
 

@@ -13,7 +13,7 @@ from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
     from cnnsearch.search._callbacks import PruningCallback, SafePoint
-    from cnnsearch.search._checkpoints import kept, weights_file
+    from cnnsearch.search._checkpoints import fold_files, kept, weights_file
     from cnnsearch.search._heartbeat import (
         GRACE_S,
         HOST,
@@ -94,6 +94,7 @@ __all__ = [
     "enqueue_initial_params",
     "fail_stale_trials",
     "failure_streak",
+    "fold_files",
     "kept",
     "load_study",
     "make_pruner",

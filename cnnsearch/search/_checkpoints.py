@@ -1,7 +1,8 @@
 """Weights of the top-k trials only, so disk use stays bounded over long studies.
 
 A complete trial that ranks among the study's ``keep_top_k`` best saves its
-(best-epoch) weights to ``mlruns/weights/<study>/trial-<n>.weights.h5``; files of
+(best-epoch) weights to ``mlruns/weights/<study>/trial-<n>.weights.h5`` (with
+``study.folds = k``, folds 1..k-1 beside it as ``trial-<n>.fold-<i>.weights.h5``); files of
 trials that fall out of the top-k are deleted. Pruned and failed trials never
 save weights (their curves stay in MLflow). Several workers may prune at once:
 a file of a still RUNNING trial is never touched by another worker, and a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,24 @@ def weights_dir(spec: Spec, home: Path = HOME) -> Path:
 def weights_file(spec: Spec, number: int, home: Path = HOME) -> Path:
     """Where trial ``number``'s weights are (or would be) kept."""
     return weights_dir(spec, home) / f"trial-{number}.weights.h5"
+
+
+def fold_file(spec: Spec, number: int, fold: int, home: Path = HOME) -> Path:
+    """Fold ``fold``'s weights of trial ``number`` (fold 0 is the trial's own weights file)."""
+    if fold == 0:
+        return weights_file(spec, number, home)
+    return weights_dir(spec, home) / f"trial-{number}.fold-{fold}.weights.h5"
+
+
+def fold_files(spec: Spec, number: int, home: Path = HOME) -> list[Path]:
+    """Every kept fold's weights of trial ``number``, fold 0 first (one file without folds)."""
+    files = []
+    for fold in range(max(spec.study.folds, 1)):
+        path = fold_file(spec, number, fold, home)
+        if not path.is_file():
+            break
+        files.append(path)
+    return files
 
 
 def kept(spec: Spec, home: Path = HOME) -> dict[int, Path]:
@@ -55,18 +75,20 @@ def top_k(study: optuna.Study, spec: Spec, candidate: tuple[int, float] | None =
     return [n for _, n in ranked[: spec.study.keep_top_k]]
 
 
-def keep(spec: Spec, trial: optuna.Trial, model: Any, value: float) -> Path | None:
-    """Save this trial's weights if it ranks in the top-k, then drop files that fell out."""
-    if spec.study.keep_top_k <= 0:
+def keep(spec: Spec, trial: optuna.Trial, models: Sequence[Any], value: float) -> Path | None:
+    """Save this trial's weights (one model per fold) if it ranks in the top-k, then drop files that fell out."""
+    if spec.study.keep_top_k <= 0 or not models:
         return None
     best = top_k(trial.study, spec, (trial.number, value))
     path = None
     if trial.number in best:
-        path = weights_file(spec, trial.number)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{os.getpid()}-{path.name}")  # Keras needs the .weights.h5 suffix
-        model.save_weights(str(partial))
-        os.replace(partial, path)  # never a half-written file under the final name
+        # Later folds first: fold 0's file, which marks the trial as kept, is written last.
+        for fold in reversed(range(len(models))):
+            path = fold_file(spec, trial.number, fold)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{os.getpid()}-{path.name}")  # Keras needs the .weights.h5 suffix
+            models[fold].save_weights(str(partial))
+            os.replace(partial, path)  # never a half-written file under the final name
     prune(trial.study, spec, best)
     return path
 
@@ -78,6 +100,8 @@ def prune(study: optuna.Study, spec: Spec, best: list[int] | None = None) -> lis
     removed = []
     for number, path in kept(spec).items():
         if number not in best and number not in running:
+            for fold_path in reversed(fold_files(spec, number)):  # fold 0's file, the marker, goes last
+                fold_path.unlink(missing_ok=True)
             path.unlink(missing_ok=True)
             removed.append(number)
     return removed

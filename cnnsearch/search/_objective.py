@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 import optuna
 
 from cnnsearch._keys import (
@@ -18,18 +19,20 @@ from cnnsearch._keys import (
     COMPLETE,
     EPOCHS_RUN_ATTR,
     FAIL,
+    FOLD_VALUES_ATTR,
     INTERRUPTED,
     KILLED,
     PARAM_COUNT_ATTR,
     PRUNED,
     PRUNED_EPOCH_ATTR,
+    PRUNED_FOLD_ATTR,
     REASON_ATTR,
     RUN_ID_ATTR,
     STOPPED_EPOCH_ATTR,
     TAG_PREFIX,
     TRACKING_ATTR,
 )
-from cnnsearch.data import Splits
+from cnnsearch.data import Splits, cross_validation_folds
 from cnnsearch.errors import TrialFailed, first_line
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search._callbacks import PruningCallback, SafePoint
@@ -60,6 +63,8 @@ class Objective:
     ) -> None:
         self.spec = spec
         self.splits = splits
+        #: The one validation split, or ``study.folds`` cross-validation folds of train + validation.
+        self.folds = cross_validation_folds(splits, spec.study.folds, spec.study.seed)
         self.tracker = tracker
         self.parent_run_id = parent_run_id
         self.display = display
@@ -85,6 +90,9 @@ class Objective:
             if PRUNED_EPOCH_ATTR in outcome:
                 state = PRUNED
                 raise optuna.TrialPruned(f"pruned at epoch {outcome[PRUNED_EPOCH_ATTR]}")
+            if PRUNED_FOLD_ATTR in outcome:
+                state = PRUNED
+                raise optuna.TrialPruned(f"pruned after fold {outcome[PRUNED_FOLD_ATTR]}")
             state = COMPLETE
             return value
         except optuna.TrialPruned:
@@ -100,72 +108,116 @@ class Objective:
             self.tracker.end_trial(run_id, state, value, {f"{TAG_PREFIX}{k}": str(v) for k, v in tags.items()})
             trial.set_user_attr(TRACKING_ATTR, round(self.tracker.busy_s - tracking_before, 4))
 
-    def _train(self, trial: optuna.Trial, params: dict[str, Any], run_id: str) -> tuple[float, dict[str, int]]:
-        """Fit one model; return the best epoch's metric and when training stopped or was pruned."""
+    def _train(self, trial: optuna.Trial, params: dict[str, Any], run_id: str) -> tuple[float, dict[str, Any]]:
+        """Fit one model per fold; return the mean of their best-epoch metric and when training stopped.
+
+        Fold 0 (the one validation split when ``study.folds = 1``) reports every epoch to the
+        epoch pruners and logs the curves; later folds only run if it was not pruned. With the
+        ``wilcoxon`` pruner, each fold's value is reported instead (step = fold).
+        """
+        metric, direction = self.spec.study.metric, self.spec.study.direction
+        pick = max if direction == "maximize" else min
+        wilcoxon = self.spec.study.pruner == "wilcoxon"
+        values: list[float] = []
+        best_epochs: list[int] = []
+        models: list[keras.Model] = []
+        outcome: dict[str, Any] = {}
+        for fold in range(len(self.folds)):
+            model, history, pruned_epoch = self._fit_fold(trial, params, run_id, fold, report_epochs=not wilcoxon)
+            series = [v for v in history.get(metric, []) if math.isfinite(v)]
+            if not series:
+                raise TrialFailed(f"no finite '{metric}' value was logged" + (f" (fold {fold})" if fold else ""))
+            best = float(pick(series))
+            values.append(best)
+            best_epochs.append(series.index(best))
+            if fold == 0:
+                outcome[EPOCHS_RUN_ATTR] = len(history.get(metric, []))
+            if pruned_epoch is not None:
+                outcome[PRUNED_EPOCH_ATTR] = pruned_epoch
+                break
+            models.append(model)
+            if len(self.folds) > 1:
+                self.tracker.log_metrics(run_id, fold, {f"fold_{metric}": best})
+                if wilcoxon:
+                    trial.report(best, step=fold)
+                    if fold < len(self.folds) - 1 and trial.should_prune():
+                        outcome[PRUNED_FOLD_ATTR] = fold
+                        break
+        value = float(np.mean(values))
+        # The epoch the final retrain stops at: the median fold's (fold 0's with one split).
+        outcome[BEST_EPOCH_ATTR] = int(np.median(best_epochs)) if len(best_epochs) > 1 else best_epochs[0]
+        if len(self.folds) > 1:
+            trial.set_user_attr(FOLD_VALUES_ATTR, [round(v, 6) for v in values])
+        if PRUNED_EPOCH_ATTR not in outcome and outcome[EPOCHS_RUN_ATTR] < params["epochs"]:
+            outcome[STOPPED_EPOCH_ATTR] = outcome[EPOCHS_RUN_ATTR] - 1
+        if PRUNED_EPOCH_ATTR not in outcome and PRUNED_FOLD_ATTR not in outcome:
+            checkpoints.keep(self.spec, trial, models, value)  # weights of the top-k trials only
+        del models
+        for key, number in outcome.items():
+            trial.set_user_attr(key, number)
+        return value, outcome
+
+    def _fit_fold(
+        self, trial: optuna.Trial, params: dict[str, Any], run_id: str, fold: int, report_epochs: bool
+    ) -> tuple[keras.Model, dict[str, list[float]], int | None]:
+        """Build and fit the trial's network on one fold; return it, its history and the pruned epoch."""
         # Resets Keras's global state. No garbage collection here: the worker loop collects
         # right after every trial (search._trial_loop.run_trials); a second full pass per trial
         # only cost time (benchmarks/overhead.py).
         keras.backend.clear_session(free_memory=False)
-        keras.utils.set_random_seed(self.spec.study.seed + trial.number)
+        keras.utils.set_random_seed(self.spec.study.seed + trial.number + 7919 * fold)
         apply_precision(self.performance)  # before building: layers take the dtype policy then
         metric, direction = self.spec.study.metric, self.spec.study.direction
-        network = build_for_trial(self.spec, trial, params, self.splits.input_shape, self.splits.num_classes)
+        splits = self.folds[fold]
+        network = build_for_trial(self.spec, trial, params, splits.input_shape, splits.num_classes)
         model = network.model
-        if network.hp_values:
-            self.tracker.log_params(run_id, network.hp_values)  # a hypermodel's own params, known only once it built
-        trial.set_user_attr(PARAM_COUNT_ATTR, model.count_params())
-        self.tracker.log_metrics(run_id, 0, {PARAM_COUNT_ATTR: float(model.count_params())})
-        self.tracker.log_model_summary(run_id, model)
+        first = fold == 0
+        if first:
+            if network.hp_values:
+                self.tracker.log_params(run_id, network.hp_values)  # a hypermodel's own params, known once built
+            trial.set_user_attr(PARAM_COUNT_ATTR, model.count_params())
+            self.tracker.log_metrics(run_id, 0, {PARAM_COUNT_ATTR: float(model.count_params())})
+            self.tracker.log_model_summary(run_id, model)
 
-        listeners = [self.tracker.epoch_logger(run_id)]
+        # MLflow gets fold 0's curves; the display follows every fold.
+        listeners = [self.tracker.epoch_logger(run_id)] if first else []
         if self.display is not None:
             listeners.append(self.display.epoch_ended)
-        pruning = PruningCallback(trial, metric)
+        pruning = PruningCallback(trial, metric) if first and report_epochs else None
         callbacks = [
             SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
-            EpochReporter(listeners, len(self.splits.x_train)),
-            pruning,
+            EpochReporter(listeners, len(splits.x_train)),
+            *([pruning] if pruning is not None else []),
             *standard_callbacks(params, metric, direction),
         ]
         fit_params = {**params, **network.compile_params}
         history = fit(
             model,
-            self.splits,
+            splits,
             fit_params,
             callbacks,
             compile_config=network.compile_config,
             performance=self.performance,
         ).history
-        self.tracker.log_trial_curves(
-            run_id,
-            trial,
-            history,
-            pruned_epoch=pruning.pruned_epoch,
-            planned_epochs=params["epochs"],
-            num_classes=self.splits.num_classes,
-        )
-
+        pruned_epoch = pruning.pruned_epoch if pruning is not None else None
+        if first:
+            self.tracker.log_trial_curves(
+                run_id,
+                trial,
+                history,
+                pruned_epoch=pruned_epoch,
+                planned_epochs=params["epochs"],
+                num_classes=splits.num_classes,
+            )
         losses = history.get("loss", [])
         if losses and not math.isfinite(losses[-1]):
-            raise TrialFailed(f"loss became NaN at epoch {len(losses) - 1}")
-        if pruning.pruned_epoch is None and self.splits.num_classes <= MAX_LOGGED_CLASSES:
-            s = self.splits  # per-class validation recall/F1 of the kept weights: what class weights changed
-            self.tracker.log_metrics(run_id, len(losses) - 1, per_class_metrics(model, s.x_val, s.y_val, s.class_names))
-        series = [v for v in history.get(metric, []) if math.isfinite(v)]
-        if not series:
-            raise TrialFailed(f"no finite '{metric}' value was logged")
-        best = max(series) if direction == "maximize" else min(series)
-        outcome = {EPOCHS_RUN_ATTR: len(history.get(metric, [])), BEST_EPOCH_ATTR: series.index(best)}
-        if pruning.pruned_epoch is not None:
-            outcome[PRUNED_EPOCH_ATTR] = pruning.pruned_epoch
-        elif outcome[EPOCHS_RUN_ATTR] < params["epochs"]:
-            outcome[STOPPED_EPOCH_ATTR] = outcome[EPOCHS_RUN_ATTR] - 1
-        if pruning.pruned_epoch is None:
-            checkpoints.keep(self.spec, trial, model, float(best))  # weights of the top-k trials only
-        del model
-        for key, number in outcome.items():
-            trial.set_user_attr(key, number)
-        return float(best), outcome
+            raise TrialFailed(f"loss became NaN at epoch {len(losses) - 1}" + (f" (fold {fold})" if fold else ""))
+        if first and pruned_epoch is None and splits.num_classes <= MAX_LOGGED_CLASSES:
+            # Per-class validation recall/F1 of the kept weights: what class weights changed.
+            self.tracker.log_metrics(
+                run_id, len(losses) - 1, per_class_metrics(model, splits.x_val, splits.y_val, splits.class_names)
+            )
+        return model, history, pruned_epoch
 
     def _record_failure(self, trial: optuna.Trial, tags: dict[str, Any], reason: str) -> None:
         trial.set_user_attr(REASON_ATTR, reason)

@@ -93,6 +93,8 @@ def make_pruner(spec: Spec) -> optuna.pruners.BasePruner:
         return pruners.MedianPruner(n_startup_trials=s.startup_trials, n_warmup_steps=1)
     if s.pruner == "successive_halving":
         return pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if s.pruner == "wilcoxon":  # step = fold: a trial losing fold by fold to the best stops early
+        return pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
     return pruners.NopPruner()
 
 

@@ -36,7 +36,7 @@ from cnnsearch.spec._types import (
 )
 
 Sampler = Literal["tpe", "random", "gp", "cmaes", "qmc", "grid"]
-Pruner = Literal["hyperband", "median", "successive_halving", "none"]
+Pruner = Literal["hyperband", "median", "successive_halving", "wilcoxon", "none"]
 Dataset = Literal["cifar10", "mnist", "fashion_mnist", "digits", "directory", "npz"]
 
 
@@ -56,6 +56,13 @@ class StudySpec(_Strict):
     storage: str | None = None
     trials_per_worker: int | None = Field(None, gt=0, description="recycle a worker process after this many trials")
     keep_top_k: int = Field(3, ge=0, description="keep weights of the k best trials only; 0 keeps none")
+    folds: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="1: one validation split; k >= 2: k-fold cross-validation over train + validation, "
+        "the trial's value is the mean over its folds",
+    )
     initial_params: dict[str, Union[bool, int, float, str]] = Field(
         default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
     )
@@ -66,6 +73,12 @@ class StudySpec(_Strict):
         if isinstance(value, (int, str)) and not isinstance(value, bool):
             return parse_duration(value)
         return value  # None, or a wrong type for strict validation to report
+
+    @model_validator(mode="after")
+    def _wilcoxon_needs_folds(self) -> StudySpec:
+        if self.pruner == "wilcoxon" and self.folds < 2:
+            raise ValueError("pruner: 'wilcoxon' compares trials fold by fold; it needs study.folds >= 2")
+        return self
 
     @field_validator("metric")
     @classmethod
