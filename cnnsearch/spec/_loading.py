@@ -48,7 +48,7 @@ def _read(path: Path) -> str:
         raise SpecError(f"{_short(str(path))}: cannot read the spec file ({first_line(exc)[:120]})") from None
 
 
-def _loads(text: str, where: str) -> dict[str, Any]:
+def _loads(text: str, where: str, numbered: bool = True) -> dict[str, Any]:
     """TOML text -> data; whatever the parser chokes on is one line naming ``where``."""
     try:
         return tomllib.loads(text)
@@ -59,18 +59,18 @@ def _loads(text: str, where: str) -> dict[str, Any]:
             f"{where}: invalid TOML: arrays or inline tables nested too deep (a spec needs fewer than {MAX_DEPTH} levels)"
         ) from None
     except ValueError as exc:  # int() refuses more digits than sys.get_int_max_str_digits()
-        raise SpecError(f"{where}: invalid TOML: {_huge_integer(text) or first_line(exc)}") from None
+        raise SpecError(f"{where}: invalid TOML: {_huge_integer(text, numbered) or first_line(exc)}") from None
 
 
-def _huge_integer(text: str) -> str | None:
+def _huge_integer(text: str, numbered: bool) -> str | None:
     """Where the integer too long for Python's int() is, and how long it is."""
     limit = sys.get_int_max_str_digits()
     match = re.search(rf"\d[\d_]{{{limit},}}", text) if limit else None
     if match is None:
         return None
-    line = text.count("\n", 0, match.start()) + 1
+    line = f"line {text.count(chr(10), 0, match.start()) + 1}: " if numbered else ""
     digits = len(match.group().replace("_", ""))
-    return f"line {line}: an integer of {digits} digits (integers must fit in 64 bits: -2**63 .. 2**63-1)"
+    return f"{line}an integer of {digits} digits (integers must fit in 64 bits: -2**63 .. 2**63-1)"
 
 
 def validate_spec(
@@ -183,7 +183,7 @@ def _parse_value(text: str, key: str) -> Any:
     except tomllib.TOMLDecodeError:
         return text
     except (RecursionError, ValueError):
-        _loads(f"v = {text}", f"--set {key}")  # raises the same one line as a spec file would
+        _loads(f"v = {text}", f"--set {key}", numbered=False)  # raises the same one line as a spec file would
         raise
 
 
