@@ -40,10 +40,16 @@ def format_error(exc: ValidationError, source: str, overridden: frozenset[str] |
 
 
 def origin(field: str, source: str, overridden: frozenset[str] | set[str]) -> str:
-    """``--set`` when that field (or a table above it) came from an override, else the spec file."""
+    """``--set`` when that field (or a table above it) came from an override, else the spec file.
+
+    A problem with a whole table (the network a ``[model]`` can draw) that ``--set`` changed part of
+    names both: ``spec.toml (with --set)``.
+    """
     for key in overridden:
         if field == key or field.startswith(key + ".") or field.startswith(key + "["):
             return "--set"
+    if field and any(key.startswith(field + ".") for key in overridden):
+        return f"{source} (with --set)"
     return source
 
 

@@ -254,3 +254,19 @@ def test_data_path_too_long_or_with_nul_is_one_line(invoke, tmp_path: Path) -> N
     assert "data.path: " in invoke.error_line("validate", str(spec)) and "NUL character" in invoke.error_line(
         "validate", str(spec)
     )
+
+
+def test_whole_table_problem_from_set_names_file_and_set(invoke, tmp_path: Path) -> None:
+    """The network [model] can draw is too big only with the --set values: the line says both."""
+    path = write(tmp_path, GOOD)
+    line = invoke.error_line(
+        "validate",
+        str(path),
+        "--set",
+        "model.filters=4096",
+        "--set",
+        "model.filter_growth=4.0",
+        "--set",
+        "model.blocks=12",
+    )
+    assert line.startswith(f"error: {path} (with --set): model: the largest network this space can draw")
