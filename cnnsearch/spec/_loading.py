@@ -45,7 +45,8 @@ def _read(path: Path) -> str:
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not a UTF-8 text file") from None
     except (OSError, ValueError) as exc:
-        raise SpecError(f"{_short(str(path))}: cannot read the spec file ({first_line(exc)[:120]})") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
+        raise SpecError(f"{_short(str(path))}: cannot read the spec file ({reason})") from None
 
 
 def _loads(text: str, where: str, numbered: bool = True) -> dict[str, Any]:
