@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from cnnsearch.errors import SpecError, first_line
 from cnnsearch.spec._bounds import network_problem
 from cnnsearch.spec._conditions import grid_problem, initial_params_problem
-from cnnsearch.spec._limits import MAX_DEPTH, raw_problem
+from cnnsearch.spec._limits import MAX_DEPTH, path_kind, raw_problem
 from cnnsearch.spec._messages import format_error, origin
 from cnnsearch.spec._references import load_build_function
 from cnnsearch.spec._schema import Spec
@@ -39,8 +39,12 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
 def _read(path: Path) -> str:
     """The spec file's text; a name the file system refuses (NUL, too long, a loop) is one line too."""
     try:
-        if not path.is_file():
-            raise SpecError(f"{path}: no such spec file")
+        kind = path_kind(str(path))
+    except ValueError as exc:  # a NUL, a name too long, a symlink loop
+        raise SpecError(f"{_short(str(path))}: cannot read the spec file ({exc})") from None
+    if kind != "file":
+        raise SpecError(f"{path}: no such spec file" + (" (it is a folder)" if kind == "folder" else ""))
+    try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not a UTF-8 text file") from None

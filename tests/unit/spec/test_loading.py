@@ -270,3 +270,13 @@ def test_whole_table_problem_from_set_names_file_and_set(invoke, tmp_path: Path)
         "model.blocks=12",
     )
     assert line.startswith(f"error: {path} (with --set): model: the largest network this space can draw")
+
+
+def test_spec_file_in_a_symlink_loop_or_a_folder_is_one_line(invoke, tmp_path: Path) -> None:
+    (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    line = invoke.error_line("validate", str(tmp_path / "a.toml"))
+    assert (
+        line == f"error: {tmp_path / 'a.toml'}: cannot read the spec file ('{tmp_path / 'a.toml'}' is a symlink loop)"
+    )
+    assert invoke.error_line("validate", str(tmp_path)) == f"error: {tmp_path}: no such spec file (it is a folder)"
