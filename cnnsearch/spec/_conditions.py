@@ -119,14 +119,38 @@ def grid(spec: Spec) -> dict[str, list[Any]]:
     return space
 
 
+#: A grid over more points than this would never finish (nor fit in memory as Optuna lists it).
+MAX_GRID_POINTS = 1_000_000
+
+
 def grid_problem(spec: Spec) -> str | None:
     """'section.field: what is wrong' when the grid sampler cannot enumerate the space, else None."""
+    points = 1.0
     for section in TUNED_SECTIONS:
         for name, value in flat_fields(getattr(spec, section)):
-            if isinstance(value, FloatRange) and value.step is None and may_be_active(name, spec):
+            if not may_be_active(name, spec):
+                continue
+            if isinstance(value, FloatRange) and value.step is None:
                 field = re.sub(r"^(residual|backbone)_", r"\1.", name) if section == "model" else name
                 return f"{section}.{field}: the grid sampler needs choices or a range with a step"
+            points *= _grid_count(value)
+    if points > MAX_GRID_POINTS:
+        return (
+            f"study.sampler: the grid has about {points:.1e} points; at most {MAX_GRID_POINTS:,} are allowed "
+            "(fewer choices, coarser steps, or another sampler)"
+        )
     return None
+
+
+def _grid_count(value: Any) -> float:
+    """How many values one field adds to the grid, counted without listing them (a float: it may be huge)."""
+    if isinstance(value, Choices):
+        return float(len(value.choices))
+    if isinstance(value, IntRange):
+        return float((value.high - value.low) // value.step + 1)
+    if isinstance(value, FloatRange) and value.step is not None:
+        return (value.high - value.low) / value.step + 1
+    return 1.0
 
 
 def initial_params_problem(spec: Spec) -> str | None:
@@ -143,10 +167,41 @@ def initial_params_problem(spec: Spec) -> str | None:
                 continue
             known = ", ".join(sorted(searched)) or "none"
             return f"{name}: not a searched param of this spec (searched: {known})"
-        field = fields[name]
-        if isinstance(field, Choices) and value not in list(field.choices):
-            return f"{name}: {value!r} is not among the choices {list(field.choices)}"
-        if isinstance(field, (IntRange, FloatRange)):
-            if isinstance(value, (bool, str)) or not field.low <= value <= field.high:
-                return f"{name}: {value!r} is outside [{field.low}, {field.high}]"
+        problem = _initial_value_problem(fields[name], value)
+        if problem:
+            return f"{name}: {problem}"
     return None
+
+
+def _initial_value_problem(field: Any, value: Any) -> str | None:
+    """What is wrong with one initial value for its field: its type, range, step or choice."""
+    if isinstance(field, Choices):
+        # ``True == 1`` and ``2.0 == 2`` in Python: a choice matches only a value of its own kind.
+        if not any(value == choice and _fits(value, choice) for choice in field.choices):
+            return f"{value!r} is not among the choices {list(field.choices)}"
+    if isinstance(field, IntRange):
+        if not _fits(value, 0):
+            return f"expected an integer in [{field.low}, {field.high}], got {value!r}"
+        if not field.low <= value <= field.high:
+            return f"{value!r} is outside [{field.low}, {field.high}]"
+        if (value - field.low) % field.step:
+            return f"{value!r} is not on the range's steps ({field.low}, {field.low + field.step}, ...)"
+    if isinstance(field, FloatRange):
+        if not _fits(value, 0.0):
+            return f"expected a number in [{field.low}, {field.high}], got {value!r}"
+        if not field.low <= value <= field.high:
+            return f"{value!r} is outside [{field.low}, {field.high}]"
+        if field.step is not None:
+            steps = (value - field.low) / field.step
+            if abs(steps - round(steps)) > 1e-6:
+                return f"{value!r} is not on the range's steps ({field.low}, {field.low + field.step}, ...)"
+    return None
+
+
+def _fits(value: Any, like: Any) -> bool:
+    """Whether ``value`` has the type of ``like``: a float field takes an int too, an int field no float."""
+    if isinstance(like, bool) or isinstance(value, bool):
+        return isinstance(like, bool) and isinstance(value, bool)
+    if isinstance(like, float):
+        return isinstance(value, (int, float))
+    return type(value) is type(like)

@@ -27,10 +27,7 @@ def format_error(exc: ValidationError, source: str, overridden: frozenset[str] |
     if named and first["type"] == "value_error":
         loc, message = loc + [named.group(1)], message[named.end() :]
     field = ".".join(loc).replace(".[", "[")
-    where = source
-    for key in overridden:
-        if field == key or field.startswith(key + ".") or field.startswith(key + "["):
-            where = "--set"
+    where = origin(field, source, overridden)
     if first["type"] == "extra_forbidden":
         line = f"{where}: unknown key '{field}'{_suggestion(loc)}"
     elif first["type"] == "missing":
@@ -40,6 +37,20 @@ def format_error(exc: ValidationError, source: str, overridden: frozenset[str] |
     if len(errors) > 1:
         line += f" (and {len(errors) - 1} more)"
     return line
+
+
+def origin(field: str, source: str, overridden: frozenset[str] | set[str]) -> str:
+    """``--set`` when that field (or a table above it) came from an override, else the spec file.
+
+    A problem with a whole table (the network a ``[model]`` can draw) that ``--set`` changed part of
+    names both: ``spec.toml (with --set)``.
+    """
+    for key in overridden:
+        if field == key or field.startswith(key + ".") or field.startswith(key + "["):
+            return "--set"
+    if field and any(key.startswith(field + ".") for key in overridden):
+        return f"{source} (with --set)"
+    return source
 
 
 def _field_path(loc: tuple[Any, ...]) -> list[str]:
@@ -57,7 +68,7 @@ def _field_path(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _message(error: dict[str, Any]) -> str:
-    kind, got = error["type"], error.get("input")
+    kind, got = error["type"], _Shown(error.get("input"))
     expected = {
         "int_type": "an integer",
         "int_from_float": "an integer",
@@ -82,6 +93,17 @@ def _message(error: dict[str, Any]) -> str:
             forms = "a constant, { low = ..., high = ... } or { choices = [...] }"
         return f"expected {forms}, got {got!r}"
     return f"{error['msg'][0].lower()}{error['msg'][1:]}, got {got!r}"
+
+
+class _Shown:
+    """A user's value for a message: its repr, cut short (a whole table or a long string would flood the line)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        text = repr(self.value)
+        return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _suggestion(loc: list[str]) -> str:

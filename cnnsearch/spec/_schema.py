@@ -12,6 +12,7 @@ from typing import Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from cnnsearch.spec._limits import path_kind
 from cnnsearch.spec._types import (
     BACKBONES,
     ArchitectureParam,
@@ -37,6 +38,12 @@ from cnnsearch.spec._types import (
 
 Sampler = Literal["tpe", "random", "gp", "cmaes", "qmc", "grid"]
 Pruner = Literal["hyperband", "median", "successive_halving", "wilcoxon", "none"]
+#: Seeds go to NumPy and scikit-learn, which take 0 .. 2**32-1.
+MAX_SEED = 2**32 - 1
+#: Images are resized to at most this many pixels a side (as ``[model.backbone] image_size``).
+MAX_IMAGE_SIDE = 1024
+#: Batches per compiled call; more than an epoch's steps gains nothing, and huge values overflow.
+MAX_STEPS_PER_EXECUTION = 10_000
 Dataset = Literal["cifar10", "mnist", "fashion_mnist", "digits", "directory", "npz"]
 
 
@@ -50,7 +57,7 @@ class StudySpec(_Strict):
     timeout: int | None = Field(None, description='seconds, or a duration such as "2h", "90m", "1h30m"')
     sampler: Sampler = "tpe"
     pruner: Pruner = "hyperband"
-    seed: int = 42
+    seed: int = Field(42, description="0 .. 2**32-1 (NumPy's and scikit-learn's seeds)")
     startup_trials: int = Field(5, ge=0, description="random trials before TPE/GP, and unpruned trials for median")
     max_consecutive_failures: int = Field(5, gt=0)
     storage: str | None = None
@@ -80,6 +87,27 @@ class StudySpec(_Strict):
             raise ValueError("pruner: 'wilcoxon' compares trials fold by fold; it needs study.folds >= 2")
         return self
 
+    @field_validator("seed")
+    @classmethod
+    def _seed_in_range(cls, value: int) -> int:
+        if not 0 <= value <= MAX_SEED:
+            raise ValueError(f"expected an integer from 0 to {MAX_SEED}, got {value}")
+        return value
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_named(cls, value: str | None) -> str | None:
+        """A journal path or a database URL; anything else would fail only when the study opens."""
+        if value is None or re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://\S+", value):
+            return value
+        if value.endswith(".journal") and Path(value).name != ".journal":
+            path_kind(value)  # a NUL, a name too long, a loop: refused here, not when the study opens
+            return value
+        raise ValueError(
+            "expected a *.journal file or a database URL such as 'sqlite:///optuna.db' or "
+            f"'postgresql://host/db', got {value[:80]!r}"
+        )
+
     @field_validator("metric")
     @classmethod
     def _metric_named(cls, value: str) -> str:
@@ -95,15 +123,17 @@ class DataSpec(_Strict):
     path: str | None = None
     validation_split: float = Field(0.1, gt=0, lt=1)
     test_split: float = Field(0.2, gt=0, lt=1, description="only for datasets without a test set")
-    image_size: list[int] | None = Field(None, min_length=2, max_length=2)
+    image_size: list[int] | None = Field(
+        None, min_length=2, max_length=2, description=f"at most {MAX_IMAGE_SIDE} a side"
+    )
     channels: Literal[1, 3] | None = None
     max_train_samples: int | None = Field(None, gt=0, description="stratified subsample, for quick runs")
 
     @field_validator("image_size")
     @classmethod
     def _positive_size(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and min(value) < 1:
-            raise ValueError(f"expected [height, width] of positive integers, got {value}")
+        if value is not None and not all(1 <= side <= MAX_IMAGE_SIDE for side in value):
+            raise ValueError(f"expected [height, width], each from 1 to {MAX_IMAGE_SIDE}, got {value}")
         return value
 
     @model_validator(mode="after")
@@ -113,12 +143,15 @@ class DataSpec(_Strict):
         if self.path is not None:
             if self.dataset in ("mnist", "fashion_mnist", "digits"):
                 raise ValueError(f"path: dataset '{self.dataset}' takes no path")
-            path = Path(self.path)
-            if not path.exists():
+            try:
+                kind = path_kind(self.path)
+            except ValueError as exc:
+                raise ValueError(f"path: {exc}") from None
+            if kind == "missing":
                 raise ValueError(f"path: '{self.path}' does not exist")
-            if self.dataset == "npz" and not path.is_file():
+            if self.dataset == "npz" and kind != "file":
                 raise ValueError(f"path: '{self.path}' is not an .npz file")
-            if self.dataset in ("cifar10", "directory") and not path.is_dir():
+            if self.dataset in ("cifar10", "directory") and kind != "folder":
                 raise ValueError(f"path: '{self.path}' is not a folder")
         return self
 
@@ -170,7 +203,11 @@ class BackboneSpec(_Section):
                 )
         if self.weights not in ("imagenet", "none"):
             path = Path(self.weights)
-            if not path.is_file():
+            try:
+                kind = path_kind(self.weights)
+            except ValueError as exc:
+                raise ValueError(f"weights: {exc}") from None
+            if kind != "file":
                 raise ValueError(
                     f"weights: expected 'imagenet', 'none' or a weights file; '{self.weights}' does not exist"
                 )
@@ -328,8 +365,10 @@ class PerformanceSpec(_Strict):
     @field_validator("steps_per_execution", mode="before")
     @classmethod
     def _auto_or_steps(cls, value: Any) -> Any:
-        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f'expected "auto" or an integer >= 1, got {value!r}')
+        if value != "auto" and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STEPS_PER_EXECUTION
+        ):
+            raise ValueError(f'expected "auto" or an integer from 1 to {MAX_STEPS_PER_EXECUTION}, got {value!r}')
         return value
 
 

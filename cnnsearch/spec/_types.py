@@ -115,6 +115,10 @@ SamplingParam = _tunable(Sampling, None)
 ClassWeightName = Literal["none", "balanced"]
 
 
+#: A class weight multiplies that class's loss; beyond this it only overflows the loss.
+MAX_CLASS_WEIGHT = 1e6
+
+
 def _class_weight_kind(value: Any) -> str:
     if isinstance(value, Choices) or (isinstance(value, dict) and "choices" in value):
         return "choices"
@@ -126,7 +130,7 @@ ClassWeightParam = Annotated[
     Union[
         Annotated[ClassWeightName, Tag("constant")],
         Annotated[Choices[ClassWeightName], Tag("choices")],
-        Annotated[dict[str, Annotated[float, Field(ge=0)]], Tag("explicit")],
+        Annotated[dict[str, Annotated[float, Field(ge=0, le=MAX_CLASS_WEIGHT)]], Tag("explicit")],
     ],
     Discriminator(_class_weight_kind),
 ]
@@ -157,20 +161,30 @@ class _Section(_Strict):
 
 # --- durations ---------------------------------------------------------------
 
-_DURATION = re.compile(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?")
+_DURATION = re.compile(r"(?:(\d{1,9})h)?\s*(?:(\d{1,9})m)?\s*(?:(\d{1,9})s)?")
+#: A study's timeout is at most a year: longer means "no limit", which is leaving timeout out.
+MAX_TIMEOUT_S = 365 * 24 * 3600
 
 
 def parse_duration(value: int | str) -> int:
-    """Seconds from ``3600``, ``"2h"``, ``"90m"``, ``"1h30m"`` or ``"45s"``."""
+    """Seconds from ``3600``, ``"2h"``, ``"90m"``, ``"1h30m"`` or ``"45s"``: more than 0, at most a year.
+
+    ``"0s"`` is refused like ``0``: a zero timeout would silently mean no limit at all.
+    """
     if isinstance(value, int):
-        if value <= 0:
-            raise ValueError(f"expected a positive number of seconds, got {value}")
-        return value
-    match = _DURATION.fullmatch(value.strip())
-    if not value.strip() or match is None or not any(match.groups()):
-        raise ValueError(f"expected a duration such as '2h', '90m', '1h30m' or '45s', got {value!r}")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+        seconds = value
+    else:
+        match = _DURATION.fullmatch(value.strip())
+        if not value.strip() or match is None or not any(match.groups()):
+            raise ValueError(f"expected a duration such as '2h', '90m', '1h30m' or '45s', got {value[:80]!r}")
+        hours, minutes, secs = (int(g or 0) for g in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        raise ValueError(
+            f"expected a duration from 1 second to 365 days ({MAX_TIMEOUT_S} s), got {value!r}; "
+            "leave timeout out for no limit"
+        )
+    return seconds
 
 
 def flat_fields(section: BaseModel) -> list[tuple[str, Any]]:

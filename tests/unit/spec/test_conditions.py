@@ -17,6 +17,12 @@ from cnnsearch.spec import grid, load_spec, searched_names, validate_spec
         ("{learning_rate = 0.5}", "study.initial_params.learning_rate: 0.5 is outside [0.001, 0.01]"),
         ("{filters = 32}", "study.initial_params.filters: 32 is not among the choices [8, 16]"),
         ("{kernel_size = 3}", "study.initial_params.kernel_size: not a searched param"),
+        ("{blocks = 2.5}", "study.initial_params.blocks: expected an integer in [1, 2], got 2.5"),
+        ("{blocks = 2.0}", "study.initial_params.blocks: expected an integer in [1, 2], got 2.0"),
+        ("{blocks = true}", "study.initial_params.blocks: expected an integer in [1, 2], got True"),
+        ("{filters = 16.0}", "study.initial_params.filters: 16.0 is not among the choices [8, 16]"),
+        ("{batch_norm = 1}", "study.initial_params.batch_norm: 1 is not among the choices [True, False]"),
+        ('{learning_rate = "0.005"}', "study.initial_params.learning_rate: expected a number in [0.001, 0.01]"),
     ],
 )
 def test_bad_initial_params_stop_before_training(tiny_spec_file, value: str, message: str) -> None:
@@ -24,6 +30,19 @@ def test_bad_initial_params_stop_before_training(tiny_spec_file, value: str, mes
     with pytest.raises(SpecError) as error:
         load_spec(path, [f"study.initial_params={value}"])
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_initial_params_off_the_steps_are_refused(tiny_spec_file) -> None:
+    path = tiny_spec_file()
+    steps = ["model.blocks={low=1,high=5,step=2}", "model.dropout={low=0.0,high=0.3,step=0.1}"]
+    with pytest.raises(SpecError, match=r"initial_params.blocks: 2 is not on the range's steps \(1, 3, ...\)"):
+        load_spec(path, [*steps, "study.initial_params={blocks=2}"])
+    with pytest.raises(SpecError, match="initial_params.dropout: 0.15 is not on the range's steps"):
+        load_spec(path, [*steps, "study.initial_params={dropout=0.15}"])
+    spec = load_spec(path, [*steps, "study.initial_params={blocks=3,dropout=0.2,learning_rate=0.005}"])
+    assert spec.study.initial_params == {"blocks": 3, "dropout": 0.2, "learning_rate": 0.005}
+    # An int is a number for a float range, as TOML writes 1 for 1.0.
+    assert load_spec(path, ["train.label_smoothing={low=0,high=0.5}", "study.initial_params={label_smoothing=0}"])
 
 
 def test_default_spec_is_still_the_plain_cnn_with_the_same_param_names() -> None:

@@ -102,6 +102,62 @@ BAD_SPECS = {
     "bad duration": (GOOD + '[study]\ntimeout = "2 hours"\n', ["study.timeout", "'2h'"]),
     "invalid toml": ("[data\n", ["invalid TOML", "line 1"]),
     "grid needs steps": (GOOD + '[study]\nsampler = "grid"\n', ["model.dropout", "grid sampler"]),
+    # The spec's shape: a section that is no table, nesting and integers Python's parser gives up on.
+    "section not a table": ("study = 5\n" + GOOD, ["study: expected a table, got 5"]),
+    "array of tables": ('[[study]]\nname = "x"\n' + GOOD, ["study: expected a table, got [{'name': 'x'}]"]),
+    "nested thousands deep": (
+        GOOD + "[study]\ninitial_params = { a = " + "[" * 3000 + "]" * 3000 + " }\n",
+        ["invalid TOML: arrays or inline tables nested too deep"],
+    ),
+    "nested past the schema's depth": (
+        GOOD + "[study]\ninitial_params = { a = " + "[" * 20 + "]" * 20 + " }\n",
+        ["study.initial_params.a[0][0]", "nested too deep (more than 10 levels"],
+    ),
+    "integer of thousands of digits": (
+        GOOD + "[study]\nseed = " + "9" * 5000 + "\n",
+        ["invalid TOML: line 4: an integer of 5000 digits", "64 bits"],
+    ),
+    # Values each field used to take, that failed only once trials ran.
+    "zero timeout as a duration": (
+        GOOD + '[study]\ntimeout = "0s"\n',
+        ["study.timeout", "got '0s'", "leave timeout out"],
+    ),
+    "huge steps_per_execution": (
+        GOOD + "[performance]\nsteps_per_execution = 1000000000000\n",
+        ["performance.steps_per_execution", "from 1 to 10000"],
+    ),
+    "infinite class weight": (
+        GOOD + "[train]\nclass_weight = { 3 = inf }\n",
+        ["train.class_weight.3", "finite", "inf"],
+    ),
+    "nan anywhere": (GOOD + "[augment]\nzoom = nan\n", ["augment.zoom: expected a finite number, got nan"]),
+    "infinite step": (
+        GOOD + "[model]\ndropout = { low = 0.0, high = 0.5, step = inf }\n",
+        ["model.dropout.step: expected a finite number, got inf"],
+    ),
+    "integer of 2**63": (
+        GOOD + "[study]\nn_trials = 9223372036854775808\n",
+        ["study.n_trials: 9223372036854775808 does not fit in 64 bits"],
+    ),
+    "integer below -2**63": (
+        GOOD + "[model]\nblocks = { low = -9223372036854775809, high = 2 }\n",
+        ["model.blocks.low", "does not fit in 64 bits"],
+    ),
+    "huge image size": (GOOD + "image_size = [100000, 100000]\n", ["data.image_size", "from 1 to 1024"]),
+    "huge network": (
+        GOOD + "[model]\nfilters = 4096\nfilter_growth = 4.0\nblocks = 12\n",
+        ["model: the largest network this space can draw has about", "at most 2e+09 are allowed"],
+    ),
+    "huge grid": (
+        GOOD + '[study]\nsampler = "grid"\n[model]\ndropout = 0.1\nfilters = { low = 1, high = 4096 }\n'
+        "dense_units = { low = 0, high = 8192 }\n[train]\nlearning_rate = 0.01\n",
+        ["study.sampler: the grid has about", "at most 1,000,000"],
+    ),
+    "empty data path": ('[data]\ndataset = "npz"\npath = ""\n', ["data.path: must not be empty"]),
+    "empty storage": (GOOD + '[study]\nstorage = ""\n', ["study.storage", "*.journal file or a database URL", "''"]),
+    "storage neither journal nor URL": (GOOD + '[study]\nstorage = "optuna.db"\n', ["study.storage", "'optuna.db'"]),
+    "negative seed": (GOOD + "[study]\nseed = -1\n", ["study.seed: expected an integer from 0 to 4294967295, got -1"]),
+    "seed over 2**32-1": (GOOD + "[study]\nseed = 4294967296\n", ["study.seed", "got 4294967296"]),
 }
 
 
@@ -123,3 +179,104 @@ def test_shipped_specs_are_valid(tmp_path: Path) -> None:
 
     names = {dataset(path) for path in (REPO / "search_spaces").glob("*.toml")}
     assert {"cifar10", "mnist", "fashion_mnist", "digits", "directory"} <= names
+
+
+# The same classes from --set: the line names --set (and the key when the value does not parse).
+BAD_OVERRIDES = {
+    "section not a table": (["study=5"], "error: --set: study: expected a table, got 5"),
+    "nested thousands deep": (
+        ["study.initial_params=" + "[" * 3000 + "]" * 3000],
+        "error: --set study.initial_params: invalid TOML: arrays or inline tables nested too deep",
+    ),
+    "integer of thousands of digits": (
+        ["study.seed=" + "9" * 5000],
+        "error: --set study.seed: invalid TOML: an integer of 5000 digits",
+    ),
+    "negative seed": (["study.seed=-5"], "error: --set: study.seed: expected an integer from 0 to 4294967295, got -5"),
+    "nan class weight": (
+        ["train.class_weight={3=nan}"],
+        "error: --set: train.class_weight.3: expected a finite number",
+    ),
+    "empty data path": (["data.dataset=npz", "data.path="], "error: --set: data.path: must not be empty"),
+    "huge grid": (
+        [
+            "study.sampler=grid",
+            "model.dropout=0.1",
+            "model.filters={low=1,high=4096}",
+            "model.blocks={low=1,high=12}",
+            "train.learning_rate=0.01",
+        ],
+        "error: --set: study.sampler: the grid has about",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OVERRIDES))
+def test_bad_override_exits_1_with_one_line(invoke, case: str, tmp_path: Path) -> None:
+    overrides, expected = BAD_OVERRIDES[case]
+    path = write(tmp_path, GOOD)
+    line = invoke.error_line("validate", str(path), *[arg for item in overrides for arg in ("--set", item)])
+    assert line.startswith(expected), line
+
+
+def test_relative_storage_in_file_is_relative_to_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = tmp_path / "specs"
+    sub.mkdir()
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec(write(sub, GOOD + '[study]\nstorage = "store/s.journal"\n'))
+    assert spec.study.storage == str(sub / "store" / "s.journal")
+
+
+def test_relative_storage_on_the_command_line_is_relative_to_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = tmp_path / "specs"
+    sub.mkdir()
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec(write(sub, GOOD), ["study.storage=s.journal"])
+    assert spec.study.storage == str(tmp_path / "s.journal")
+    url = "sqlite:///optuna.db"  # a URL is no path: left as it is
+    assert load_spec(write(sub, GOOD), [f"study.storage={url}"]).study.storage == url
+
+
+def test_spec_file_name_too_long_is_one_line(invoke, tmp_path: Path) -> None:
+    path = tmp_path / ("s" * 300 + ".toml")
+    line = invoke.error_line("validate", str(path))
+    assert line.startswith(f"error: {str(path)[:40]}") and "cannot read the spec file" in line
+    assert "too long" in line.lower()
+
+
+def test_data_path_too_long_or_with_nul_is_one_line(invoke, tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    line = invoke.error_line("validate", str(path), "--set", "data.dataset=npz", "--set", "data.path=" + "a" * 300)
+    assert line.startswith("error: --set: data.path:") and "too long a name for the file system" in line
+    spec = write(tmp_path, '[data]\ndataset = "npz"\npath = "a\\u0000b.npz"\n', "nul.toml")
+    assert "data.path: " in invoke.error_line("validate", str(spec)) and "NUL character" in invoke.error_line(
+        "validate", str(spec)
+    )
+
+
+def test_whole_table_problem_from_set_names_file_and_set(invoke, tmp_path: Path) -> None:
+    """The network [model] can draw is too big only with the --set values: the line says both."""
+    path = write(tmp_path, GOOD)
+    line = invoke.error_line(
+        "validate",
+        str(path),
+        "--set",
+        "model.filters=4096",
+        "--set",
+        "model.filter_growth=4.0",
+        "--set",
+        "model.blocks=12",
+    )
+    assert line.startswith(f"error: {path} (with --set): model: the largest network this space can draw")
+
+
+def test_spec_file_in_a_symlink_loop_or_a_folder_is_one_line(invoke, tmp_path: Path) -> None:
+    (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    line = invoke.error_line("validate", str(tmp_path / "a.toml"))
+    assert (
+        line == f"error: {tmp_path / 'a.toml'}: cannot read the spec file ('{tmp_path / 'a.toml'}' is a symlink loop)"
+    )
+    assert invoke.error_line("validate", str(tmp_path)) == f"error: {tmp_path}: no such spec file (it is a folder)"

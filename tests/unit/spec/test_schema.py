@@ -24,8 +24,14 @@ def test_defaults_are_auto_and_round_trip(tiny_spec_file) -> None:
     [
         ('jit_compile = "yes"', "performance.jit_compile: expected \"auto\", true or false, got 'yes'"),
         ("mixed_precision = 1", 'performance.mixed_precision: expected "auto", true or false, got 1'),
-        ("steps_per_execution = 0", 'performance.steps_per_execution: expected "auto" or an integer >= 1, got 0'),
-        ("steps_per_execution = true", 'performance.steps_per_execution: expected "auto" or an integer >= 1'),
+        (
+            "steps_per_execution = 0",
+            'performance.steps_per_execution: expected "auto" or an integer from 1 to 10000, got 0',
+        ),
+        (
+            "steps_per_execution = true",
+            'performance.steps_per_execution: expected "auto" or an integer from 1 to 10000',
+        ),
         ("steps_per_exec = 2", "unknown key 'performance.steps_per_exec' (did you mean 'steps_per_execution'?)"),
     ],
 )
