@@ -12,6 +12,7 @@ from typing import Any
 import tomllib
 from pydantic import ValidationError
 
+from cnnsearch._paths import resolved
 from cnnsearch.errors import SpecError
 from cnnsearch.spec._conditions import grid_problem, initial_params_problem
 from cnnsearch.spec._messages import format_error
@@ -68,16 +69,16 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     """Relative paths written in a spec file are relative to that file, not the cwd."""
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("path"), str):
-        data["path"] = str((base / Path(data["path"]).expanduser()).resolve())
+        data["path"] = str(resolved(base / Path(data["path"]).expanduser()))
     backbone = raw.get("model", {}).get("backbone") if isinstance(raw.get("model"), dict) else None
     if isinstance(backbone, dict) and backbone.get("weights") not in (None, "imagenet", "none"):
         if isinstance(backbone["weights"], str):
-            backbone["weights"] = str((base / Path(backbone["weights"]).expanduser()).resolve())
+            backbone["weights"] = str(resolved(base / Path(backbone["weights"]).expanduser()))
     model = raw.get("model")
     if isinstance(model, dict) and isinstance(model.get("hypermodel"), str):
         file, sep, function = model["hypermodel"].rpartition(":")
         if sep and file.endswith(".py"):
-            model["hypermodel"] = f"{(base / Path(file).expanduser()).resolve()}:{function}"
+            model["hypermodel"] = f"{resolved(base / Path(file).expanduser())}:{function}"
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> set[str]:
@@ -98,7 +99,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             and isinstance(value, str)
             and value not in ("imagenet", "none")
         ):
-            value = str(Path(value).expanduser().resolve())
+            value = str(resolved(value))
         node = raw
         for part in parts[:-1]:
             child = node.setdefault(part, {})

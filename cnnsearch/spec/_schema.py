@@ -12,6 +12,8 @@ from typing import Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from cnnsearch._paths import path_problem, shown
+
 from cnnsearch.spec._types import (
     BACKBONES,
     ArchitectureParam,
@@ -100,6 +102,9 @@ class DataSpec(_Strict):
         if self.path is not None:
             if self.dataset in ("mnist", "fashion_mnist", "digits"):
                 raise ValueError(f"path: dataset '{self.dataset}' takes no path")
+            problem = path_problem(self.path)  # before any stat: a NUL, a long name or a loop raises there
+            if problem:
+                raise ValueError(f"path: '{shown(self.path)}' {problem}")
             path = Path(self.path)
             if not path.exists():
                 raise ValueError(f"path: '{self.path}' does not exist")
@@ -156,6 +161,9 @@ class BackboneSpec(_Section):
                     f"image_size: {size} is below 32, the smallest input Keras Applications take (0: automatic)"
                 )
         if self.weights not in ("imagenet", "none"):
+            problem = path_problem(self.weights)
+            if problem:
+                raise ValueError(f"weights: '{shown(self.weights)}' {problem}")
             path = Path(self.weights)
             if not path.is_file():
                 raise ValueError(
