@@ -177,3 +177,15 @@ def home_problem(name: str, home: Path = HOME) -> str | None:
             return problem
     db = mlflow_db(home)
     return file_problem(db) or sqlite_problem(db)
+
+
+def spec_file_problem(path: str | Path) -> str | None:
+    """Why the spec file named on the command line cannot be read, or None (the loader says "no such file")."""
+    problem = path_problem(path)
+    if problem:
+        return problem
+    if os.path.isdir(path):
+        return "is a folder; expected a spec file (TOML)"
+    if os.path.isfile(path) and not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None

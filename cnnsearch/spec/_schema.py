@@ -13,7 +13,6 @@ from typing import Any, Literal, Union
 from pydantic import Field, field_validator, model_validator
 
 from cnnsearch._paths import path_problem, shown
-
 from cnnsearch.spec._types import (
     BACKBONES,
     ArchitectureParam,
