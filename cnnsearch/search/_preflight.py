@@ -55,6 +55,10 @@ def _unreadable(path: Path) -> str | None:
         return problem
     if path.is_dir():
         return f"'{shown(path)}' is a folder, not a file"
+    if path.is_file() and not os.access(path, os.W_OK) and path.name.endswith(".journal"):
+        # Optuna's journal backend opens the file for appending even to read it.
+        problem = file_problem(path)
+        return f"{problem}; Optuna opens a journal for appending, even to read it"
     for parent in path.parents:
         if os.path.lexists(parent):
             return None if parent.is_dir() else f"'{shown(parent)}' is a file, not a folder"
