@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from cnnsearch._paths import logs_dir, mlflow_db
+from cnnsearch._paths import logs_dir, mlflow_db, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
-from cnnsearch.errors import CnnsearchError
+from cnnsearch.errors import CnnsearchError, SpecError
 from cnnsearch.spec import Spec, load_spec, spec_to_toml
 
 if TYPE_CHECKING:
@@ -59,7 +59,24 @@ def load(spec: SpecLike, overrides: Sequence[str] = ()) -> Spec:
         if overrides:
             raise CnnsearchError("overrides apply to a spec file; pass the path, or change the Spec with model_copy")
         return spec
+    problem = spec_file_problem(spec)  # before the loader stats it: ENAMETOOLONG or ELOOP would be a traceback
+    if problem:
+        raise SpecError(f"{shown(spec)}: the spec file's path {problem}")
     return load_spec(spec, list(overrides))
+
+
+def validate(spec: SpecLike, overrides: Sequence[str] = (), *, write: bool = True, tracking: bool = True) -> Spec:
+    """The spec (:func:`load`), then all ``run`` needs beyond its fields: files, storage, MLflow store
+    (``tracking.environment_problem``; ``write=False``: only what a read-only command opens, ``tracking=False``:
+    no MLflow store). Creates nothing; one-line CnnsearchError naming the file or ``--set`` and the field."""
+    from cnnsearch.tracking import environment_problem
+
+    resolved = load(spec, overrides)
+    source = None if isinstance(spec, Spec) else str(spec)
+    problem = environment_problem(resolved, source, overrides, write=write, tracking=tracking)
+    if problem:
+        raise CnnsearchError(problem)
+    return resolved
 
 
 def run(
@@ -94,7 +111,7 @@ def run(
         >>> len(study.trials) >= 2
         True
     """
-    resolved = load(spec, overrides)
+    resolved = validate(spec, overrides)  # the same checks as `cnnsearch validate`, before Keras loads
     if workers is not None and workers < 1:
         raise CnnsearchError(f"workers: expected 1 or more, got {workers}")
     backend = load_keras()
@@ -221,7 +238,7 @@ def trials(
     from cnnsearch import search
     from cnnsearch.reporting import trials_frame
 
-    resolved = load(spec, overrides)
+    resolved = validate(spec, overrides, write=False, tracking=False)
     return trials_frame(search.load_study(resolved), resolved, list(states or []), sort, top)
 
 
@@ -245,7 +262,7 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = ()) -> dict[str, Any]:
     from cnnsearch import search
     from cnnsearch.reporting import best_record
 
-    resolved = load(spec, overrides)
+    resolved = validate(spec, overrides, write=False, tracking=False)
     return best_record(search.load_study(resolved), resolved)
 
 
@@ -283,7 +300,7 @@ def export_best(
     from cnnsearch.export import export_best as run_export
     from cnnsearch.export import parse_formats
 
-    resolved = load(spec, overrides)
+    resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
     chosen = parse_formats(formats) if isinstance(formats, str) else parse_formats(",".join(formats))
     load_keras()
     return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say)
@@ -325,9 +342,10 @@ def report(
     """
     from cnnsearch import search
     from cnnsearch.reporting import summary_counts, write_report
-    from cnnsearch.tracking import tracking_uri
+    from cnnsearch.tracking import limit_http_retries, tracking_uri
 
-    resolved = load(spec, overrides)
+    resolved = validate(spec, overrides, write=False)  # a damaged mlflow.db: one line, not a page without runs
+    limit_http_retries()
     study = search.load_study(resolved)
     path = write_report(study, resolved, Path(out), top, tracking_uri(resolved))
     return ReportResult(path, len(study.trials), summary_counts(study))

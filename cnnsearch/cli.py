@@ -85,7 +85,7 @@ def validate(
 ) -> None:
     """Check a spec and print it resolved, with every default filled in."""
     with user_errors():
-        resolved = api.load(spec, set_ or [])
+        resolved = api.validate(spec, set_ or [])  # also what `run` needs beyond the spec's fields
         if format == SpecFormat.json:
             typer.echo(json.dumps(spec_to_dict(resolved), indent=2))
         else:
@@ -139,7 +139,7 @@ def trials(
 ) -> None:
     """List the study's trials: state, value, duration, where they stopped, MLflow run, params."""
     with user_errors():
-        resolved = api.load(spec, set_ or [])
+        resolved = api.validate(spec, set_ or [], write=False, tracking=False)
         frame = api.trials(resolved, states=state, sort=sort, top=top)
         if format == TableFormat.csv:
             typer.echo(frame.to_csv(index=False), nl=False)
@@ -190,7 +190,7 @@ def best(
     with user_errors():
         if directory is not None and not export:
             raise CnnsearchError(f"'{directory}': an output folder needs --export (cnnsearch best SPEC --export DIR)")
-        resolved = api.load(spec, set_ or [])
+        resolved = api.validate(spec, set_ or [], write=export, tracking=export)
         from cnnsearch.export import parse_formats
 
         parse_formats(formats)  # a bad --formats fails before anything is printed

@@ -60,7 +60,26 @@ def read_card(directory: Path) -> dict[str, Any]:
         _ = card["input"]["shape"], card["classes"], card["input"]["channels"]  # the keys predict relies on
     except (ValueError, KeyError, TypeError) as exc:
         raise CnnsearchError(f"{path}: unreadable model card ({type(exc).__name__}: {exc})") from None
+    problem = input_problem(card)
+    if problem:
+        raise CnnsearchError(f"{path}: {problem}")
     return card
+
+
+def input_problem(card: dict[str, Any]) -> str | None:
+    """Why the card's input section and classes cannot drive ``predict`` (an edited or damaged card), or None."""
+    shape, channels, classes = card["input"]["shape"], card["input"]["channels"], card["classes"]
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 3
+        or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 65536 for d in shape)
+    ):
+        return f"input.shape: expected [height, width, channels] of positive integers, got {json.dumps(shape)[:80]}"
+    if channels not in (1, 3) or channels != shape[2]:
+        return f"input.channels: expected 1 or 3, the last of input.shape {shape}, got {json.dumps(channels)[:80]}"
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+        return f"classes: expected a list of class names, got {json.dumps(classes)[:80]}"
+    return None
 
 
 def _shipped_lines(card: dict[str, Any]) -> list[str]:

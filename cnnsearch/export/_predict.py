@@ -6,6 +6,7 @@ that can't be read gets its own error and the others are still predicted.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from cnnsearch.data import IMAGE_SUFFIXES, read_image, to_images
-from cnnsearch.errors import CnnsearchError, DataError
+from cnnsearch.errors import CnnsearchError, DataError, first_line
 from cnnsearch.export._card import read_card
 from cnnsearch.export._formats import FORMATS
 
@@ -56,7 +57,12 @@ class Predictor:
         model_path = directory / FORMATS["keras"].filename
         if not model_path.is_file():
             raise CnnsearchError(f"{directory}: no {model_path.name} in this export")
-        self.model = keras.models.load_model(model_path)
+        if not zipfile.is_zipfile(model_path):  # Keras would call it "File not found"
+            raise CnnsearchError(f"{model_path}: not a Keras model (a .keras file is a zip archive); export it again")
+        try:
+            self.model = keras.models.load_model(model_path)
+        except Exception as exc:  # noqa: BLE001 - a damaged archive fails in many ways inside Keras
+            raise CnnsearchError(f"{model_path}: cannot load the Keras model: {first_line(exc)}") from None
         self.classes: list[str] = list(self.card["classes"])
         height, width, channels = self.card["input"]["shape"]
         self.size = (int(height), int(width))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cnnsearch.search._locks import study_lock
     from cnnsearch.search._objective import Objective, describe
     from cnnsearch.search._pool import run_workers, visible_gpus, worker_env
+    from cnnsearch.search._preflight import storage_problem
     from cnnsearch.search._protocols import (
         PoolDisplay,
         StudyDisplay,
@@ -109,6 +110,7 @@ __all__ = [
     "run_workers",
     "serve",
     "stale_reason",
+    "storage_problem",
     "study_lock",
     "suggest",
     "suggest_compile",

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING
 from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from cnnsearch.tracking._client import EPOCH_FLUSH_S, MAX_BATCH, Tracker, default_tracking_uri, tracking_uri
+    from cnnsearch.tracking._client import (
+        EPOCH_FLUSH_S,
+        HTTP_LIMITS,
+        MAX_BATCH,
+        Tracker,
+        default_tracking_uri,
+        limit_http_retries,
+        tracking_uri,
+    )
+    from cnnsearch.tracking._preflight import environment_problem, tracking_problem
     from cnnsearch.tracking._reconcile import close_orphan_runs, close_trial_runs, track_runless_trials
     from cnnsearch.tracking._registry import (
         EXPORT_KIND,
@@ -22,16 +31,20 @@ if TYPE_CHECKING:
 __all__ = [
     "EPOCH_FLUSH_S",
     "EXPORT_KIND",
+    "HTTP_LIMITS",
     "MAX_BATCH",
     "Tracker",
     "close_orphan_runs",
     "close_trial_runs",
     "default_tracking_uri",
+    "environment_problem",
     "finish_export_run",
+    "limit_http_retries",
     "log_model",
     "registered_name",
     "start_export_run",
     "track_runless_trials",
+    "tracking_problem",
     "tracking_uri",
     "tracking_uri_set",
 ]

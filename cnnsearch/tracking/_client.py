@@ -38,6 +38,22 @@ def tracking_uri(spec: Spec) -> str:
     return spec.tracking.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
 
 
+#: MLflow's HTTP client retries a failed request 7 times with exponential backoff (over 3 minutes
+#: for a server that is gone). cnnsearch lets it retry a few times over seconds instead, so a server
+#: lost mid-run stops the study quickly; a value already in the environment is kept.
+HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def limit_http_retries() -> None:
+    """Set :data:`HTTP_LIMITS` for this process and the workers it starts (unless already set)."""
+    for name, value in HTTP_LIMITS.items():
+        os.environ.setdefault(name, value)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -58,6 +74,7 @@ def _quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # "View run at" lines for servers
+    limit_http_retries()  # a server lost mid-run: an error in seconds, not minutes of silent retries
 
 
 class Tracker:

@@ -242,8 +242,8 @@ def test_relative_storage_on_the_command_line_is_relative_to_the_cwd(
 def test_spec_file_name_too_long_is_one_line(invoke, tmp_path: Path) -> None:
     path = tmp_path / ("s" * 300 + ".toml")
     line = invoke.error_line("validate", str(path))
-    assert line.startswith(f"error: {str(path)[:40]}") and "cannot read the spec file" in line
-    assert "too long" in line.lower()
+    assert line.startswith(f"error: {str(path)[:30]}") and "spec file" in line
+    assert "255 bytes" in line  # the component's length and the file system's limit
 
 
 def test_data_path_too_long_or_with_nul_is_one_line(invoke, tmp_path: Path) -> None:
@@ -276,7 +276,7 @@ def test_spec_file_in_a_symlink_loop_or_a_folder_is_one_line(invoke, tmp_path: P
     (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
     (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
     line = invoke.error_line("validate", str(tmp_path / "a.toml"))
-    assert (
-        line == f"error: {tmp_path / 'a.toml'}: cannot read the spec file ('{tmp_path / 'a.toml'}' is a symlink loop)"
+    assert line.startswith(f"error: {tmp_path / 'a.toml'}: ") and "spec file's path is a symlink loop" in line
+    assert invoke.error_line("validate", str(tmp_path)).endswith(
+        "the spec file's path is a folder; expected a spec file (TOML)"
     )
-    assert invoke.error_line("validate", str(tmp_path)) == f"error: {tmp_path}: no such spec file (it is a folder)"

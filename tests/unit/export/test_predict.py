@@ -1,0 +1,89 @@
+"""``cnnsearch predict`` on a damaged export: a malformed card or a model.keras that is not a Keras
+model is one ``error:`` line naming the file and what was expected, and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CARD = {"classes": ["a", "b", "c"], "input": {"shape": [8, 8, 1], "channels": 1, "dtype": "uint8"}}
+
+
+@pytest.fixture
+def export_dir(tmp_path: Path) -> Path:
+    """An export folder as ``best --export`` leaves it, reduced to what predict reads: card, model, an image."""
+    from cnnsearch.models import build
+
+    directory = tmp_path / "export"
+    directory.mkdir()
+    (directory / "model_card.json").write_text(json.dumps(CARD))
+    params = {
+        "blocks": 1,
+        "filters": 4,
+        "filter_growth": 2.0,
+        "convs_per_block": 1,
+        "kernel_size": 3,
+        "batch_norm": False,
+        "dropout": 0.0,
+        "dense_units": 0,
+        "head": "global_average",
+    }
+    build(params, (8, 8, 1), 3, augment=False, input_dtype="uint8").save(directory / "model.keras")
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "seven.png")
+    return directory
+
+
+def test_a_whole_export_predicts(invoke, export_dir: Path) -> None:
+    result = invoke("predict", str(export_dir), str(export_dir.parent / "seven.png"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)[0]["predictions"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("8x8", 'input.shape: expected [height, width, channels] of positive integers, got "8x8"'),
+        ([8, 8], "input.shape: expected [height, width, channels] of positive integers, got [8, 8]"),
+        ([8, "8", 1], 'input.shape: expected [height, width, channels] of positive integers, got [8, "8", 1]'),
+        ([8, 0, 1], "input.shape: expected [height, width, channels] of positive integers, got [8, 0, 1]"),
+        ([8, 8, 3], "input.channels: expected 1 or 3, the last of input.shape [8, 8, 3], got 1"),
+    ],
+)
+def test_malformed_card_shape(invoke, export_dir: Path, shape: object, expected: str) -> None:
+    card = export_dir / "model_card.json"
+    card.write_text(json.dumps({**CARD, "input": {**CARD["input"], "shape": shape}}))
+    before = card.read_bytes()
+    line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
+    assert line == f"error: {card}: {expected}"
+    assert card.read_bytes() == before
+
+
+def test_card_without_class_names(invoke, export_dir: Path) -> None:
+    card = export_dir / "model_card.json"
+    card.write_text(json.dumps({**CARD, "classes": []}))
+    line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
+    assert line == f"error: {card}: classes: expected a list of class names, got []"
+
+
+def test_garbage_model_is_not_reported_as_missing(invoke, export_dir: Path) -> None:
+    model = export_dir / "model.keras"
+    model.write_bytes(b"garbage, not a zip archive")
+    line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
+    assert line == f"error: {model}: not a Keras model (a .keras file is a zip archive); export it again"
+    assert model.read_bytes() == b"garbage, not a zip archive"
+
+
+def test_zip_that_is_not_a_keras_model(invoke, export_dir: Path) -> None:
+    import zipfile
+
+    model = export_dir / "model.keras"
+    model.unlink()
+    with zipfile.ZipFile(model, "w") as archive:
+        archive.writestr("hello.txt", "not a model")
+    line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
+    assert line.startswith(f"error: {model}: cannot load the Keras model: ")
