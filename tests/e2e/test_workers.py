@@ -101,6 +101,19 @@ def _running_mid_epoch(path: Path):
     return None
 
 
+def test_four_workers_on_the_local_store_count_exactly(cli, tiny_spec_file, workdir: Path) -> None:
+    """Four processes writing one journal and one SQLite MLflow store: no "database is locked", exact counts."""
+    path = tiny_spec_file(n_trials=8, epochs=1, extra="")
+    result = cli("run", str(path), "--workers", "4", cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    logs = "".join(p.read_text() for p in (workdir / "mlruns" / "logs" / "tiny").glob("worker-*.log"))
+    assert "database is locked" not in result.stdout + result.stderr + logs
+    assert len(list((workdir / "mlruns" / "logs" / "tiny").glob("worker-*.log"))) == 4
+    study = load_study(load_spec(path))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 8  # exactly n_trials, no overshoot
+    assert len(_check_one_run_per_trial(study)) == 8
+
+
 def test_sigkilled_worker_trial_fails_and_is_retried(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=4, epochs=4)
     proc = cli.popen("run", str(path), "--workers", "2", cwd=workdir)
