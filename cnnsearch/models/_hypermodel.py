@@ -14,10 +14,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from cnnsearch.errors import TrialFailed, first_line
+from cnnsearch.errors import TrialFailed
 from cnnsearch.models._plain import build_augmentation
 from cnnsearch.models._plain import inference_model as builtin_inference
-from cnnsearch.spec import load_build_function
+from cnnsearch.spec import describe_exception, load_build_function
 
 #: The user's network inside the wrapper (export finds it by this name).
 INNER = "hypermodel"
@@ -34,13 +34,18 @@ def build_hypermodel(
 
     The function may also take ``input_shape`` and ``num_classes`` keyword arguments;
     they are passed when its signature names them. A build that raises or returns
-    something other than a ``keras.Model`` fails the trial (TrialFailed) with its reason.
+    something other than a ``keras.Model`` fails the trial (TrialFailed) with its reason;
+    so does ``SystemExit`` (``hypermodel = "sys:exit"``) or any other BaseException but
+    KeyboardInterrupt, which stops the study as Ctrl-C does.
     """
     import keras
 
     function = load_build_function(reference)
     kwargs: dict[str, Any] = {}
-    accepted = inspect.signature(function).parameters
+    try:
+        accepted = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: pass hp alone
+        accepted = {}  # type: ignore[assignment]
     if "input_shape" in accepted:
         kwargs["input_shape"] = input_shape
     if "num_classes" in accepted:
@@ -48,12 +53,19 @@ def build_hypermodel(
     name = reference.rpartition("/")[2]
     try:
         network = function(hp, **kwargs)
-    except Exception as exc:
-        raise TrialFailed(f"hypermodel {name} raised {type(exc).__name__}: {first_line(exc)}"[:500]) from exc
-    if not isinstance(network, keras.Model):
-        raise TrialFailed(f"hypermodel {name} returned {type(network).__name__}, not a keras.Model")
-    config = network.get_compile_config() if network.compiled else None
-    return wrap(network, params, input_shape), config
+        if not isinstance(network, keras.Model):
+            raise TrialFailed(f"hypermodel {name} returned {_kind(network)}, not a keras.Model")
+        config = network.get_compile_config() if network.compiled else None
+        return wrap(network, params, input_shape), config  # calls the user's layers
+    except (TrialFailed, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's code: SystemExit too fails this trial only
+        raise TrialFailed(f"hypermodel {name} raised {describe_exception(exc)}"[:500]) from None
+
+
+def _kind(value: Any) -> str:
+    """What came back instead of a model: ``None``, or its type's name."""
+    return "None" if value is None else type(value).__name__
 
 
 def wrap(

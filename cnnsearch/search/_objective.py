@@ -36,6 +36,7 @@ from cnnsearch.data import Splits, cross_validation_folds
 from cnnsearch.errors import TrialFailed, first_line
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search._callbacks import PruningCallback, SafePoint
+from cnnsearch.search._faults import infrastructure_fault
 from cnnsearch.search._protocols import TrialDisplay, TrialTracking
 from cnnsearch.search._suggest import build_for_trial, suggest
 from cnnsearch.spec import Spec
@@ -229,6 +230,9 @@ def describe(exc: BaseException) -> str:
     text = first_line(exc)
     if isinstance(exc, TrialFailed):
         return text
+    fault = infrastructure_fault(exc)
+    if fault is not None:
+        return f"{fault} ({type(exc).__name__}; not the trial's fault: the study stops)"[:500]
     if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         return f"out of memory ({type(exc).__name__}): {text}"[:500]
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__

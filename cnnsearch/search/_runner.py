@@ -12,6 +12,7 @@ process share these steps, so they behave alike:
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from optuna.trial import FrozenTrial
 from cnnsearch._keys import PARENT_RUN_ATTR
 from cnnsearch.data import Splits
 from cnnsearch.errors import CnnsearchError
+from cnnsearch.search import _checkpoints as checkpoints
+from cnnsearch.search import _faults as faults
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _interrupt as interrupt
 from cnnsearch.search import _trial_loop as trial_loop
@@ -59,7 +62,12 @@ def spec_files(spec: Spec, spec_path: Path | None) -> dict[str, str]:
 
 
 def open_session(spec: Spec, tracking: Tracking, files: dict[str, str]) -> Session:
-    """Open the study and its parent run, queue initial params, fail what a crash left RUNNING."""
+    """Open the study and its parent run, queue initial params, fail what a crash left RUNNING.
+
+    First the weights folder must be writable: else every trial would train in full, then fail.
+    """
+    if spec.study.keep_top_k > 0:
+        faults.check_writable(checkpoints.weights_dir(spec), "the weights of the best trials (study.keep_top_k)")
     study = open_study(spec, tracking=tracking)
     with study_lock(spec):  # several workers or machines may start at once: one parent run
         parent_run_id = tracking.open_study_run(study, files)
@@ -134,8 +142,14 @@ def run(
             status = "FAILED"
             raise CnnsearchError(trial_loop.stop_message(spec, trial_loop.failure_streak(study, session.since)[1]))
         status = "FINISHED"
-    finally:
-        close_session(session, status, plots)
+    except BaseException as exc:
+        if isinstance(exc, faults.InfrastructureFault):
+            status = "FAILED"
+        # A second error while closing (the same full disk, say) must not hide the first.
+        with contextlib.suppress(Exception):
+            close_session(session, status, plots)
+        raise
+    close_session(session, status, plots)
     return study
 
 

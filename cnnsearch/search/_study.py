@@ -17,7 +17,8 @@ from cnnsearch._keys import INITIAL_ATTR, SPEC_ATTR
 from cnnsearch._paths import study_journal
 from cnnsearch.errors import CnnsearchError, SpecError, first_line
 from cnnsearch.search import _heartbeat as heartbeat
-from cnnsearch.search._locks import sqlalchemy_url, study_lock
+from cnnsearch.search import _journal as journal
+from cnnsearch.search._locks import journal_path, sqlalchemy_url, study_lock
 from cnnsearch.search._protocols import StudyTracking
 from cnnsearch.spec import Spec, grid, spec_to_dict
 
@@ -28,14 +29,15 @@ def quiet_optuna() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
-def make_storage(spec: Spec, tracking: StudyTracking | None = None) -> optuna.storages.BaseStorage:
+def make_storage(spec: Spec, tracking: StudyTracking | None = None, writer: bool = True) -> optuna.storages.BaseStorage:
     """A journal file under mlruns/ by default (safe for several processes on one machine),
     a ``*.journal`` path, or any RDB URL (PostgreSQL for workers on several machines).
 
-    ``tracking`` closes the runs of trials Optuna's RDB heartbeat finds dead.
+    A journal is checked first (``_journal.py``): a torn last record is moved aside, a
+    corrupt one is an error. ``writer=False`` (read-only commands) never waits for a
+    writer's lock to repair. ``tracking`` closes the runs of trials Optuna's RDB heartbeat finds dead.
     """
     from optuna.storages import JournalStorage, RDBStorage
-    from optuna.storages.journal import JournalFileBackend
 
     url = spec.study.storage
     if url is None or url.endswith(".journal"):
@@ -44,7 +46,9 @@ def make_storage(spec: Spec, tracking: StudyTracking | None = None) -> optuna.st
         # An absolute path: Optuna's journal lock is a symlink to it, and a relative target dangles
         # (it resolves from the link's folder). Then a lock left by a killed worker is never seen as
         # stale: Optuna's stat of the dangling link fails and its wait loop spins at 100% CPU forever.
-        return JournalStorage(JournalFileBackend(str(path.resolve())))
+        absolute = path.resolve()
+        journal.check_journal(absolute, wait=writer)
+        return JournalStorage(journal.SafeJournalBackend(str(absolute)))
     try:
         with study_lock(spec):  # machines starting together on an empty database create its tables once
             return RDBStorage(
@@ -131,15 +135,25 @@ def enqueue_initial_params(study: optuna.Study, spec: Spec) -> None:
 
 
 def load_study(spec: Spec) -> optuna.Study:
-    """An existing study, for read-only commands; a clear error if it never ran."""
+    """An existing study, for read-only commands; a clear error if it never ran.
+
+    A journal or SQLite file that is not there is not created (nor its folders):
+    ``trials`` in the wrong folder must leave no empty ``mlruns/`` behind.
+    """
     quiet_optuna()
-    storage = make_storage(spec)
+    url = spec.study.storage or ""
+    local = journal_path(spec) or (Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None)
+    if local is not None and not local.is_file():
+        raise _no_study(spec)
+    storage = make_storage(spec, writer=False)
     try:
         return optuna.load_study(study_name=spec.study.name, storage=storage)
     except KeyError:
-        raise CnnsearchError(
-            f"no study named '{spec.study.name}' yet: run `cnnsearch run` on this spec first"
-        ) from None
+        raise _no_study(spec) from None
+
+
+def _no_study(spec: Spec) -> CnnsearchError:
+    return CnnsearchError(f"no study named '{spec.study.name}' yet: run `cnnsearch run` on this spec first")
 
 
 def _trial_count(storage: optuna.storages.BaseStorage, name: str) -> int:

@@ -27,6 +27,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch._keys import OWNER_ATTR, REASON_ATTR
+from cnnsearch.search import _faults as faults
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _interrupt as interrupt
 from cnnsearch.search._internals import trial_id, uses_optuna_heartbeat
@@ -48,16 +49,24 @@ class _Owned:
         self.objective = objective
         self.gate = gate
         self.own = own
+        #: The trial's number and what failed, when it failed of a fault of the machine (``_faults.py``).
+        self.number: int | None = None
+        self.fault: str | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
-        if self.own:
-            beat: contextlib.AbstractContextManager[Any] = heartbeat.Heartbeat(trial.study, trial_id(trial))
-        else:  # Optuna's RDB heartbeat is already beating; record the owner for people only
-            trial.set_user_attr(OWNER_ATTR, {"host": heartbeat.HOST, "pid": os.getpid()})
-            beat = contextlib.nullcontext()
-        with beat:
-            self.gate.close()  # the trial is RUNNING and owned: other workers may count it now
-            return self.objective(trial)
+        self.number = trial.number
+        try:
+            if self.own:
+                beat: contextlib.AbstractContextManager[Any] = heartbeat.Heartbeat(trial.study, trial_id(trial))
+            else:  # Optuna's RDB heartbeat is already beating; record the owner for people only
+                trial.set_user_attr(OWNER_ATTR, {"host": heartbeat.HOST, "pid": os.getpid()})
+                beat = contextlib.nullcontext()
+            with beat:
+                self.gate.close()  # the trial is RUNNING and owned: other workers may count it now
+                return self.objective(trial)
+        except Exception as exc:
+            self.fault = faults.infrastructure_fault(exc)  # Optuna still fails the trial; the loop then stops
+            raise
 
 
 def failure_streak(study: optuna.Study, since: float) -> tuple[int, str]:
@@ -130,19 +139,31 @@ def _trial_loop(
             return RECYCLE
         if deadline is not None and time.monotonic() >= deadline:
             return TIMEOUT
-        with contextlib.ExitStack() as gate:
-            gate.enter_context(study_lock(spec))
-            heartbeat.fail_stale_trials(study, spec, tracking)
-            if failure_streak(study, since)[0] >= spec.study.max_consecutive_failures:
-                return STOPPED
-            counts = trial_counts(study)
-            if counts.finished >= spec.study.n_trials:
-                return DONE
-            start = counts.finished + counts.running < spec.study.n_trials
-            if start:
-                # The gate (the lock) is released inside, once the new trial is RUNNING and owned.
-                study.optimize(_Owned(objective, gate, own), n_trials=1, catch=(Exception,), callbacks=callbacks)
-                ran += 1
+        owned = None
+        try:
+            with contextlib.ExitStack() as gate:
+                gate.enter_context(study_lock(spec))
+                heartbeat.fail_stale_trials(study, spec, tracking)
+                if failure_streak(study, since)[0] >= spec.study.max_consecutive_failures:
+                    return STOPPED
+                counts = trial_counts(study)
+                if counts.finished >= spec.study.n_trials:
+                    return DONE
+                start = counts.finished + counts.running < spec.study.n_trials
+                if start:
+                    # The gate (the lock) is released inside, once the new trial is RUNNING and owned.
+                    owned = _Owned(objective, gate, own)
+                    study.optimize(owned, n_trials=1, catch=(Exception,), callbacks=callbacks)
+                    ran += 1
+        except faults.InfrastructureFault:
+            raise
+        except Exception as exc:  # the storage itself failed (a full disk, a lost database)
+            fault = faults.infrastructure_fault(exc)
+            if fault is None:
+                raise
+            raise faults.InfrastructureFault(faults.stop_message(owned.number if owned else None, fault)) from None
+        if owned is not None and owned.fault is not None:
+            raise faults.InfrastructureFault(faults.stop_message(owned.number, owned.fault))
         if not start:
             time.sleep(POLL_S)
             continue

@@ -18,7 +18,7 @@ from cnnsearch.spec._conditions import (
 )
 from cnnsearch.spec._dumping import spec_to_dict, spec_to_toml
 from cnnsearch.spec._loading import apply_overrides, load_spec, validate_spec
-from cnnsearch.spec._references import load_build_function
+from cnnsearch.spec._references import describe_exception, load_build_function
 from cnnsearch.spec._schema import (
     AugmentSpec,
     BackboneSpec,
@@ -55,6 +55,7 @@ __all__ = [
     "TrainSpec",
     "active",
     "apply_overrides",
+    "describe_exception",
     "flat_fields",
     "grid",
     "load_build_function",

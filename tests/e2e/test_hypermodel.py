@@ -79,18 +79,22 @@ def test_a_hypermodel_that_raises_or_returns_junk_fails_its_trial_with_the_reaso
 ) -> None:
     (tmp_path / "bad.py").write_text(
         "def raises(hp):\n    hp.Int('units', 1, 4)\n    raise ValueError('no model for you')\n\n"
-        "def junk(hp):\n    return 'a string'\n"
+        "def junk(hp):\n    return 'a string'\n\n"
+        "def none(hp):\n    hp.Boolean('flag')\n"
     )
     from cnnsearch.search import load_study
 
     for function, reason in (
         ("raises", "raised ValueError: no model for you"),
         ("junk", "returned str, not a keras.Model"),
+        ("none", "returned None, not a keras.Model"),
+        ("sys:exit", "hypermodel sys:exit raised SystemExit: "),  # once printed a repr, left the trial RUNNING
     ):
-        folder = tmp_path / function
+        folder = tmp_path / function.replace(":", "_")
         folder.mkdir()
         monkeypatch.chdir(folder)
-        spec = write_spec(folder, f"../bad.py:{function}", n_trials=1, failures=2)
+        reference = function if ":" in function else f"../bad.py:{function}"
+        spec = write_spec(folder, reference, n_trials=1, failures=2)
         result = cli("run", str(spec), cwd=folder)
         assert result.returncode == 1
         assert reason in result.stderr, result.stderr

@@ -153,3 +153,20 @@ def test_close_session_after_ctrl_c_skips_the_plots_and_always_closes_the_parent
     with pytest.raises(RuntimeError, match="plotting failed"):
         close_session(session, "FINISHED", failing)
     assert tracking.calls == [("close_study_run", "parent-2", "FINISHED")]  # closed although plotting raised
+
+
+def test_open_session_stops_before_anything_when_the_weights_folder_cannot_be_written(workdir: Path) -> None:
+    from cnnsearch.search._faults import InfrastructureFault
+
+    (workdir / "mlruns").mkdir()
+    (workdir / "mlruns" / "weights").write_text("")  # a file in place of the folder (refuses root too)
+    spec = _spec(workdir)
+    tracking = FakeTracking()
+    with pytest.raises(InfrastructureFault) as error:
+        open_session(spec, tracking, {})
+    assert str(error.value) == (
+        "mlruns/weights/session: cannot write the weights of the best trials (study.keep_top_k): "
+        "Not a directory (ENOTDIR): mlruns/weights"
+    )
+    assert tracking.calls == [] and not (workdir / "session.journal").exists()  # no study, no parent run
+    open_session(_spec(workdir, keep_top_k=0), tracking, {})  # keeping no weights: nothing to write there

@@ -59,3 +59,46 @@ def test_bad_hypermodel_reference_is_a_one_line_spec_error(
         load_spec(spec, [])
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+#: Module bodies that once ended ``cnnsearch validate`` (exit 3, 130, 4, a traceback), and the reason now given.
+ESCAPING_IMPORTS = {
+    "raise SystemExit(3)": "(SystemExit: 3)",
+    "raise KeyboardInterrupt": "(KeyboardInterrupt)",
+    "import sys\nsys.exit('bye')": "(SystemExit: bye)",
+    "class B(BaseException):\n    pass\nraise B('custom base')": "(B: custom base)",
+    "class E(Exception):\n    def __str__(self):\n        raise ValueError\nraise E()": (
+        "(E, whose message cannot be shown: its __str__ fails)"
+    ),
+    "class E(Exception):\n    def __str__(self):\n        raise SystemExit(4)\nraise E()": (
+        "(E, whose message cannot be shown: its __str__ fails)"
+    ),
+}
+
+
+@pytest.mark.parametrize("body", sorted(ESCAPING_IMPORTS), ids=range(len(ESCAPING_IMPORTS)))
+def test_a_module_that_exits_or_breaks_str_on_import_is_one_spec_error(tmp_path: Path, body: str) -> None:
+    module = tmp_path / "escaping.py"
+    module.write_text(body + "\n\ndef build(hp):\n    return None\n")
+    spec = write_spec(tmp_path, f"{module}:build")
+    with pytest.raises(SpecError) as error:
+        load_spec(spec, [])
+    assert str(error.value) == (f"{spec}: model.hypermodel: cannot import '{module}' {ESCAPING_IMPORTS[body]}")
+    module.write_text("def build(hp):\n    return None\n")  # fixed: the failed import was not kept
+    assert load_spec(spec, []).model.hypermodel == f"{module}:build"
+
+
+def test_a_module_getattr_that_exits_is_one_spec_error(tmp_path: Path) -> None:
+    module = tmp_path / "lazy.py"
+    module.write_text("def __getattr__(name):\n    raise SystemExit(5)\n")
+    spec = write_spec(tmp_path, f"{module}:build")
+    with pytest.raises(SpecError) as error:
+        load_spec(spec, [])
+    assert str(error.value) == f"{spec}: model.hypermodel: cannot get 'build' from '{module}' (SystemExit: 5)"
+
+
+def test_a_real_ctrl_c_during_the_import_still_interrupts(tmp_path: Path) -> None:
+    module = tmp_path / "slow.py"
+    module.write_text("import signal\nsignal.raise_signal(signal.SIGINT)\n\ndef build(hp):\n    return None\n")
+    with pytest.raises(KeyboardInterrupt):
+        load_spec(write_spec(tmp_path, f"{module}:build"), [])
