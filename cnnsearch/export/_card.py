@@ -95,9 +95,16 @@ def _shipped_lines(card: dict[str, Any]) -> list[str]:
     for m in shipped["members"]:
         who = f"trial {m['trial']}" + ("" if m.get("fold") is None else f", fold {m['fold']}")
         value = "?" if m.get("value") is None else f"{m['value']:.4f}"
-        lines.append(
-            f"  - {who}: {metric} {value} (weights `{m['weights']}`, trained on {training['train_samples']} images)"
-        )
+        weights = "trained at export" if m.get("weights") is None else f"weights `{m['weights']}`"
+        lines.append(f"  - {who}: {metric} {value} ({weights}, trained on {training['train_samples']} images)")
+    if shipped.get("rerank"):
+        lines.append(f"- Re-ranked by cross-validation (`[export] rerank`), best first ({metric}):")
+        lines += [
+            f"  - trial {r['trial']}: {r['value']:.4f} on the search's split, fold mean {r['mean']:.4f} ("
+            + ", ".join(f"{v:.4f}" for v in r["folds"])
+            + ")"
+            for r in shipped["rerank"]
+        ]
     return lines
 
 

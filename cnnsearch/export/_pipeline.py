@@ -76,6 +76,7 @@ def export_best(
         raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
     splits = data_module.load(spec.data, spec.study.seed)
     shipped = ship(spec, study, splits, say)
+    best = shipped.trial or best  # [export] rerank may pick another trial than the study's best
     twin, params = shipped.model, shipped.params
     probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
     figures = classification_figures(splits.y_test, probs, splits.class_names)
@@ -183,6 +184,7 @@ def _card(
             "asked": spec.export.ship,
             "description": shipped.description,
             "members": shipped.members,
+            "rerank": shipped.rerank,
         },
         "search": {
             "study": study.study_name,

@@ -28,6 +28,7 @@ import optuna
 from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, FOLD_VALUES_ATTR
 from cnnsearch.data import Splits
 from cnnsearch.export._formats import ExportError
+from cnnsearch.export._rerank import Reranked, rerank
 from cnnsearch.models import inference_for
 from cnnsearch.search import build_for_trial, fold_files, kept, ranked, suggest
 from cnnsearch.spec import Spec
@@ -51,6 +52,10 @@ class Shipped:
     training: dict[str, Any]
     #: The retrain's loss and accuracy per epoch; empty when nothing was retrained.
     history: dict[str, list[float]] = field(default_factory=dict)
+    #: The trial shipped (the study's best, or the winner of ``[export] rerank``).
+    trial: optuna.trial.FrozenTrial | None = None
+    #: ``[export] rerank``: each candidate's fold values and mean, best first; empty without it.
+    rerank: list[dict[str, Any]] = field(default_factory=list)
 
 
 def retrain_epochs(trial: optuna.trial.FrozenTrial, params: dict[str, Any]) -> tuple[int, str]:
@@ -74,6 +79,27 @@ def ship(spec: Spec, study: optuna.Study, splits: Splits, say: Say, rule: str | 
     trials = ranked(study)
     if not trials:
         raise ExportError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
+    if spec.export.rerank and len(trials) > 1:
+        result = rerank(spec, trials, splits, say)
+        if rule == "ensemble":
+            shipped = _rerank_ensemble(spec, result, splits, say)
+        else:  # the winner first, then as without re-ranking
+            shipped = _ship_ranked(
+                spec, [result.winner, *(t for t in trials if t is not result.winner)], splits, say, rule
+            )
+        shipped.rerank = result.table
+        return shipped
+    return _ship_ranked(spec, trials, splits, say, rule)
+
+
+def _ship_ranked(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits, say: Say, rule: str) -> Shipped:
+    """``rule`` applied to ``trials``, best first."""
+    shipped = _by_rule(spec, trials, splits, say, rule)
+    shipped.trial = trials[0]
+    return shipped
+
+
+def _by_rule(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits, say: Say, rule: str) -> Shipped:
     files = kept(spec)
     if rule != "retrain" and trials[0].number not in files:
         say(
@@ -140,6 +166,26 @@ def _fold_ensemble(spec: Spec, best: optuna.trial.FrozenTrial, splits: Splits, s
     description = f"mean of trial {best.number}'s {len(twins)} fold models"
     say(f"Shipping the {description} ({spec.study.metric} by fold: {shown})")
     return Shipped(average(twins), "ensemble", description, records, params, training)
+
+
+def _rerank_ensemble(spec: Spec, result: Reranked, splits: Splits, say: Say) -> Shipped:
+    """The re-ranking winner's fold models, averaged."""
+    winner = result.winner
+    row = next(r for r in result.table if r["trial"] == winner.number)
+    records = [{"trial": winner.number, "fold": i, "value": v, "weights": None} for i, v in enumerate(row["folds"])]
+    pool = len(splits.x_train) + len(splits.x_val)
+    k = len(result.models)
+    training = {
+        "train_samples": int(pool - pool // k),
+        "seed": spec.study.seed,
+        "checkpoints": f"trial {winner.number} trained again on {k} cross-validation folds (export.rerank)",
+    }
+    params = suggest(optuna.trial.FixedTrial(dict(winner.params)), spec)
+    description = f"mean of trial {winner.number}'s {k} fold models (re-ranked best of {len(result.table)})"
+    say(f"Shipping the {description}")
+    shipped = Shipped(average(result.models), "ensemble", description, records, params, training)
+    shipped.trial = winner
+    return shipped
 
 
 def average(members: list[keras.Model]) -> keras.Model:

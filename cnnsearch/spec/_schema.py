@@ -12,6 +12,7 @@ from typing import Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from cnnsearch.spec._export import ExportSpec
 from cnnsearch.spec._limits import path_kind
 from cnnsearch.spec._types import (
     BACKBONES,
@@ -330,20 +331,6 @@ class TrackingSpec(_Strict):
     experiment: str = Field("", description="defaults to the study name")
 
 
-class ExportSpec(_Strict):
-    """What ``best --export`` ships (the rule is fixed before any test figure is seen)."""
-
-    # The default measured best on the digits demo, 3 seeds: ensemble 0.9870 +- 0.0085 test accuracy,
-    # checkpoint 0.9833 +- 0.0127, retrain 0.9731 +- 0.0140 (benchmarks/quality.py, docs/benchmarks.md).
-    ship: Literal["retrain", "checkpoint", "ensemble"] = Field(
-        "ensemble",
-        description="retrain the best trial on train + validation; its kept checkpoint; or the mean of the top kept checkpoints",
-    )
-    ensemble_size: int = Field(
-        3, ge=2, le=10, description="ship = ensemble: how many of the best kept checkpoints (at most study.keep_top_k)"
-    )
-
-
 class PerformanceSpec(_Strict):
     """Training speed settings; ``"auto"`` picks per device kind what measured faster there.
 
@@ -383,3 +370,12 @@ class Spec(_Strict):
     tracking: TrackingSpec = TrackingSpec()
     performance: PerformanceSpec = PerformanceSpec()
     export: ExportSpec = ExportSpec()
+
+    @model_validator(mode="after")
+    def _rerank_needs_one_split(self) -> Spec:
+        if self.export.rerank and self.study.folds > 1:
+            raise ValueError(
+                "export.rerank: the trials are already scored by cross-validation (study.folds > 1); "
+                "leave rerank at 0, or set study.folds = 1"
+            )
+        return self

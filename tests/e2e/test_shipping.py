@@ -135,3 +135,37 @@ def test_ensemble_larger_than_the_kept_checkpoints_takes_those_kept(in_study: Pa
     assert [m["trial"] for m in shipped.members] == [t.number for t in ranked(study) if t.number in kept(spec)]
     assert len(shipped.members) == 3
     assert any("Only 3 of the 4 best trials' weights are kept (study.keep_top_k = 3)" in line for line in lines)
+
+
+def test_rerank_cross_validates_the_best_trials_and_ships_the_winners_fold_models(in_study: Path) -> None:
+    spec = load_spec(in_study / "tiny.toml", ["export.ship=ensemble", "export.rerank=2", "export.rerank_folds=2"])
+    study = cnnsearch.load_study(spec)
+    splits = load(spec.data, spec.study.seed)
+    lines: list[str] = []
+    shipped = ship(spec, study, splits, lines.append)
+    best_two = [t.number for t in ranked(study)[:2]]
+    table = shipped.rerank
+    assert sorted(r["trial"] for r in table) == sorted(best_two)  # the two best, each on both folds
+    assert all(len(r["folds"]) == 2 and r["mean"] == pytest.approx(np.mean(r["folds"])) for r in table)
+    assert [r["mean"] for r in table] == sorted((r["mean"] for r in table), reverse=True)
+    winner = table[0]["trial"]
+    assert shipped.trial is not None and shipped.trial.number == winner
+    assert shipped.rule == "ensemble" and [(m["trial"], m["fold"]) for m in shipped.members] == [
+        (winner, 0),
+        (winner, 1),
+    ]
+    assert [m["value"] for m in shipped.members] == table[0]["folds"]
+    assert any(f"Trial {winner} wins the re-ranking" in line for line in lines)
+    # checkpoint: the winner's own kept weights, with the re-ranking recorded
+    checkpoint = ship(
+        spec.model_copy(update={"export": spec.export.model_copy(update={"ship": "checkpoint"})}),
+        study,
+        splits,
+        lambda line: None,
+    )
+    assert [m["trial"] for m in checkpoint.members] == [checkpoint.rerank[0]["trial"]]
+
+
+def test_rerank_on_a_cross_validated_study_is_refused(invoke, tiny_spec_file) -> None:
+    line = invoke.error_line("validate", str(tiny_spec_file()), "--set", "study.folds=3", "--set", "export.rerank=2")
+    assert "export.rerank" in line and "study.folds" in line
