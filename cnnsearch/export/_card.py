@@ -171,7 +171,8 @@ def render_markdown(card: dict[str, Any]) -> str:
             "## MLflow",
             "",
             f"- Run `{mlflow['run_id']}` (experiment `{mlflow['experiment']}`), under the study's run `{mlflow['parent_run_id']}`.",
-            f"- Registered model `{mlflow['registered_model']}`, version {mlflow['version']}.",
+            f"- Registered model `{mlflow['registered_model']}`, version {mlflow['version']}"
+            + (" (alias `champion`)." if mlflow.get("champion") else "."),
             "",
         ]
     lines += [

@@ -11,6 +11,7 @@ never leaves a half export or replaces a good one.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class ExportResult:
             "formats": [a.format for a in self.agreements],
             "registered_model": mlflow["registered_model"],
             "version": mlflow["version"],
+            "champion": mlflow.get("champion"),
             "run_id": mlflow["run_id"],
         }
 
@@ -120,6 +122,11 @@ def export_best(
             "registered_model": model_name,
             "version": version,
         }
+        # The version's description, tags and, if it beats the current champion, the alias.
+        note = registry.describe_version(tracker, model_name, version, card, spec_sha256(spec))
+        card["mlflow"]["champion"] = note.champion
+        card["mlflow"]["previous_champion"] = note.previous
+        card["mlflow"]["version_tags"] = note.tags
         artifacts += [*write_card(card, staging), staging / "spec.toml"]
         ok = True
     finally:
@@ -131,6 +138,11 @@ def export_best(
         shutil.rmtree(directory)
     staging.rename(directory)
     return ExportResult(directory, card, agreements)
+
+
+def spec_sha256(spec: Spec) -> str:
+    """The sha256 of the resolved spec as exported (``spec.toml``): what the registry tag names."""
+    return hashlib.sha256(spec_to_toml(spec).encode()).hexdigest()
 
 
 def _search_curves(tracker: Tracker, trial: optuna.trial.FrozenTrial, metric: str) -> dict[str, list[float]]:

@@ -256,7 +256,12 @@ class Tracker:
 
         pending = self._pending.pop(run_id, _Pending())
         name = self._names.pop(run_id, None) or self._trial_name(run_id)
-        all_tags = {**pending.tags, STATE_TAG: state, RUN_NAME_TAG: f"{name} ({_OUTCOME.get(state, state.lower())})", **(tags or {})}
+        all_tags = {
+            **pending.tags,
+            STATE_TAG: state,
+            RUN_NAME_TAG: f"{name} ({_OUTCOME.get(state, state.lower())})",
+            **(tags or {}),
+        }
         metrics = {self.score_key: value} if value is not None else {}
         for chunk in _chunks([*pending.metrics, *_metrics(metrics, step=0)]):
             self.client.log_batch(run_id, metrics=chunk, tags=[RunTag(k, str(v)) for k, v in all_tags.items()])
