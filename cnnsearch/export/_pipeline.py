@@ -38,6 +38,16 @@ from cnnsearch.tracking import Tracker
 
 Say = Callable[[str], None]
 
+#: Per dataset: how a caller turns its own pixels into the model's uint8 input (the card's ``input.scaling``).
+PIXEL_SCALING = {
+    "digits": "scikit-learn's digits are 0-16: pixel = round(v * 255 / 16), as uint8",
+    "mnist": "the dataset's own uint8 pixels (0-255), unchanged",
+    "fashion_mnist": "the dataset's own uint8 pixels (0-255), unchanged",
+    "cifar10": "the dataset's own uint8 RGB pixels (0-255), unchanged",
+    "directory": "the image files' 8-bit pixels (0-255); 16-bit images divided by 257",
+    "npz": "uint8 arrays as stored; whole numbers in 0-255 cast to uint8; floats in [0, 1]: round(v * 255)",
+}
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -183,6 +193,7 @@ def _card(
             "value_range": [0, 255],
             "layout": "NHWC",
             "conversion": CONVERSION,
+            "scaling": PIXEL_SCALING[spec.data.dataset],
         },
         "output": {"kind": "softmax probabilities", "dtype": "float32", "shape": [None, splits.num_classes]},
         "model": {

@@ -166,7 +166,7 @@ def _champion(tracker: Tracker, name: str) -> tuple[str | None, float | None]:
         current = tracker.client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None, None
-    value = current.tags.get("test_accuracy")
+    value: str | float | None = current.tags.get("test_accuracy")
     if value is None and current.run_id:  # a version registered before these tags
         value = tracker.client.get_run(current.run_id).data.metrics.get("test_accuracy")
     return str(current.version), float(value) if value is not None else float("-inf")  # an int from MLflow here

@@ -69,6 +69,11 @@ def test_export_writes_every_format_and_the_card(exported: dict) -> None:
     assert [e["format"] for e in card["exports"]] == ["keras", "saved_model", "onnx", "tflite"]
     assert card["input"] == {**card["input"], "shape": [8, 8, 1], "dtype": "uint8", "channels": 1}
     assert card["classes"] == [str(i) for i in range(10)]
+    assert card["input"]["scaling"] == "scikit-learn's digits are 0-16: pixel = round(v * 255 / 16), as uint8"
+    assert (
+        "- Pixel scaling: scikit-learn's digits are 0-16: pixel = round(v * 255 / 16)"
+        in (directory / "model_card.md").read_text()
+    )
     assert card["search"]["trial"] == record["number"]
     assert card["search"]["metric"] == "val_accuracy"
     assert card["params"]["translation"] == 0.05
