@@ -133,11 +133,11 @@ def describe_version(tracker: Tracker, name: str, version: str, card: dict[str, 
     previous, previous_accuracy = _champion(tracker, name)
     champion = previous_accuracy is None or accuracy > previous_accuracy
     if champion:
-        standing = "It is the `champion`" + (
-            f" (it beats version {previous}'s {previous_accuracy:.4f})." if previous else " (the first version)."
+        standing = "On export it took the alias `champion`" + (
+            f" (it beat version {previous}'s {previous_accuracy:.4f})." if previous else " (the first version)."
         )
     else:
-        standing = f"The `champion` stays version {previous} (test accuracy {previous_accuracy:.4f})."
+        standing = f"On export the `champion` stayed version {previous} (test accuracy {previous_accuracy:.4f})."
     description = (
         f"cnnsearch study `{search['study']}`, trial {search['trial']} "
         f"({search['metric']} {search['value']:.4f} in the search). Test accuracy {accuracy:.4f} on "

@@ -56,18 +56,24 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     assert stored.tags == {"test_accuracy": "0.900000", "study": "tiny", "trial": "3", "spec_sha256": "ab" * 32}
     assert stored.description.startswith(
         "cnnsearch study `tiny`, trial 3 (val_accuracy 0.9800 in the search). Test accuracy 0.9000 on 360 held-out "
-        "images. Shipped: trial 3 retrained on train + validation for 4 epochs. It is the `champion` (the first version)."
+        "images. Shipped: trial 3 retrained on train + validation for 4 epochs. On export it took the alias `champion` (the first version)."
     )
     assert stored.description.endswith(CHAMPION_RULE)
 
     tie, note = register(0.90, 4)  # equal: the older one stays
     assert not note.champion and note.previous == first == "1"
-    assert "The `champion` stays version 1 (test accuracy 0.9000)." in client.get_model_version("tiny", tie).description
+    assert (
+        "On export the `champion` stayed version 1 (test accuracy 0.9000)."
+        in client.get_model_version("tiny", tie).description
+    )
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == first
 
     better, note = register(0.95, 5)
     assert note.champion and note.previous == first
-    assert "It is the `champion` (it beats version 1's 0.9000)." in client.get_model_version("tiny", better).description
+    assert (
+        "On export it took the alias `champion` (it beat version 1's 0.9000)."
+        in client.get_model_version("tiny", better).description
+    )
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == better
 
     worse, note = register(0.93, 6)
