@@ -7,8 +7,12 @@ written by one layer and read by another is spelled once, here.
 from __future__ import annotations
 
 # --- Optuna study user attributes ---------------------------------------------
-#: The resolved spec, as plain data (read back by `trials`, `best`, `report`).
+#: The resolved spec, as plain data: written by studies before issue 15, read by nothing now.
 SPEC_ATTR = "cnnsearch_spec"
+#: What the study keeps of its spec instead: the sha256 of the resolved TOML (``spec_to_toml``) and
+#: where that file is (``runs:/<parent run>/spec/resolved.toml``), short enough for ``optuna studies``.
+SPEC_SHA_ATTR = "spec_sha256"
+SPEC_PATH_ATTR = "spec_path"
 #: The study's MLflow parent run, shared by every worker and restart.
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 #: Also on the first trial: [study] initial_params were queued.
@@ -44,6 +48,15 @@ STUDY_TAG = "cnnsearch.study"
 KIND_TAG = "cnnsearch.kind"
 FAIL_REASON_TAG = "cnnsearch.fail_reason"
 DIAGNOSIS_TAG = "cnnsearch.diagnosis"
+#: MLflow's own: the experiment's kind (else MLflow 3 opens it as a GenAI one), a run's name and description.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+CUSTOM_MODEL_KIND = "custom_model_development"
+RUN_NAME_TAG = "mlflow.runName"
+NOTE_TAG = "mlflow.note.content"
+#: A trial run's score, the value the search used (best epoch, or the mean over folds): ``score_<metric>``.
+SCORE_PREFIX = "score_"
+#: A trial run's per-class validation recall and F1, one table artifact (``MlflowClient.log_table``).
+CLASS_TABLE = "val_per_class.json"
 
 # --- trial outcomes ---------------------------------------------------------------
 #: How a trial ended, as the objective reports it (KILLED: Ctrl-C).

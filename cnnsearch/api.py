@@ -250,7 +250,7 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = ()) -> dict[str, Any]:
         overrides: ``SECTION.KEY=VALUE`` items applied to the file.
 
     Returns:
-        study, metric, direction, number, value, params, mlflow_run_id, epochs_run.
+        study, metric, direction, number, value, params, mlflow_run_id, epochs_run, exported (or None).
 
     Raises:
         CnnsearchError: no such study, or no complete trial yet.

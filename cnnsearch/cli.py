@@ -29,8 +29,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cnnsearch import __version__
+
+        typer.echo(f"cnnsearch {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _every_command() -> None:
+def _every_command(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     # A crash inside TensorFlow's C++ then prints the Python stack to stderr instead of nothing.
     with contextlib.suppress(ValueError, OSError):  # a stderr without a file descriptor (CliRunner)
         faulthandler.enable()
@@ -144,7 +157,7 @@ def trials(
         if format == TableFormat.csv:
             typer.echo(frame.to_csv(index=False), nl=False)
         elif format == TableFormat.json:
-            typer.echo(frame.to_json(orient="records", indent=2))
+            typer.echo(frame.to_json(orient="records", indent=2, double_precision=15))  # pandas: 10 digits by default
         else:
             from rich.console import Console
 
@@ -196,14 +209,17 @@ def best(
         parse_formats(formats)  # a bad --formats fails before anything is printed
         record = api.best(resolved)
         if format == RecordFormat.table:
+            from cnnsearch.reporting import fmt  # floats to 4 significant digits, as `trials` shows them
+
             typer.echo(f"study       {record['study']}")
             typer.echo(
-                f"best trial  {record['number']}  ({record['metric']} = {record['value']:.4f}, {record['direction']})"
+                f"best trial  {record['number']}  ({record['metric']} = {fmt(record['value'])}, {record['direction']})"
             )
             typer.echo(f"mlflow run  {record['mlflow_run_id']}")
             typer.echo(f"epochs run  {record['epochs_run']}")
+            typer.echo(f"exported    {_exported_line(record)}")
             for name, value in record["params"].items():
-                typer.echo(f"  {name:<22} {value}")
+                typer.echo(f"  {name:<22} {fmt(value)}")
         if export:
             quiet = format == RecordFormat.json  # progress to stderr when stdout carries JSON
 
@@ -212,10 +228,25 @@ def best(
 
             summary = api.export_best(resolved, directory, formats=formats, say=say).summary()
             say(f"Exported to {summary['directory']}/: {', '.join(summary['formats'])} + model_card.md/json")
-            say(f"MLflow: model '{summary['registered_model']}' version {summary['version']} (run {summary['run_id']})")
+            champion = " (alias champion)" if summary.get("champion") else ""
+            say(
+                f"MLflow: model '{summary['registered_model']}' version {summary['version']}{champion}"
+                f" (run {summary['run_id']})"
+            )
             record["export"] = summary
         if format == RecordFormat.json:
             typer.echo(json.dumps(record, indent=2))
+
+
+def _exported_line(record: dict) -> str:
+    """Whether and where the best trial was exported, with its test accuracy."""
+    done = record.get("exported")
+    if done is None:
+        return "no (cnnsearch best SPEC --export)"
+    if not done["this_trial"]:
+        return f"no: {done['directory']}/ holds trial {done['trial']} (test accuracy {done['test_accuracy']:.4f})"
+    version = f", MLflow model '{done['registered_model']}' version {done['version']}" if done["version"] else ""
+    return f"yes, {done['directory']}/ (test accuracy {done['test_accuracy']:.4f}{version})"
 
 
 @app.command()
@@ -230,8 +261,8 @@ def predict(
         results = api.predict(export_dir, images, top=top)
         if format == RecordFormat.json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
-        else:
-            width = max(len("file"), *(len(r.file) for r in results))
+        elif any(r.error is None for r in results):  # no header over a table of errors only
+            width = max(len("file"), *(len(r.file) for r in results if r.error is None))
             typer.echo(f"{'file':<{width}}  top {top} classes (probability)")
             for r in results:
                 if r.error is None:

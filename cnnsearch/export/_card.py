@@ -123,6 +123,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         f"- Input: `{card['input']['dtype']}` images, shape `{shape}` (height x width x channels), values 0-255, batch first.",
         f"- Conversion: {card['input']['conversion']}",
+        *([f"- Pixel scaling: {card['input']['scaling']}."] if card["input"].get("scaling") else []),
         f"- Output: softmax probabilities over {len(card['classes'])} classes, in this order: "
         + ", ".join(f"`{c}`" for c in card["classes"]),
         "",
@@ -178,7 +179,8 @@ def render_markdown(card: dict[str, Any]) -> str:
             "## MLflow",
             "",
             f"- Run `{mlflow['run_id']}` (experiment `{mlflow['experiment']}`), under the study's run `{mlflow['parent_run_id']}`.",
-            f"- Registered model `{mlflow['registered_model']}`, version {mlflow['version']}.",
+            f"- Registered model `{mlflow['registered_model']}`, version {mlflow['version']}"
+            + (" (alias `champion`)." if mlflow.get("champion") else "."),
             "",
         ]
     lines += [

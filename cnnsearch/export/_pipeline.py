@@ -11,6 +11,7 @@ never leaves a half export or replaces a good one.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,16 @@ from cnnsearch.tracking import Tracker
 
 Say = Callable[[str], None]
 
+#: Per dataset: how a caller turns its own pixels into the model's uint8 input (the card's ``input.scaling``).
+PIXEL_SCALING = {
+    "digits": "scikit-learn's digits are 0-16: pixel = round(v * 255 / 16), as uint8",
+    "mnist": "the dataset's own uint8 pixels (0-255), unchanged",
+    "fashion_mnist": "the dataset's own uint8 pixels (0-255), unchanged",
+    "cifar10": "the dataset's own uint8 RGB pixels (0-255), unchanged",
+    "directory": "the image files' 8-bit pixels (0-255); 16-bit images divided by 257",
+    "npz": "uint8 arrays as stored; whole numbers in 0-255 cast to uint8; floats in [0, 1]: round(v * 255)",
+}
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -55,6 +66,7 @@ class ExportResult:
             "formats": [a.format for a in self.agreements],
             "registered_model": mlflow["registered_model"],
             "version": mlflow["version"],
+            "champion": mlflow.get("champion"),
             "run_id": mlflow["run_id"],
         }
 
@@ -121,6 +133,11 @@ def export_best(
             "registered_model": model_name,
             "version": version,
         }
+        # The version's description, tags and, if it beats the current champion, the alias.
+        note = registry.describe_version(tracker, model_name, version, card, spec_sha256(spec))
+        card["mlflow"]["champion"] = note.champion
+        card["mlflow"]["previous_champion"] = note.previous
+        card["mlflow"]["version_tags"] = note.tags
         artifacts += [*write_card(card, staging), staging / "spec.toml"]
         ok = True
     finally:
@@ -132,6 +149,11 @@ def export_best(
         shutil.rmtree(directory)
     staging.rename(directory)
     return ExportResult(directory, card, agreements)
+
+
+def spec_sha256(spec: Spec) -> str:
+    """The sha256 of the resolved spec as exported (``spec.toml``): what the registry tag names."""
+    return hashlib.sha256(spec_to_toml(spec).encode()).hexdigest()
 
 
 def _search_curves(tracker: Tracker, trial: optuna.trial.FrozenTrial, metric: str) -> dict[str, list[float]]:
@@ -172,6 +194,7 @@ def _card(
             "value_range": [0, 255],
             "layout": "NHWC",
             "conversion": CONVERSION,
+            "scaling": PIXEL_SCALING[spec.data.dataset],
         },
         "output": {"kind": "softmax probabilities", "dtype": "float32", "shape": [None, splits.num_classes]},
         "model": {

@@ -74,6 +74,8 @@ class Predictor:
             raise DataError(f"{path}: folder holds no image files ({', '.join(IMAGE_SUFFIXES)})")
         if not path.exists():
             raise DataError(f"{path}: no such file")
+        if path.stat().st_size == 0:  # not "not an image": nothing was written to it at all
+            raise DataError(f"{path}: empty file (0 bytes)")
         image = read_image(path)
         try:
             return to_images(image[None], self.size, self.channels)

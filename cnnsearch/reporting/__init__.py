@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from cnnsearch.reporting._page import render, summary_counts, write_report
     from cnnsearch.reporting._plots import STUDY_PLOTS, plot_learning_curves, study_figures, write_study_plots
     from cnnsearch.reporting._search_tracking import SearchTracking
-    from cnnsearch.reporting._tables import SORT_KEYS, STATES, best_record, trial_row, trials_frame, trials_table
+    from cnnsearch.reporting._tables import (
+        SORT_KEYS,
+        STATES,
+        best_record,
+        fmt,
+        trial_row,
+        trials_frame,
+        trials_table,
+    )
 
 __all__ = [
     "CURVES_FILE",
@@ -41,6 +49,7 @@ __all__ = [
     "StudyArtifacts",
     "best_record",
     "best_trials_table",
+    "fmt",
     "log_model_summary",
     "log_trial_curves",
     "plot_learning_curves",

@@ -16,6 +16,7 @@ from cnnsearch._keys import (
     RUN_ID_ATTR,
     TRACKING_ATTR,
 )
+from cnnsearch._paths import export_dir
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.search import best_trial
 from cnnsearch.spec import Spec
@@ -58,13 +59,23 @@ def trials_frame(
         raise CnnsearchError(f"--state: expected one of {', '.join(STATES)}, got {', '.join(sorted(unknown))}")
     rows = [trial_row(t) for t in study.get_trials(deepcopy=False) if not wanted or t.state.name in wanted]
     frame = pd.DataFrame(rows, columns=list(trial_row_columns(rows)))
-    for column in ("number", "epochs_run", "pruned_epoch"):
-        frame[column] = frame[column].astype("Int64")  # integers, with gaps where unknown
+    for column in ("number", "epochs_run", "pruned_epoch", *_int_params(rows)):
+        frame[column] = frame[column].astype("Int64")  # integers, with gaps where unknown (not 3.0 in JSON/CSV)
     if sort == "value":
         frame = frame.sort_values("value", ascending=spec.study.direction == "minimize", na_position="last")
     else:
         frame = frame.sort_values(sort, na_position="last")
     return frame.head(top) if top else frame.reset_index(drop=True)
+
+
+def _int_params(rows: list[dict[str, Any]]) -> list[str]:
+    """Param columns whose every known value is an integer (a conditional param is missing elsewhere)."""
+    kinds: dict[str, set[type]] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key.startswith("params.") and value is not None:
+                kinds.setdefault(key, set()).add(type(value))
+    return [key for key, types in kinds.items() if types == {int}]
 
 
 def trial_row_columns(rows: list[dict[str, Any]]) -> dict[str, None]:
@@ -102,6 +113,29 @@ def best_record(study: optuna.Study, spec: Spec) -> dict[str, Any]:
         "params": dict(best.params),
         "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
         "epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),
+        "exported": exported(spec, best.number),
+    }
+
+
+def exported(spec: Spec, number: int) -> dict[str, Any] | None:
+    """Whether the default export folder holds this trial: where, its test accuracy and registry version."""
+    import json
+
+    directory = export_dir(spec.study.name)
+    try:
+        card = json.loads((directory / "model_card.json").read_text(encoding="utf-8"))
+        trial, accuracy = card["search"]["trial"], float(card["test"]["accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):  # no export yet, or not a card cnnsearch wrote
+        return None
+    mlflow = card.get("mlflow") or {}
+    return {
+        "directory": str(directory),
+        "trial": trial,
+        "this_trial": trial == number,
+        "test_accuracy": accuracy,
+        "registered_model": mlflow.get("registered_model"),
+        "version": mlflow.get("version"),
+        "created": card.get("created"),
     }
 
 

@@ -215,8 +215,8 @@ class Objective:
             raise TrialFailed(f"loss became NaN at epoch {len(losses) - 1}" + (f" (fold {fold})" if fold else ""))
         if first and pruned_epoch is None and splits.num_classes <= MAX_LOGGED_CLASSES:
             # Per-class validation recall/F1 of the kept weights: what class weights changed.
-            self.tracker.log_metrics(
-                run_id, len(losses) - 1, per_class_metrics(model, splits.x_val, splits.y_val, splits.class_names)
+            self.tracker.log_class_table(
+                run_id, per_class_metrics(model, splits.x_val, splits.y_val, splits.class_names)
             )
         return model, history, pruned_epoch
 

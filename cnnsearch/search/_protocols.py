@@ -36,6 +36,9 @@ class TrialTracking(Protocol):
 
     def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None: ...
 
+    def log_class_table(self, run_id: str, table: dict[str, list[Any]]) -> None:
+        """Per-class validation figures (column -> values) as one table artifact of the run."""
+
     def epoch_logger(self, run_id: str) -> EpochListener:
         """A listener that logs each epoch's metrics to the run."""
 

@@ -6,6 +6,7 @@ opening the same spec again resumes where it stopped instead of starting over.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 import zlib
@@ -13,14 +14,14 @@ from pathlib import Path
 
 import optuna
 
-from cnnsearch._keys import INITIAL_ATTR, SPEC_ATTR
+from cnnsearch._keys import INITIAL_ATTR, SPEC_SHA_ATTR
 from cnnsearch._paths import study_journal
 from cnnsearch.errors import CnnsearchError, SpecError, first_line
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _journal as journal
 from cnnsearch.search._locks import journal_path, sqlalchemy_url, study_lock
 from cnnsearch.search._protocols import StudyTracking
-from cnnsearch.spec import Spec, grid, spec_to_dict
+from cnnsearch.spec import Spec, grid, spec_to_toml
 
 
 def quiet_optuna() -> None:
@@ -122,8 +123,10 @@ def open_study(spec: Spec, worker: int = 0, tracking: StudyTracking | None = Non
         )
     except ValueError as exc:
         raise CnnsearchError(f"study '{spec.study.name}': {exc}") from None
-    if SPEC_ATTR not in study.user_attrs:
-        study.set_user_attr(SPEC_ATTR, spec_to_dict(spec))
+    if study.metric_names is None:  # optuna-dashboard's axes then read the metric, not "Objective 0"
+        study.set_metric_names([spec.study.metric])
+    if SPEC_SHA_ATTR not in study.user_attrs:  # a short reference: the spec itself is the parent run's artifact
+        study.set_user_attr(SPEC_SHA_ATTR, hashlib.sha256(spec_to_toml(spec).encode()).hexdigest())
     return study
 
 

@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from cnnsearch.tracking._preflight import environment_problem, tracking_problem
     from cnnsearch.tracking._reconcile import close_orphan_runs, close_trial_runs, track_runless_trials
     from cnnsearch.tracking._registry import (
+        CHAMPION,
+        CHAMPION_RULE,
         EXPORT_KIND,
+        VersionNote,
+        describe_version,
         finish_export_run,
         log_model,
         registered_name,
@@ -29,14 +33,18 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CHAMPION",
+    "CHAMPION_RULE",
     "EPOCH_FLUSH_S",
     "EXPORT_KIND",
     "HTTP_LIMITS",
     "MAX_BATCH",
     "Tracker",
+    "VersionNote",
     "close_orphan_runs",
     "close_trial_runs",
     "default_tracking_uri",
+    "describe_version",
     "environment_problem",
     "finish_export_run",
     "limit_http_retries",

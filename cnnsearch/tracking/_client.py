@@ -17,7 +17,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cnnsearch._keys import KIND_TAG, PARENT_RUN_ATTR, PARENT_TAG, RUN_STATUS, STATE_TAG, STUDY_TAG, TRIAL_TAG
+from cnnsearch._keys import (
+    CLASS_TABLE,
+    CUSTOM_MODEL_KIND,
+    EXPERIMENT_KIND_TAG,
+    KIND_TAG,
+    NOTE_TAG,
+    PARENT_RUN_ATTR,
+    PARENT_TAG,
+    RUN_NAME_TAG,
+    RUN_STATUS,
+    SCORE_PREFIX,
+    SPEC_PATH_ATTR,
+    STATE_TAG,
+    STUDY_TAG,
+    TRIAL_TAG,
+)
 from cnnsearch._paths import HOME, mlflow_db
 from cnnsearch.spec import Spec
 
@@ -53,6 +68,9 @@ def limit_http_retries() -> None:
     for name, value in HTTP_LIMITS.items():
         os.environ.setdefault(name, value)
 
+
+#: A trial's outcome as its run name shows it: ``trial-3 (pruned)``.
+_OUTCOME = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "KILLED": "killed"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,6 +109,8 @@ class Tracker:
         self._timing = False
         #: Per run: metrics not sent yet and tags for the closing batch, with the last send time.
         self._pending: dict[str, _Pending] = {}
+        #: Trial runs started here, by run id: their name without the outcome ("trial-3").
+        self._names: dict[str, str] = {}
         self.uri = tracking_uri(spec)
         local = self.uri == default_tracking_uri()
         if local:
@@ -100,6 +120,8 @@ class Tracker:
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
             self.experiment_id = experiment.experiment_id
+            if EXPERIMENT_KIND_TAG not in experiment.tags:  # made before cnnsearch set it
+                self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG, CUSTOM_MODEL_KIND)
         else:
             artifacts = (HOME / "artifacts").resolve().as_uri() if local else None
             self.experiment_id = self._create_experiment(name, artifacts)
@@ -109,7 +131,10 @@ class Tracker:
         from mlflow.exceptions import MlflowException
 
         try:
-            return self.client.create_experiment(name, artifact_location=artifacts)
+            # The kind makes MLflow 3 open it on its training runs, not on an empty GenAI overview.
+            return self.client.create_experiment(
+                name, artifact_location=artifacts, tags={EXPERIMENT_KIND_TAG: CUSTOM_MODEL_KIND}
+            )
         except MlflowException:
             experiment = self.client.get_experiment_by_name(name)
             if experiment is None:
@@ -141,7 +166,7 @@ class Tracker:
         run = self.client.create_run(
             self.experiment_id,
             run_name=self.spec.study.name,
-            tags={KIND_TAG: "study", STUDY_TAG: self.spec.study.name},
+            tags={KIND_TAG: "study", STUDY_TAG: self.spec.study.name, NOTE_TAG: self.study_description()},
         )
         run_id = run.info.run_id
         study.set_user_attr(PARENT_RUN_ATTR, run_id)
@@ -161,7 +186,27 @@ class Tracker:
         )
         for name, text in spec_files.items():
             self.client.log_text(run_id, text, f"spec/{name}")
+        if "resolved.toml" in spec_files:  # the study keeps this short reference, not the whole spec
+            study.set_user_attr(SPEC_PATH_ATTR, f"runs:/{run_id}/spec/resolved.toml")
         return run_id
+
+    def study_description(self) -> str:
+        """The parent run's description (Markdown in the MLflow UI): what the study is, where its report is."""
+        s, name = self.spec.study, self.spec.study.name
+        return (
+            f"cnnsearch study **{name}**: an Optuna search of {s.n_trials} trials ({s.sampler} sampler, "
+            f"{s.pruner} pruner) over CNNs for `{self.spec.data.dataset}`, {s.direction} `{s.metric}` "
+            f"over up to {self.spec.train.epochs} epochs. Each nested run is one trial, named `trial-N (state)`; "
+            f"its score, the value the search used, is the metric `{self.score_key}`.\n\n"
+            f"Report: this run's artifacts `plots/` (Optuna's plots, PNG and interactive HTML) and `trials.csv`; "
+            f"the whole study on one page with `cnnsearch report SPEC --out report.html`. "
+            f"Spec: `spec/resolved.toml`."
+        )
+
+    @property
+    def score_key(self) -> str:
+        """The trial runs' score metric: ``score_<study metric>``."""
+        return f"{SCORE_PREFIX}{self.spec.study.metric}"
 
     @_timed
     def close_study_run(self, run_id: str, status: str = "FINISHED") -> None:
@@ -191,6 +236,7 @@ class Tracker:
             },
         )
         self.log_params(run.info.run_id, params)
+        self._names[run.info.run_id] = f"trial-{number}"
         return run.info.run_id
 
     @_timed
@@ -201,16 +247,39 @@ class Tracker:
         value: float | None = None,
         tags: dict[str, str] | None = None,
     ) -> None:
-        """Close a trial run with its final state; pruned trials are FINISHED runs tagged PRUNED."""
+        """Close a trial run with its final state and score (``score_<metric>``).
+
+        Pruned trials are FINISHED runs like complete ones, so the outcome also goes into the
+        run's name (``trial-3 (pruned)``), which the runs list shows, and the tag ``cnnsearch.state``.
+        """
         from mlflow.entities import RunTag
 
         pending = self._pending.pop(run_id, _Pending())
-        all_tags = {**pending.tags, STATE_TAG: state, **(tags or {})}
-        metrics = {f"best_{self.spec.study.metric}": value} if value is not None else {}
+        name = self._names.pop(run_id, None) or self._trial_name(run_id)
+        all_tags = {
+            **pending.tags,
+            STATE_TAG: state,
+            RUN_NAME_TAG: f"{name} ({_OUTCOME.get(state, state.lower())})",
+            **(tags or {}),
+        }
+        metrics = {self.score_key: value} if value is not None else {}
         for chunk in _chunks([*pending.metrics, *_metrics(metrics, step=0)]):
             self.client.log_batch(run_id, metrics=chunk, tags=[RunTag(k, str(v)) for k, v in all_tags.items()])
             all_tags = {}
         self.client.set_terminated(run_id, status=RUN_STATUS[state])
+
+    def _trial_name(self, run_id: str) -> str:
+        """A run started elsewhere (closed after a crash): its name from the trial tag."""
+        return f"trial-{self.client.get_run(run_id).data.tags.get(TRIAL_TAG, '?')}"
+
+    @_timed
+    def log_class_table(self, run_id: str, table: dict[str, list[Any]]) -> None:
+        """Per-class validation figures as one table artifact (``val_per_class.json``), not a chart per class."""
+        import warnings
+
+        with warnings.catch_warnings():  # MLflow's pandas calls warn of pandas 4; not ours to act on
+            warnings.simplefilter("ignore")
+            self.client.log_table(run_id, data=table, artifact_file=CLASS_TABLE)
 
     def epoch_logger(self, run_id: str) -> Callable[[int, dict[str, float]], None]:
         """An epoch listener for a trial run: one batch per epoch, at most one per EPOCH_FLUSH_S."""

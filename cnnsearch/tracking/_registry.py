@@ -3,7 +3,8 @@
 Each export is its own run (``cnnsearch.kind = export``) nested under the study's
 run, holding the model (Keras flavor, with a uint8 input signature), the card and
 its plots. The model is registered under the study's name, so every export adds a
-version to the Model Registry.
+version to the Model Registry; :func:`describe_version` gives the version its
+description, tags and, when it beats the current one, the ``champion`` alias.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,12 @@ from cnnsearch.spec import Spec
 from cnnsearch.tracking._client import Tracker
 
 EXPORT_KIND = "export"
+#: The registry alias of the best export so far, by test accuracy (see :data:`CHAMPION_RULE`).
+CHAMPION = "champion"
+CHAMPION_RULE = (
+    "The alias `champion` moves to a new version only when its test accuracy is strictly higher than "
+    "the current champion's (the first version becomes champion; a tie keeps the older one)."
+)
 
 
 def start_export_run(tracker: Tracker, parent_run_id: str | None, trial_number: int) -> str:
@@ -105,3 +113,60 @@ def finish_export_run(
             if path.is_file():
                 tracker.client.log_artifact(run_id, str(path), artifact_path="card")
     tracker.client.set_terminated(run_id, status="FINISHED" if ok else "FAILED")
+
+
+@dataclass(frozen=True)
+class VersionNote:
+    """What a registry version says of itself: its description, tags and whether it is the champion."""
+
+    description: str
+    tags: dict[str, str]
+    champion: bool
+    previous: str | None  # the champion before this export, if any
+
+
+def describe_version(tracker: Tracker, name: str, version: str, card: dict[str, Any], spec_sha256: str) -> VersionNote:
+    """Give the new version a description, tags and, if it beats the current champion, the alias."""
+    client = tracker.client
+    accuracy = float(card["test"]["accuracy"])
+    search = card["search"]
+    previous, previous_accuracy = _champion(tracker, name)
+    champion = previous_accuracy is None or accuracy > previous_accuracy
+    if champion:
+        standing = "On export it took the alias `champion`" + (
+            f" (it beat version {previous}'s {previous_accuracy:.4f})." if previous else " (the first version)."
+        )
+    else:
+        standing = f"On export the `champion` stayed version {previous} (test accuracy {previous_accuracy:.4f})."
+    description = (
+        f"cnnsearch study `{search['study']}`, trial {search['trial']} "
+        f"({search['metric']} {search['value']:.4f} in the search). Test accuracy {accuracy:.4f} on "
+        f"{card['test']['samples']} held-out images. Shipped: {card['shipped']['description']}. "
+        f"{standing} {CHAMPION_RULE}"
+    )
+    tags = {
+        "test_accuracy": f"{accuracy:.6f}",
+        "study": str(search["study"]),
+        "trial": str(search["trial"]),
+        "spec_sha256": spec_sha256,
+    }
+    client.update_model_version(name, version, description=description)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    if champion:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return VersionNote(description, tags, champion, previous)
+
+
+def _champion(tracker: Tracker, name: str) -> tuple[str | None, float | None]:
+    """The current champion's version and test accuracy (its tag, else its run's metric); None if none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        current = tracker.client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None, None
+    value: str | float | None = current.tags.get("test_accuracy")
+    if value is None and current.run_id:  # a version registered before these tags
+        value = tracker.client.get_run(current.run_id).data.metrics.get("test_accuracy")
+    return str(current.version), float(value) if value is not None else float("-inf")  # an int from MLflow here

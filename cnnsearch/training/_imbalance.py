@@ -15,7 +15,7 @@ import numpy as np
 
 from cnnsearch.errors import SpecError
 
-#: Per-class validation metrics go to MLflow for up to this many classes (two metrics each).
+#: Per-class validation figures go to MLflow (one table artifact) for up to this many classes.
 MAX_LOGGED_CLASSES = 100
 
 
@@ -92,8 +92,11 @@ def check_class_weights(spec: Any, class_names: Sequence[str]) -> None:
             class_index(str(key), class_names, len(class_names))
 
 
-def per_class_metrics(model: Any, x: np.ndarray, y: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
-    """Validation recall and F1 per class, as MLflow metric names (``val_recall/<class>``)."""
+def per_class_metrics(model: Any, x: np.ndarray, y: np.ndarray, class_names: Sequence[str]) -> dict[str, list[Any]]:
+    """Validation recall, F1 and support per class, as one table (column -> values, a row per class).
+
+    One table artifact reads better in MLflow than two one-point charts per class.
+    """
     import keras
     from sklearn.metrics import precision_recall_fscore_support
 
@@ -101,13 +104,13 @@ def per_class_metrics(model: Any, x: np.ndarray, y: np.ndarray, class_names: Seq
     batches = [keras.ops.convert_to_numpy(model(x[i : i + 256], training=False)) for i in range(0, len(x), 256)]
     probs = np.concatenate(batches) if batches else np.zeros((0, len(class_names)))
     labels = list(range(len(class_names)))
-    _, recall, f1, _ = precision_recall_fscore_support(y, probs.argmax(1), labels=labels, zero_division=0)
-    metrics: dict[str, float] = {}
-    for i, name in enumerate(class_names):
-        key = metric_name(name)
-        metrics[f"val_recall/{key}"] = float(recall[i])
-        metrics[f"val_f1/{key}"] = float(f1[i])
-    return metrics
+    _, recall, f1, support = precision_recall_fscore_support(y, probs.argmax(1), labels=labels, zero_division=0)
+    return {
+        "class": [str(name) for name in class_names],
+        "recall": [round(float(v), 6) for v in recall],
+        "f1": [round(float(v), 6) for v in f1],
+        "support": [int(v) for v in support],
+    }
 
 
 def metric_name(name: str) -> str:

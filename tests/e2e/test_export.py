@@ -69,6 +69,11 @@ def test_export_writes_every_format_and_the_card(exported: dict) -> None:
     assert [e["format"] for e in card["exports"]] == ["keras", "saved_model", "onnx", "tflite"]
     assert card["input"] == {**card["input"], "shape": [8, 8, 1], "dtype": "uint8", "channels": 1}
     assert card["classes"] == [str(i) for i in range(10)]
+    assert card["input"]["scaling"] == "scikit-learn's digits are 0-16: pixel = round(v * 255 / 16), as uint8"
+    assert (
+        "- Pixel scaling: scikit-learn's digits are 0-16: pixel = round(v * 255 / 16)"
+        in (directory / "model_card.md").read_text()
+    )
     assert card["search"]["trial"] == record["number"]
     assert card["search"]["metric"] == "val_accuracy"
     assert card["params"]["translation"] == 0.05
@@ -169,6 +174,26 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict)
     client = MlflowClient(card["mlflow"]["tracking_uri"])
     versions = client.search_model_versions(f"name = '{card['mlflow']['registered_model']}'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
+    # Each version explains itself; the repeat ties on test accuracy, so version 1 stays the champion.
+    import hashlib
+
+    name = card["mlflow"]["registered_model"]
+    assert card["mlflow"]["champion"] is True and second["mlflow"]["champion"] is False
+    assert "(alias champion)" in exported["log"] and "(alias champion)" not in again.stdout
+    for number, exported_card in (("1", card), ("2", second)):
+        stored = client.get_model_version(name, number)
+        assert stored.tags == {
+            "test_accuracy": f"{exported_card['test']['accuracy']:.6f}",
+            "study": "tiny",
+            "trial": str(exported_card["search"]["trial"]),
+            "spec_sha256": hashlib.sha256(
+                (root / ("exports/tiny" if number == "1" else "second") / "spec.toml").read_bytes()
+            ).hexdigest(),
+        }
+        assert f"Test accuracy {exported_card['test']['accuracy']:.4f}" in stored.description
+        assert f"Shipped: {exported_card['shipped']['description']}." in stored.description
+    assert "On export the `champion` stayed version 1" in client.get_model_version(name, "2").description
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"  # MLflow answers an int here
     run = client.get_run(card["mlflow"]["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.tags["mlflow.parentRunId"] == card["mlflow"]["parent_run_id"]

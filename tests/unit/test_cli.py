@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from cnnsearch.spec import load_spec, spec_to_dict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,3 +78,85 @@ def test_a_bad_set_is_exit_1_and_one_error_line(invoke) -> None:
 def test_an_output_folder_without_export_is_an_error_before_anything_loads(invoke, tmp_path: Path) -> None:
     line = invoke.error_line("best", str(tmp_path / "never-read.toml"), "somewhere")
     assert line == "error: 'somewhere': an output folder needs --export (cnnsearch best SPEC --export DIR)"
+
+
+# --- output of trials, best and --version, on a real study with recorded trials (no training) ---------
+
+
+@pytest.fixture
+def recorded(workdir: Path, tiny_spec_file) -> Path:
+    """The tiny spec's study with two complete trials; trial 1 (the best) has no ``dense_units``."""
+    from optuna.distributions import FloatDistribution, IntDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from cnnsearch.search import open_study
+    from cnnsearch.spec import load_spec
+
+    path = tiny_spec_file()
+    study = open_study(load_spec(path))
+    for value, params in (
+        (0.5, {"blocks": 1, "dense_units": 32, "learning_rate": 0.01}),
+        (0.98765, {"blocks": 2, "learning_rate": 0.0023145373287461373}),
+    ):
+        distributions = {
+            "blocks": IntDistribution(1, 2),
+            "dense_units": IntDistribution(0, 32),
+            "learning_rate": FloatDistribution(1e-3, 1e-2, log=True),
+        }
+        study.add_trial(
+            create_trial(
+                state=TrialState.COMPLETE,
+                value=value,
+                params=params,
+                distributions={k: distributions[k] for k in params},
+            )
+        )
+    return path
+
+
+def test_trials_json_and_csv_keep_integer_params_integers(invoke, recorded: Path) -> None:
+    rows = json.loads(invoke("trials", str(recorded), "--format", "json").stdout)
+    assert [row["params.blocks"] for row in rows] == [1, 2]
+    assert [row["params.dense_units"] for row in rows] == [32, None]  # a gap, not NaN or 32.0
+    assert rows[1]["params.learning_rate"] == pytest.approx(0.0023145373287461373, rel=1e-9)
+    header, first, second = invoke("trials", str(recorded), "--format", "csv").stdout.splitlines()
+    columns = header.split(",")
+    assert first.split(",")[columns.index("params.blocks")] == "1"
+    assert first.split(",")[columns.index("params.dense_units")] == "32"
+    assert second.split(",")[columns.index("params.dense_units")] == ""
+
+
+def test_best_rounds_like_trials_and_says_it_was_not_exported(invoke, recorded: Path) -> None:
+    result = invoke("best", str(recorded))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "best trial  1  (val_accuracy = 0.9877, maximize)" in lines
+    assert "  learning_rate          0.002315" in lines
+    assert "exported    no (cnnsearch best SPEC --export)" in lines
+
+
+def test_best_says_where_its_trial_was_exported(invoke, recorded: Path, workdir: Path) -> None:
+    card = {
+        "search": {"trial": 1},
+        "test": {"accuracy": 0.971},
+        "mlflow": {"registered_model": "tiny", "version": "2"},
+    }
+    (workdir / "exports" / "tiny").mkdir(parents=True)
+    (workdir / "exports" / "tiny" / "model_card.json").write_text(json.dumps(card))
+    lines = invoke("best", str(recorded)).stdout.splitlines()
+    assert "exported    yes, exports/tiny/ (test accuracy 0.9710, MLflow model 'tiny' version 2)" in lines
+    record = json.loads(invoke("best", str(recorded), "--format", "json").stdout)
+    assert record["exported"]["this_trial"] is True and record["exported"]["test_accuracy"] == 0.971
+
+    card["search"]["trial"] = 0  # an older export, of another trial
+    (workdir / "exports" / "tiny" / "model_card.json").write_text(json.dumps(card))
+    lines = invoke("best", str(recorded)).stdout.splitlines()
+    assert "exported    no: exports/tiny/ holds trial 0 (test accuracy 0.9710)" in lines
+
+
+def test_version_prints_the_version(invoke) -> None:
+    from cnnsearch import __version__
+
+    result = invoke("--version")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"cnnsearch {__version__}\n"

@@ -87,3 +87,26 @@ def test_zip_that_is_not_a_keras_model(invoke, export_dir: Path) -> None:
         archive.writestr("hello.txt", "not a model")
     line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
     assert line.startswith(f"error: {model}: cannot load the Keras model: ")
+
+
+def test_an_empty_file_says_so_and_no_empty_table_is_printed(invoke, export_dir: Path) -> None:
+    """0 bytes is its own reason (not "not an image"); with nothing predicted there is no table header."""
+    empty = export_dir.parent / "empty.png"
+    empty.write_bytes(b"")
+    result = invoke("predict", str(export_dir), str(empty))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"error: {empty}: empty file (0 bytes)"
+    missing = invoke("predict", str(export_dir), str(export_dir.parent / "missing.png"))
+    assert missing.exit_code == 1 and missing.stdout == ""
+    assert missing.stderr.strip() == f"error: {export_dir.parent / 'missing.png'}: no such file"
+
+
+def test_the_table_header_is_printed_when_some_file_was_predicted(invoke, export_dir: Path) -> None:
+    empty = export_dir.parent / "empty.png"
+    empty.write_bytes(b"")
+    result = invoke("predict", str(export_dir), str(export_dir.parent / "seven.png"), str(empty))
+    assert result.exit_code == 1
+    header, row = result.stdout.splitlines()
+    assert header.split() == ["file", "top", "3", "classes", "(probability)"]
+    assert row.startswith(str(export_dir.parent / "seven.png"))

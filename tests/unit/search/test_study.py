@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
 import optuna
 import pytest
 
-from cnnsearch._keys import INITIAL_ATTR, SPEC_ATTR
+from cnnsearch._keys import INITIAL_ATTR, SPEC_SHA_ATTR
 from cnnsearch.errors import CnnsearchError, SpecError
 from cnnsearch.search import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import spec_to_toml, validate_spec
 
 #: Each spec sampler name and the Optuna sampler it makes.
 SAMPLERS = {
@@ -68,7 +69,9 @@ def test_open_study_creates_a_journal_and_resumes_it(tmp_path: Path) -> None:
     study = open_study(spec)
     assert (tmp_path / "opened.journal").is_file()
     assert study.direction == optuna.study.StudyDirection.MINIMIZE
-    assert study.user_attrs[SPEC_ATTR]["study"]["name"] == "opened"  # the spec is kept with the study
+    # A short reference to the spec (its sha256), not the spec itself; the metric names the objective.
+    assert study.user_attrs == {SPEC_SHA_ATTR: hashlib.sha256(spec_to_toml(spec).encode()).hexdigest()}
+    assert study.metric_names == ["val_loss"]
     trial = study.ask()
     trial.suggest_float("x", 0.0, 1.0)
     study.tell(trial, 0.3)

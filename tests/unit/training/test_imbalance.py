@@ -39,3 +39,23 @@ def test_resampling_evens_the_classes() -> None:
     assert np.bincount(yu).tolist() == [5, 5, 5]
     assert all(y[xu.ravel()] == yu)  # images keep their labels
     assert resample(x, y, "none") == (x, y)
+
+
+def test_per_class_figures_are_one_table() -> None:
+    """Recall, F1 and support per class, a row per class: what the trial run logs as one artifact."""
+    import keras
+
+    from cnnsearch.training import per_class_metrics
+
+    # A fixed "model" that always answers class 1.
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", kernel_initializer="zeros")(inputs))
+    model.layers[-1].set_weights([np.zeros((2, 3)), np.array([0.0, 5.0, 0.0])])
+    x = np.zeros((4, 2), dtype="float32")
+    table = per_class_metrics(model, x, np.array([0, 1, 1, 2]), ["cat", "dog", "bird"])
+    assert table == {
+        "class": ["cat", "dog", "bird"],
+        "recall": [0.0, 1.0, 0.0],
+        "f1": [0.0, pytest.approx(2 / 3, abs=1e-6), 0.0],
+        "support": [1, 2, 1],
+    }
