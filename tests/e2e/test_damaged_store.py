@@ -92,8 +92,10 @@ def test_an_unwritable_weights_folder_stops_before_the_first_trial(cli, tiny_spe
     spec = tiny_spec_file(n_trials=3, epochs=1)
     (workdir / "mlruns" / "weights").write_text("")  # a file in its place: refuses root too, unlike chmod
     line = _one_error(cli("run", str(spec), "--set", "study.max_consecutive_failures=5", cwd=workdir))
+    # `run`'s up-front checks see it first; the search's own probe (tests/unit/search/test_runner.py)
+    # is the second line of defence, for a folder that breaks after the checks.
     assert line == (
-        "error: mlruns/weights/tiny: cannot write the weights of the best trials (study.keep_top_k): "
-        "Not a directory (ENOTDIR): mlruns/weights"
+        "error: 'mlruns/weights' is a file, not a folder "
+        "(cnnsearch's local store, mlruns/ in the working folder: move it aside, or run elsewhere)"
     )
     assert not (workdir / JOURNAL).exists()  # no study was opened, no trial trained
