@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,12 @@ def test_a_module_getattr_that_exits_is_one_spec_error(tmp_path: Path) -> None:
 
 
 def test_a_real_ctrl_c_during_the_import_still_interrupts(tmp_path: Path) -> None:
-    module = tmp_path / "slow.py"
-    module.write_text("import signal\nsignal.raise_signal(signal.SIGINT)\n\ndef build(hp):\n    return None\n")
-    with pytest.raises(KeyboardInterrupt):
-        load_spec(write_spec(tmp_path, f"{module}:build"), [])
+    # Python's own Ctrl-C handler, whatever this process inherited (a job started with `&` ignores SIGINT).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        module = tmp_path / "slow.py"
+        module.write_text("import signal\nsignal.raise_signal(signal.SIGINT)\n\ndef build(hp):\n    return None\n")
+        with pytest.raises(KeyboardInterrupt):
+            load_spec(write_spec(tmp_path, f"{module}:build"), [])
+    finally:
+        signal.signal(signal.SIGINT, previous)
