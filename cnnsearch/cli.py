@@ -149,8 +149,12 @@ def trials(
     ] = None,
     sort: Annotated[str, typer.Option("--sort", help="number, value (best first) or duration_s.")] = "number",
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="Show only the first N after sorting.")] = None,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Every column (run, diagnosis, all params, note), however long the lines."),
+    ] = False,
 ) -> None:
-    """List the study's trials: state, value, duration, where they stopped, MLflow run, params."""
+    """List the study's trials, one line each: state, value, duration, epochs, params (what fits the terminal)."""
     with user_errors():
         resolved = api.validate(spec, set_ or [], write=False, tracking=False)
         frame = api.trials(resolved, states=state, sort=sort, top=top)
@@ -163,7 +167,9 @@ def trials(
 
             from cnnsearch.reporting import trials_table
 
-            Console().print(trials_table(frame, title=f"Trials of '{resolved.study.name}'"))
+            console = Console(highlight=False)
+            for line in trials_table(frame, f"Trials of '{resolved.study.name}'", width=console.width, wide=wide):
+                console.print(line, soft_wrap=True)  # lines were fitted to the width already (or --wide)
 
 
 @app.command()

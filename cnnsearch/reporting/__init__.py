@@ -31,8 +31,8 @@ if TYPE_CHECKING:
         fmt,
         trial_row,
         trials_frame,
-        trials_table,
     )
+    from cnnsearch.reporting._trials_view import trials_table
 
 __all__ = [
     "CURVES_FILE",

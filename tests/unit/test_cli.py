@@ -126,6 +126,23 @@ def test_trials_json_and_csv_keep_integer_params_integers(invoke, recorded: Path
     assert second.split(",")[columns.index("params.dense_units")] == ""
 
 
+def test_trials_prints_one_line_per_trial_and_wide_every_column(
+    invoke, recorded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    lines = invoke("trials", str(recorded)).stdout.splitlines()
+    assert lines[:4] == [
+        "Trials of 'tiny'",
+        "trial  state      value  secs  blocks",
+        "    0  COMPLETE     0.5             1",
+        "    1  COMPLETE  0.9877             2",
+    ]
+    assert lines[4:] == ["not shown (--wide): dense_units,", "learning_rate"]
+    wide = invoke("trials", str(recorded), "--wide").stdout.splitlines()
+    assert wide[1].split() == ["trial", "state", "value", "secs", "blocks", "dense_units", "learning_rate"]
+    assert wide[3].split() == ["1", "COMPLETE", "0.9877", "2", "0.002315"] and len(wide) == 4
+
+
 def test_best_rounds_like_trials_and_says_it_was_not_exported(invoke, recorded: Path) -> None:
     result = invoke("best", str(recorded))
     assert result.exit_code == 0, result.output
