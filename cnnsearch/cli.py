@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import json
+import sys
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -287,21 +288,33 @@ def ui(
     set_: SetOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 5000,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for the server to answer before giving up.")
+    ] = 120.0,
 ) -> None:
-    """Start the MLflow UI on the spec's tracking store and print the URL of its experiment."""
-    import os
-    import sys
+    """Start the MLflow UI on the spec's tracking store; once it answers, print the URL of its experiment."""
+    from cnnsearch.tracking import start_ui, stop_signals
 
-    with user_errors():
+    with user_errors(), stop_signals():
         resolved = api.load(spec, set_ or [])
         uri = api.tracking_uri(resolved)
         if uri.startswith(("http://", "https://")):
             typer.echo(f"MLflow server already serves this spec: {uri}")
             return
-        command = api.ui_command(uri, host, port)
-        typer.echo(
-            f"MLflow UI: http://{host}:{port}/#/experiments  (experiment '{resolved.tracking.experiment}'; Ctrl-C stops it)"
-        )
+        name = resolved.tracking.experiment
+        try:
+            server = start_ui(
+                api.ui_command(uri, host, port),
+                host,
+                port,
+                name,
+                timeout=timeout,
+                say=lambda s: typer.echo(s, err=True),
+            )
+        except KeyboardInterrupt:
+            typer.echo("interrupted: the MLflow UI was stopped before it answered.", err=True)
+            raise typer.Exit(130) from None
+        found = f"experiment '{name}'" if server.experiment_id else f"no experiment '{name}' in {uri} yet"
+        typer.echo(f"MLflow UI: {server.url}  ({found}; Ctrl-C stops it)")
         sys.stdout.flush()
-        # Become the MLflow process, so Ctrl-C and SIGTERM reach the server itself.
-        os.execv(sys.executable, command)
+        raise typer.Exit(server.serve())
