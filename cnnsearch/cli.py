@@ -162,7 +162,9 @@ def trials(
         if format == TableFormat.csv:
             typer.echo(frame.to_csv(index=False), nl=False)
         elif format == TableFormat.json:
-            typer.echo(frame.to_json(orient="records", indent=2, double_precision=15))  # pandas: 10 digits by default
+            from cnnsearch.reporting import json_records
+
+            typer.echo(json.dumps(json_records(frame), indent=2))  # pandas' to_json keeps at most 15 digits
         else:
             from rich.console import Console
 

@@ -139,6 +139,19 @@ def exported(spec: Spec, number: int) -> dict[str, Any] | None:
     }
 
 
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows as plain Python values for ``json.dumps``: floats exact (pandas' ``to_json``
+    rounds to 15 significant digits: 0.10000000149011612 became 0.100000001490116), integer
+    columns as ints, missing cells as None (never NaN, which is not JSON)."""
+    return [{key: _plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
+
+
+def _plain(value: Any) -> Any:
+    if missing(value):
+        return None
+    return value.item() if hasattr(value, "item") else value  # numpy scalars -> int, float, bool
+
+
 def fmt(value: Any) -> str:
     """A table cell: floats to 4 significant digits, missing values empty."""
     if missing(value):
