@@ -123,29 +123,32 @@ def _long_study(complete: int) -> optuna.Study:
     return study
 
 
-def test_importances_are_marked_uncertain_under_20_complete_trials() -> None:
-    from cnnsearch.reporting import render, study_figures
+@pytest.fixture(scope="module")
+def long_figures() -> dict:
+    """The interactive figures of a 7-complete-trial study of 12 params (drawn once: plotly costs seconds)."""
+    from cnnsearch.reporting import study_figures
+
+    return study_figures(_long_study(7))
+
+
+def test_importances_are_marked_uncertain_under_20_complete_trials(long_figures: dict) -> None:
+    from cnnsearch.reporting import render
+    from cnnsearch.reporting._plots import importance_title
     from cnnsearch.spec import validate_spec
 
-    few = _long_study(7)
-    title = study_figures(few)["param_importances"].layout.title.text
-    assert title == (
+    assert long_figures["param_importances"].layout.title.text == (
         "Hyperparameter importances (fANOVA)<br><sup>uncertain: only 7 complete trials (under 20);"
         " the ranking can change with more trials or another evaluator</sup>"
     )
     spec = validate_spec({"study": {"name": "long"}, "data": {"dataset": "digits"}})
-    assert "<p class='note'>These importances are uncertain: only 7 complete trials (under 20);" in render(few, spec)
+    page = render(_long_study(7), spec)
+    assert "<p class='note'>These importances are uncertain: only 7 complete trials (under 20);" in page
+    assert importance_title(_long_study(20)) == ("Hyperparameter importances (fANOVA)", "from 20 complete trials")
 
-    enough = study_figures(_long_study(20))["param_importances"].layout.title.text
-    assert enough == "Hyperparameter importances (fANOVA)<br><sup>from 20 complete trials</sup>"
 
-
-def test_slice_and_parallel_coordinate_labels_have_room() -> None:
+def test_slice_and_parallel_coordinate_labels_have_room(long_figures: dict) -> None:
     """12 params: the slice plot is a 4-column grid whose subplots do not overlap; long tick labels are cut."""
-    from cnnsearch.reporting import study_figures
-
-    figures = study_figures(_long_study(7))
-    layout = figures["slice"].layout
+    layout = long_figures["slice"].layout
     boxes = [(layout[f"xaxis{s}"].domain, layout[f"yaxis{s}"].domain) for s in ["", *map(str, range(2, 13))]]
     assert len({round(x[0], 3) for x, _ in boxes}) == 4 and len({round(y[0], 3) for _, y in boxes}) == 3  # 4 x 3
     for i, (x, y) in enumerate(boxes):
@@ -156,7 +159,7 @@ def test_slice_and_parallel_coordinate_labels_have_room() -> None:
     head = next(layout[k] for k in layout if k.startswith("xaxis") and layout[k].title.text == "head")
     assert list(head.ticktext) == ["'global_a…", "'flatten_…"]
 
-    parallel = figures["parallel_coordinate"].layout
+    parallel = long_figures["parallel_coordinate"].layout
     assert parallel.xaxis.tickangle == -30
     assert max(len(note.text) for note in parallel.annotations) <= 10
     assert {"global_av…", "flatten_t…"} <= {note.text for note in parallel.annotations}
