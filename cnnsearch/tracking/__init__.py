@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         start_export_run,
         tracking_uri_set,
     )
+    from cnnsearch.tracking._ui import UI_TIMEOUT_S, UiServer, mlflow_ui_command, start_ui, stop_signals
 
 __all__ = [
     "CHAMPION",
@@ -40,6 +41,8 @@ __all__ = [
     "HTTP_LIMITS",
     "MAX_BATCH",
     "Tracker",
+    "UI_TIMEOUT_S",
+    "UiServer",
     "VersionNote",
     "close_orphan_runs",
     "close_trial_runs",
@@ -49,8 +52,11 @@ __all__ = [
     "finish_export_run",
     "limit_http_retries",
     "log_model",
+    "mlflow_ui_command",
     "registered_name",
     "start_export_run",
+    "start_ui",
+    "stop_signals",
     "track_runless_trials",
     "tracking_problem",
     "tracking_uri",
