@@ -16,14 +16,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from cnnsearch._keys import KIND_TAG, PARENT_TAG, STUDY_TAG, TRIAL_TAG
 from cnnsearch.spec import Spec
 from cnnsearch.tracking._client import Tracker
+
+if TYPE_CHECKING:  # `cnnsearch serve` reads the registry here without paying for Keras
+    import keras
 
 EXPORT_KIND = "export"
 #: The registry alias of the best export so far, by test accuracy (see :data:`CHAMPION_RULE`).
@@ -109,6 +111,8 @@ def input_contract(shape: tuple[int, ...]) -> str:
 def _requirements() -> list[str]:
     """The served model's packages, pinned to this environment's versions (MLflow's own guess costs a process)."""
     from importlib import metadata
+
+    import keras
 
     backend = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(keras.backend.backend())
     pinned = []
