@@ -143,7 +143,7 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
                 f"{base}/#/experiments/{experiment.experiment_id}/runs/{best.info.run_id}?workflowType=machine_learning",
                 "score_val_accuracy",
                 "mlflow-trial.png",
-                1500,
+                900,
             )
             # (c) The registered version.
             texts["version"] = show(
@@ -189,7 +189,7 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
 
     from PIL import Image
 
-    for name, size in (("mlflow-experiment.png", 700), ("mlflow-trial.png", 1500), ("mlflow-model-version.png", 1000)):
+    for name, size in (("mlflow-experiment.png", 700), ("mlflow-trial.png", 900), ("mlflow-model-version.png", 1000)):
         with Image.open(shots / name) as image:
             assert image.size == (1400, size), name
             assert len(image.convert("RGB").getcolors(maxcolors=1400 * size) or []) > 100, name  # not blank
