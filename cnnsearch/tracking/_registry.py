@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,10 @@ def log_model(
             mlflow.start_run(run_id=run_id),
             contextlib.redirect_stdout(quiet),
             contextlib.redirect_stderr(quiet),
+            warnings.catch_warnings(),
         ):
+            # No input example on purpose: the contract is in the metadata; MLflow would remind us on stderr.
+            warnings.filterwarnings("ignore", "An input example was not provided", UserWarning)
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=_pyfunc_model.__file__,
