@@ -86,7 +86,7 @@ def log_model(
             warnings.catch_warnings(),
         ):
             # No input example on purpose: the contract is in the metadata; MLflow would remind us on stderr.
-            warnings.filterwarnings("ignore", "An input example was not provided", UserWarning)
+            warnings.filterwarnings("ignore", ".*An input example was not provided", UserWarning)  # colour codes first
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=_pyfunc_model.__file__,
