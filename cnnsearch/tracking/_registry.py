@@ -194,7 +194,8 @@ def describe_version(tracker: Tracker, name: str, version: str, card: dict[str, 
     accuracy = float(card["test"]["accuracy"])
     search = card["search"]
     previous, previous_accuracy = _champion(tracker, name)
-    champion = previous_accuracy is None or accuracy > previous_accuracy
+    # Compared as the tag stores it (6 decimals): 66/360 = 0.18333... must tie with its own tag "0.183333".
+    champion = previous_accuracy is None or round(accuracy, 6) > round(previous_accuracy, 6)
     if champion:
         standing = "On export it took the alias `champion`" + (
             f" (it beat version {previous}'s {previous_accuracy:.4f})." if previous else " (the first version)."
