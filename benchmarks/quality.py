@@ -48,6 +48,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cnnsearch  # noqa: E402
+from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, INITIAL_ATTR  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.export import ship  # noqa: E402
 from cnnsearch.models import build  # noqa: E402
@@ -102,8 +103,9 @@ def run_cnnsearch(name: str, seed: int, args: argparse.Namespace, scratch: Path)
         "best_val": best.value,
         "best_trial": best.number,
         "default": spec.export.ship,
+        **against_initial(study),
     }
-    for rule in RULES:
+    for rule in args.rules.split(","):
         keras.backend.clear_session()
         started = time.perf_counter()
         shipped = ship(spec, study, splits, lambda line: None, rule=rule)
@@ -129,9 +131,33 @@ def run_cnnsearch(name: str, seed: int, args: argparse.Namespace, scratch: Path)
         row["top_checkpoints"] = accuracy(ship(single, study, splits, lambda line: None, rule="ensemble").model, splits)
     print(
         f"  {name} seed {seed}: search {search_s:.0f}s, best val {best.value:.4f}, "
-        + ", ".join(f"{r} {row[r]:.4f}" for r in RULES),
+        + ", ".join(f"{r} {row[r]:.4f}" for r in RULES if r in row),
         flush=True,
     )
+    return row
+
+
+def against_initial(study: Any) -> dict[str, Any]:
+    """The first trial (``initial_params``) against the best other trial at the same schedule.
+
+    The final training of ``study.final_share`` is left out of ``best_explored``: it trains
+    the winner's params on a longer schedule, so it is compared with nothing but reported.
+    """
+    done = [t for t in study.trials if t.state.name == "COMPLETE" and t.value is not None]
+    initial = [t for t in done if t.user_attrs.get(INITIAL_ATTR)]
+    explored = [t for t in done if FINAL_EPOCHS_ATTR not in t.user_attrs and not t.user_attrs.get(INITIAL_ATTR)]
+    finals = [t for t in done if FINAL_EPOCHS_ATTR in t.user_attrs]
+    row: dict[str, Any] = {"complete": len(done), "pruned": sum(t.state.name == "PRUNED" for t in study.trials)}
+    if initial:
+        row["initial_val"] = initial[0].value
+    if explored:
+        top = max(explored, key=lambda t: t.value)
+        row["best_explored_val"], row["best_explored_trial"] = top.value, top.number
+    if finals:
+        row["final_val"], row["final_of"] = finals[0].value, finals[0].user_attrs.get(FINAL_OF_ATTR)
+        row["final_epochs"] = finals[0].user_attrs.get(EPOCHS_RUN_ATTR)
+    if "initial_val" in row and "best_explored_val" in row:
+        row["beats_initial"] = row["best_explored_val"] > row["initial_val"]
     return row
 
 
@@ -214,8 +240,9 @@ def table(name: str, results: dict[str, Any]) -> tuple[list[str], float]:
     lines = [f"\n{name}: test accuracy (mean +- std over seeds)", "| row | test accuracy | seeds |", "|---|---|---|"]
     default = ours[0]["default"] if ours else "retrain"
     for rule in RULES:
-        mark = " (default)" if rule == default else ""
-        lines.append(f"| cnnsearch: {rule}{mark} | {mean_std([r[rule] for r in ours])} | {len(ours)} |")
+        if ours and all(rule in r for r in ours):
+            mark = " (default)" if rule == default else ""
+            lines.append(f"| cnnsearch: {rule}{mark} | {mean_std([r[rule] for r in ours])} | {len(ours)} |")
     for size in range(2, 11):
         if ours and all(f"ensemble_{size}" in r for r in ours):
             lines.append(
@@ -242,8 +269,23 @@ def table(name: str, results: dict[str, Any]) -> tuple[list[str], float]:
         secs = statistics.mean(r["search_s"] for r in ours)
         lines.append(
             f"search wall time {secs:.0f} s per seed; export rule times (s): "
-            + ", ".join(f"{r} {statistics.mean(x[f'{r}_s'] for x in ours):.1f}" for r in RULES)
+            + ", ".join(
+                f"{r} {statistics.mean(x[f'{r}_s'] for x in ours):.1f}"
+                for r in RULES
+                if all(f"{r}_s" in x for x in ours)
+            )
         )
+        compared = [r for r in ours if "beats_initial" in r]
+        if compared:
+            lines.append(
+                f"best explored trial beats the initial_params trial (same schedule): "
+                f"{sum(r['beats_initial'] for r in compared)} of {len(compared)} seeds; "
+                + "; ".join(
+                    f"initial {r['initial_val']:.4f} / explored {r['best_explored_val']:.4f}"
+                    + (f" / final {r['final_val']:.4f} ({r.get('final_epochs')} epochs)" if "final_val" in r else "")
+                    for r in compared
+                )
+            )
     return lines, margin
 
 
@@ -256,6 +298,7 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(("cnnsearch", *BASELINES)))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "quality")
     parser.add_argument("--resume", action="store_true", help="keep the results already in OUT/partial.json")
+    parser.add_argument("--rules", default=",".join(RULES), help="the shipping rules to measure (comma-separated)")
     parser.add_argument("--rerank", type=int, default=0, help="also measure [export] rerank = N (one-split studies)")
     parser.add_argument(
         "--set",

@@ -29,6 +29,9 @@ STOPPED_EPOCH_ATTR = "stopped_epoch"
 FOLD_VALUES_ATTR = "fold_values"
 PRUNED_FOLD_ATTR = "pruned_fold"
 PARAM_COUNT_ATTR = "param_count"
+#: On the final training of ``study.final_share``: the epochs planned for it, and the trial whose params it trains.
+FINAL_EPOCHS_ATTR = "final_epochs"
+FINAL_OF_ATTR = "final_of"
 DIAGNOSIS_ATTR = "diagnosis"
 DIAGNOSIS_REASON_ATTR = "diagnosis_reason"
 #: Seconds the trial spent on tracking (MLflow calls, artifacts).

@@ -16,7 +16,6 @@ Example (a notebook)::
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -393,8 +392,8 @@ def ui_command(uri: str, host: str, port: int) -> list[str]:
         >>> cnnsearch.api.ui_command(cnnsearch.api.tracking_uri("search_spaces/digits.toml"), "127.0.0.1", 5000)[2:4]
         ['mlflow', 'ui']
     """
-    from cnnsearch.tracking import default_tracking_uri
+    from cnnsearch.tracking import default_tracking_uri, mlflow_ui_command
 
     if uri == default_tracking_uri() and not mlflow_db().is_file():
         raise CnnsearchError(f"no MLflow store at {mlflow_db()} yet: run `cnnsearch run` here first")
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    return mlflow_ui_command(uri, host, port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import json
+import sys
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -149,21 +150,29 @@ def trials(
     ] = None,
     sort: Annotated[str, typer.Option("--sort", help="number, value (best first) or duration_s.")] = "number",
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="Show only the first N after sorting.")] = None,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Every column (run, diagnosis, all params, note), however long the lines."),
+    ] = False,
 ) -> None:
-    """List the study's trials: state, value, duration, where they stopped, MLflow run, params."""
+    """List the study's trials, one line each: state, value, duration, epochs, params (what fits the terminal)."""
     with user_errors():
         resolved = api.validate(spec, set_ or [], write=False, tracking=False)
         frame = api.trials(resolved, states=state, sort=sort, top=top)
         if format == TableFormat.csv:
             typer.echo(frame.to_csv(index=False), nl=False)
         elif format == TableFormat.json:
-            typer.echo(frame.to_json(orient="records", indent=2, double_precision=15))  # pandas: 10 digits by default
+            from cnnsearch.reporting import json_records
+
+            typer.echo(json.dumps(json_records(frame), indent=2))  # pandas' to_json keeps at most 15 digits
         else:
             from rich.console import Console
 
             from cnnsearch.reporting import trials_table
 
-            Console().print(trials_table(frame, title=f"Trials of '{resolved.study.name}'"))
+            console = Console(highlight=False)
+            for line in trials_table(frame, f"Trials of '{resolved.study.name}'", width=console.width, wide=wide):
+                console.print(line, soft_wrap=True)  # lines were fitted to the width already (or --wide)
 
 
 @app.command()
@@ -281,24 +290,36 @@ def ui(
     set_: SetOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 5000,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for the server to answer before giving up.")
+    ] = 120.0,
 ) -> None:
-    """Start the MLflow UI on the spec's tracking store and print the URL of its experiment."""
-    import os
-    import sys
+    """Start the MLflow UI on the spec's tracking store; once it answers, print the URL of its experiment."""
+    from cnnsearch.tracking import start_ui, stop_signals
 
-    with user_errors():
+    with user_errors(), stop_signals():
         resolved = api.load(spec, set_ or [])
         uri = api.tracking_uri(resolved)
         if uri.startswith(("http://", "https://")):
             typer.echo(f"MLflow server already serves this spec: {uri}")
             return
-        command = api.ui_command(uri, host, port)
-        typer.echo(
-            f"MLflow UI: http://{host}:{port}/#/experiments  (experiment '{resolved.tracking.experiment}'; Ctrl-C stops it)"
-        )
+        name = resolved.tracking.experiment
+        try:
+            server = start_ui(
+                api.ui_command(uri, host, port),
+                host,
+                port,
+                name,
+                timeout=timeout,
+                say=lambda s: typer.echo(s, err=True),
+            )
+        except KeyboardInterrupt:
+            typer.echo("interrupted: the MLflow UI was stopped before it answered.", err=True)
+            raise typer.Exit(130) from None
+        found = f"experiment '{name}'" if server.experiment_id else f"no experiment '{name}' in {uri} yet"
+        typer.echo(f"MLflow UI: {server.url}  ({found}; Ctrl-C stops it)")
         sys.stdout.flush()
-        # Become the MLflow process, so Ctrl-C and SIGTERM reach the server itself.
-        os.execv(sys.executable, command)
+        raise typer.Exit(server.serve())
 
 
 @app.command()

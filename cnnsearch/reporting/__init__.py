@@ -29,10 +29,11 @@ if TYPE_CHECKING:
         STATES,
         best_record,
         fmt,
+        json_records,
         trial_row,
         trials_frame,
-        trials_table,
     )
+    from cnnsearch.reporting._trials_view import trials_table
 
 __all__ = [
     "CURVES_FILE",
@@ -50,6 +51,7 @@ __all__ = [
     "best_record",
     "best_trials_table",
     "fmt",
+    "json_records",
     "log_model_summary",
     "log_trial_curves",
     "plot_learning_curves",

@@ -61,7 +61,8 @@ class SearchConsole:
 
     def trial_started(self, number: int, params: dict[str, Any]) -> None:
         # reset() also restarts the elapsed-time column for the new trial.
-        self.progress.reset(self._epochs, description=f"trial {number}", info="", visible=True)
+        total = params.get("epochs", self.spec.train.epochs)  # the final training's own schedule
+        self.progress.reset(self._epochs, total=total, description=f"trial {number}", info="", visible=True)
 
     def epoch_ended(self, epoch: int, metrics: dict[str, float]) -> None:
         value = metrics.get(self.metric, math.nan)

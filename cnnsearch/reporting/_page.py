@@ -29,7 +29,7 @@ from cnnsearch._keys import (
     STOPPED_EPOCH_ATTR,
 )
 from cnnsearch.reporting._artifacts import CURVES_FILE
-from cnnsearch.reporting._plots import plot_learning_curves, study_figures
+from cnnsearch.reporting._plots import importance_title, plot_learning_curves, study_figures
 from cnnsearch.reporting._tables import fmt as _fmt
 from cnnsearch.reporting._tables import missing, trials_frame
 from cnnsearch.search import ranked, trial_counts
@@ -50,6 +50,7 @@ th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: ta
 .tag { border-radius: 10px; padding: 1px 8px; font-size: 12px; color: #fff; white-space: nowrap; }
 .healthy { background: #2e7d32; } .overfitting { background: #c62828; } .underfitting { background: #6d4c41; }
 .unstable { background: #ef6c00; } .none { background: #9e9e9e; }
+.note { margin: 8px 14px 0; color: #b26a00; }
 """
 
 
@@ -61,11 +62,12 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
     counts = trial_counts(study)
     done = ranked(study)
     figures = study_figures(study)
-    for fig in figures.values():
-        fig.update_layout(width=None, height=460, autosize=True)  # Optuna fixes some widths; fill the page
+    for fig in figures.values():  # Optuna fixes some widths; fill the page (the tidied ones set their height)
+        fig.update_layout(width=None, height=fig.layout.height or 460, autosize=True)
     plots = "".join(
-        f"<div>{fig.to_html(full_html=False, include_plotlyjs=False, default_height='460px')}</div>"
-        for fig in figures.values()
+        f"<div>{_plot_note(name, study)}"
+        f"{fig.to_html(full_html=False, include_plotlyjs=False, default_height=f'{fig.layout.height}px')}</div>"
+        for name, fig in figures.items()
     )
     best = done[0] if done else None
     cards = [
@@ -102,6 +104,12 @@ def write_report(study: optuna.Study, spec: Spec, out: Path, top: int = 5, track
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(study, spec, top, tracking_uri), encoding="utf-8")
     return out
+
+
+def _plot_note(name: str, study: optuna.Study) -> str:
+    """A line above a plot that must not be read alone: importances from too few trials."""
+    note = importance_title(study)[1] if name == "param_importances" else ""
+    return f"<p class='note'>These importances are {_e(note)}.</p>" if note.startswith("uncertain") else ""
 
 
 def _diagnosis_summary(study: optuna.Study) -> str:

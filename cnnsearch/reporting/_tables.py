@@ -139,39 +139,17 @@ def exported(spec: Spec, number: int) -> dict[str, Any] | None:
     }
 
 
-def trials_table(frame: pd.DataFrame, title: str) -> Any:
-    """A rich table of ``trials_frame`` rows that fits an 80-column terminal: trial and run id,
-    state and diagnosis stacked in two narrow columns; the params (and any note) fold into the rest."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows as plain Python values for ``json.dumps``: floats exact (pandas' ``to_json``
+    rounds to 15 significant digits: 0.10000000149011612 became 0.100000001490116), integer
+    columns as ints, missing cells as None (never NaN, which is not JSON)."""
+    return [{key: _plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("trial\nrun", justify="right", no_wrap=True)
-    table.add_column("state\ndiagnosis", no_wrap=True)
-    for column in ("value", "secs", "epochs"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("params", overflow="fold", ratio=1)
-    for row in frame.to_dict("records"):
-        note = "" if missing(row["fail_reason"]) else f"[red]{escape(str(row['fail_reason']))}[/red]\n"
-        if not missing(row["pruned_epoch"]):
-            note = f"[yellow]pruned at epoch {row['pruned_epoch']}[/yellow]\n"
-        params = "  ".join(
-            f"{k.removeprefix('params.')}={fmt(v)}"
-            for k, v in row.items()
-            if k.startswith("params.") and not missing(v)
-        )
-        diagnosis = "" if missing(row.get("diagnosis")) else row["diagnosis"]
-        table.add_row(
-            f"{row['number']}\n[dim]{'' if missing(row['mlflow_run_id']) else str(row['mlflow_run_id'])[:8]}[/dim]",
-            f"{row['state']}\n[dim]{diagnosis}[/dim]",
-            fmt(row["value"]),
-            fmt(row["duration_s"]),
-            fmt(row["epochs_run"]),
-            note + escape(params),
-            end_section=True,
-        )
-    return table
+
+def _plain(value: Any) -> Any:
+    if missing(value):
+        return None
+    return value.item() if hasattr(value, "item") else value  # numpy scalars -> int, float, bool
 
 
 def fmt(value: Any) -> str:

@@ -6,6 +6,7 @@ Fresh instances per trial.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import keras
@@ -57,3 +58,15 @@ class SafePoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         interrupt.check()
+
+
+class StopAtDeadline(keras.callbacks.Callback):
+    """Ends the fit at the first epoch end past ``deadline`` (a ``time.monotonic()`` instant)."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if time.monotonic() >= self.deadline:
+            self.model.stop_training = True

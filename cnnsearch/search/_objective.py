@@ -19,6 +19,7 @@ from cnnsearch._keys import (
     COMPLETE,
     EPOCHS_RUN_ATTR,
     FAIL,
+    FINAL_EPOCHS_ATTR,
     FOLD_VALUES_ATTR,
     INTERRUPTED,
     KILLED,
@@ -35,7 +36,7 @@ from cnnsearch._keys import (
 from cnnsearch.data import Splits, cross_validation_folds
 from cnnsearch.errors import TrialFailed, first_line
 from cnnsearch.search import _checkpoints as checkpoints
-from cnnsearch.search._callbacks import PruningCallback, SafePoint
+from cnnsearch.search._callbacks import PruningCallback, SafePoint, StopAtDeadline
 from cnnsearch.search._faults import infrastructure_fault
 from cnnsearch.search._protocols import TrialDisplay, TrialTracking
 from cnnsearch.search._suggest import build_for_trial, suggest
@@ -71,6 +72,8 @@ class Objective:
         self.display = display
         #: Precision, XLA and steps per execution: the spec's [performance], "auto" per device kind.
         self.performance = resolve(spec.performance)
+        #: A ``time.monotonic()`` instant the final training of ``study.final_share`` stops at, if set.
+        self.deadline: float | None = None
         # What is alive now (imported modules, the data) lives as long as the process. Out of the
         # collector's sight, the full collections each trial runs (clear_session, the worker loop)
         # stop scanning ~500k objects: about 0.25 CPU-s each on 2 cores (benchmarks/overhead.py).
@@ -79,7 +82,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         tracking_before = self.tracker.busy_s
-        params = suggest(trial, self.spec)
+        params = final_params(trial, suggest(trial, self.spec))
         run_id = self.tracker.start_trial(self.parent_run_id, trial.number, {**params, **self.performance.as_params()})
         trial.set_user_attr(RUN_ID_ATTR, run_id)
         if self.display is not None:
@@ -184,11 +187,13 @@ class Objective:
         listeners = [self.tracker.epoch_logger(run_id)] if first else []
         if self.display is not None:
             listeners.append(self.display.epoch_ended)
-        pruning = PruningCallback(trial, metric) if first and report_epochs else None
+        final = FINAL_EPOCHS_ATTR in trial.user_attrs
+        pruning = PruningCallback(trial, metric) if first and report_epochs and not final else None
         callbacks = [
             SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(splits.x_train)),
             *([pruning] if pruning is not None else []),
+            *([StopAtDeadline(self.deadline)] if final and self.deadline is not None else []),
             *standard_callbacks(params, metric, direction),
         ]
         fit_params = {**params, **network.compile_params}
@@ -223,6 +228,20 @@ class Objective:
     def _record_failure(self, trial: optuna.Trial, tags: dict[str, Any], reason: str) -> None:
         trial.set_user_attr(REASON_ATTR, reason)
         tags[REASON_ATTR] = reason
+
+
+def final_params(trial: optuna.Trial, params: dict[str, Any]) -> dict[str, Any]:
+    """The final training's schedule: its planned epochs, and early stopping scaled to them.
+
+    The spec's patience fits ``train.epochs``; over a schedule several times longer, a
+    plateau of that many epochs while the learning rate is still high is not the end.
+    """
+    epochs = trial.user_attrs.get(FINAL_EPOCHS_ATTR)
+    if not epochs:
+        return params
+    patience = params.get("early_stopping_patience", 0)
+    scaled = max(patience, int(epochs) // 4) if patience else 0
+    return {**params, "epochs": int(epochs), "early_stopping_patience": scaled}
 
 
 def describe(exc: BaseException) -> str:

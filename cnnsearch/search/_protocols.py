@@ -106,6 +106,8 @@ class StudyDisplay(TrialDisplay, Protocol):
 
     def trial_finished(self, study: optuna.Study, trial: FrozenTrial) -> None: ...
 
+    def say(self, text: str) -> None: ...
+
 
 class PoolDisplay(Protocol):
     """Progress of a study run by worker processes, read back from the storage."""

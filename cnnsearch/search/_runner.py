@@ -26,6 +26,7 @@ from cnnsearch.data import Splits
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search import _faults as faults
+from cnnsearch.search import _final as final
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _interrupt as interrupt
 from cnnsearch.search import _trial_loop as trial_loop
@@ -135,9 +136,12 @@ def run(
     status = "KILLED"
     try:
         # One trial at a time, counted under the study lock: exact n_trials with other workers.
+        explore_until = final.exploration_deadline(spec, session.deadline)
         why = trial_loop.run_trials(
-            study, objective, spec, session.since, tracking, after_trial, deadline=session.deadline
+            study, objective, spec, session.since, tracking, after_trial, deadline=explore_until
         )
+        if why in (trial_loop.DONE, trial_loop.TIMEOUT) and session.deadline is not None:
+            why = _final_training(session, objective, after_trial, display) or why
         if why == trial_loop.STOPPED:
             status = "FAILED"
             raise CnnsearchError(trial_loop.stop_message(spec, trial_loop.failure_streak(study, session.since)[1]))
@@ -151,6 +155,28 @@ def run(
         raise
     close_session(session, status, plots)
     return study
+
+
+def _final_training(
+    session: Session, objective: Objective, after_trial: AfterTrial, display: StudyDisplay | None
+) -> str | None:
+    """``study.final_share``: train the best params once more for the time left; None if not planned."""
+    spec, study, deadline = session.spec, session.study, session.deadline
+    assert deadline is not None
+    with study_lock(spec):
+        planned = final.plan(study, spec, deadline - time.monotonic())
+        if planned is not None:
+            final.enqueue(study, *planned)
+    if planned is None and not final.pending(study):
+        return None
+    if display is not None and planned is not None:
+        display.say(f"final training: trial {planned[0].number}'s params for {planned[1]} epochs (study.final_share)")
+    objective.deadline = deadline
+    # One more trial than the study has finished: the trial loop's count (and its lock,
+    # ownership and fault handling) then runs exactly the queued final training.
+    finished = trial_counts(study).finished
+    once = spec.model_copy(update={"study": spec.study.model_copy(update={"n_trials": finished + 1})})
+    return trial_loop.run_trials(study, objective, once, session.since, session.tracking, after_trial)
 
 
 def serve(spec: Spec, splits: Splits, tracking: Tracking, slot: int, since: float, max_trials: int | None) -> str:

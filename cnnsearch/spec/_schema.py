@@ -74,6 +74,13 @@ class StudySpec(_Strict):
     initial_params: dict[str, Union[bool, int, float, str]] = Field(
         default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
     )
+    final_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.9,
+        description="with study.timeout: the last share of it trains the best params once more, "
+        "for as many epochs as that time buys at their measured seconds per epoch (0: off)",
+    )
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -83,9 +90,13 @@ class StudySpec(_Strict):
         return value  # None, or a wrong type for strict validation to report
 
     @model_validator(mode="after")
-    def _wilcoxon_needs_folds(self) -> StudySpec:
+    def _consistent(self) -> StudySpec:
         if self.pruner == "wilcoxon" and self.folds < 2:
             raise ValueError("pruner: 'wilcoxon' compares trials fold by fold; it needs study.folds >= 2")
+        if self.final_share and not self.timeout:
+            raise ValueError("final_share: the final training's epochs come from study.timeout; set a timeout too")
+        if self.final_share and self.folds > 1:
+            raise ValueError("final_share: the final training uses one validation split; set study.folds = 1")
         return self
 
     @field_validator("seed")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         tracking_uri_set,
     )
     from cnnsearch.tracking._serving import ModelServer, ServedVersion, served_version
+    from cnnsearch.tracking._ui import UI_TIMEOUT_S, UiServer, mlflow_ui_command, start_ui, stop_signals
     from cnnsearch.tracking._views import TRIALS_VIEW, experiment_url, trials_view_tag
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "ServedVersion",
     "TRIALS_VIEW",
     "Tracker",
+    "UI_TIMEOUT_S",
+    "UiServer",
     "VersionNote",
     "close_orphan_runs",
     "close_trial_runs",
@@ -57,9 +60,12 @@ __all__ = [
     "input_contract",
     "limit_http_retries",
     "log_model",
+    "mlflow_ui_command",
     "registered_name",
     "served_version",
     "start_export_run",
+    "start_ui",
+    "stop_signals",
     "track_runless_trials",
     "tracking_problem",
     "tracking_uri",

@@ -14,7 +14,6 @@ import queue
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -61,21 +60,6 @@ def study(tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"root": root, "card": card, "uri": card["mlflow"]["tracking_uri"]}
 
 
-def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    """Until ``url`` answers 200; the test fails with the server's log if it exits or never answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{url} never answered:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-
-
 def _refuses_connections(port: int, timeout: float = 30) -> bool:
     """Whether nothing listens on the loopback port within ``timeout`` (polled)."""
     deadline = time.monotonic() + timeout
@@ -97,7 +81,8 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
     from playwright.sync_api import sync_playwright
 
     from cnnsearch.api import ui_command
-    from cnnsearch.tracking import experiment_url
+    from cnnsearch.tracking import experiment_url, start_ui
+    from cnnsearch.tracking._ui import stop_server
 
     shots = Path(os.environ.get("CNNSEARCH_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
@@ -110,14 +95,12 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
     assert sorted(trials) == ["0", "1", "2"]
     best = trials[str(study["card"]["search"]["trial"])]
 
-    log = tmp_path / "ui.log"
-    command = [*ui_command(study["uri"], "127.0.0.1", port), "--workers", "1"]  # what `cnnsearch ui` runs
-    with log.open("w") as out:
-        ui = subprocess.Popen(command, cwd=study["root"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    # The UI as `cnnsearch ui` starts it (one worker, no job runner), answering before the browser comes.
+    ui = start_ui(ui_command(study["uri"], "127.0.0.1", port), "127.0.0.1", port, "tiny")
+    assert ui.experiment_id == experiment.experiment_id
     base = f"http://127.0.0.1:{port}"
     texts: dict[str, str] = {}
     try:
-        _wait_for(f"{base}/health", ui, log)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 800})
@@ -153,9 +136,8 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
                 1000,
             )
             browser.close()
-    finally:  # the UI is a tool here, not under test: killed at once (a graceful stop takes ~10 s)
-        os.killpg(ui.pid, signal.SIGKILL)
-        ui.wait(timeout=30)
+    finally:
+        stop_server(ui.process)
     (tmp_path / "page_texts.json").write_text(json.dumps(texts, indent=2))
 
     page = texts["experiment"]

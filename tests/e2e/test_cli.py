@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -114,30 +115,55 @@ def test_best_before_any_run_is_a_clear_error(cli, tiny_spec_file, workdir: Path
     assert result.stderr.strip() == "error: no study named 'tiny' yet: run `cnnsearch run` on this spec first"
 
 
-def test_ui_serves_the_study_experiment(cli, port: int, tiny_spec_file, workdir: Path) -> None:
+def test_ui_waits_for_the_server_then_prints_the_experiments_page(
+    cli, port: int, tiny_spec_file, workdir: Path, _migrated_mlflow_db: Path
+) -> None:
+    """The real `mlflow ui` on a store holding the study's experiment (made without training): the
+    URL is printed once the server answers, it is the experiment's page, and SIGTERM stops it all."""
     import json
+    import select
+    import shutil
     import urllib.request
 
-    path = tiny_spec_file(n_trials=1, epochs=1)
-    assert cli("ui", str(path), cwd=workdir).returncode == 1  # no store yet: clear error
-    assert cli("run", str(path), cwd=workdir).returncode == 0
+    path = tiny_spec_file()
+    missing = cli("ui", str(path), cwd=workdir)
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no MLflow store at ")
+    (workdir / "mlruns").mkdir()
+    shutil.copyfile(_migrated_mlflow_db, workdir / "mlruns" / "mlflow.db")
+    experiment_id = MlflowClient(default_tracking_uri()).create_experiment("tiny")
+
+    log = (workdir / "ui.err").open("w")
     proc = cli.popen(
-        "ui", str(path), "--port", str(port),
-        cwd=workdir,
-        stderr=None,  # inherited, as before: pytest shows it if the test fails
-        start_new_session=True,  # so the server's workers can be stopped as one group
+        "ui", str(path), "--port", str(port), cwd=workdir, stderr=log, start_new_session=True
     )  # fmt: skip
     try:
-        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
-        url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=tiny"
-        deadline, body = time.monotonic() + 90, None
-        while body is None and time.monotonic() < deadline:
+        deadline, line = time.monotonic() + 120, ""
+        while not line and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([proc.stdout], [], [], 1)[0]:
+                line = proc.stdout.readline()
+        assert line, (workdir / "ui.err").read_text()
+        url = f"http://127.0.0.1:{port}/#/experiments/{experiment_id}"
+        assert line == f"MLflow UI: {url}  (experiment 'tiny'; Ctrl-C stops it)\n"
+        assert (workdir / "ui.err").read_text().startswith(f"Starting the MLflow UI on http://127.0.0.1:{port} (")
+        with urllib.request.urlopen(url, timeout=10) as response:  # answers at once: no retry needed
+            assert response.status == 200 and "<title>MLflow</title>" in response.read().decode()
+        api = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/get?experiment_id={experiment_id}"
+        with urllib.request.urlopen(api, timeout=10) as response:
+            assert json.load(response)["experiment"]["name"] == "tiny"
+
+        proc.send_signal(signal.SIGTERM)  # to the CLI alone: it stops the server and its worker
+        assert proc.wait(timeout=60) == 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    body = json.load(response)
-            except OSError:
-                time.sleep(1)
-        assert body is not None and body["experiment"]["name"] == "tiny"
+                os.killpg(proc.pid, 0)  # anything left in the CLI's process group?
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the MLflow UI's processes outlived `cnnsearch ui`")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        log.close()

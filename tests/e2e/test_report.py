@@ -47,11 +47,14 @@ def test_trials_lists_a_diagnosis_per_trial_and_fits_80_columns(cli, reported: P
     frame = pd.read_csv(io.StringIO(csv.stdout))
     assert len(frame) == 4 and set(frame["diagnosis"]) <= set(LABELS)
     assert (frame["tracking_s"] > 0).all()
-    table = cli("trials", "tiny.toml", cwd=reported, columns=COLUMNS).stdout
-    assert max(len(line) for line in table.splitlines()) <= 80
-    for label in frame["diagnosis"]:
-        assert label in table
-    assert "learning_rate=" in table  # params fold instead of being cut off
+    lines = cli("trials", "tiny.toml", cwd=reported, columns=COLUMNS).stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and all(line == line.rstrip() for line in lines)
+    assert [line.split()[0] for line in lines[2:6]] == ["0", "1", "2", "3"]  # one line per trial
+    assert "lr" in lines[1].split() and "lr=learning_rate" in "\n".join(lines[6:])  # a short name, explained
+    wide = cli("trials", "tiny.toml", "--wide", cwd=reported, columns=COLUMNS).stdout.splitlines()
+    assert len(wide) == 6 and "learning_rate" in wide[1].split()
+    for label, line in zip(frame["diagnosis"], wide[2:]):
+        assert label in line.split()
 
 
 def test_report_is_one_self_contained_page(reported: Path) -> None:
@@ -62,6 +65,7 @@ def test_report_is_one_self_contained_page(reported: Path) -> None:
         assert f"<span class='tag {label}'>{label}</span>" in page
     for title in ("Study tiny", "Diagnosis", "Study plots", "Top 2 trials", "All trials"):
         assert title in page
+    assert "These importances are uncertain: only 4 complete trials (under 20);" in page
 
 
 @pytest.mark.skipif(

@@ -118,12 +118,29 @@ def test_trials_json_and_csv_keep_integer_params_integers(invoke, recorded: Path
     rows = json.loads(invoke("trials", str(recorded), "--format", "json").stdout)
     assert [row["params.blocks"] for row in rows] == [1, 2]
     assert [row["params.dense_units"] for row in rows] == [32, None]  # a gap, not NaN or 32.0
-    assert rows[1]["params.learning_rate"] == pytest.approx(0.0023145373287461373, rel=1e-9)
+    assert rows[1]["params.learning_rate"] == 0.0023145373287461373  # exact: pandas' to_json keeps 15 digits
     header, first, second = invoke("trials", str(recorded), "--format", "csv").stdout.splitlines()
     columns = header.split(",")
     assert first.split(",")[columns.index("params.blocks")] == "1"
     assert first.split(",")[columns.index("params.dense_units")] == "32"
     assert second.split(",")[columns.index("params.dense_units")] == ""
+
+
+def test_trials_prints_one_line_per_trial_and_wide_every_column(
+    invoke, recorded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    lines = invoke("trials", str(recorded)).stdout.splitlines()
+    assert lines[:4] == [
+        "Trials of 'tiny'",
+        "trial  state      value  secs  blocks",
+        "    0  COMPLETE     0.5             1",
+        "    1  COMPLETE  0.9877             2",
+    ]
+    assert lines[4:] == ["not shown (--wide): dense_units,", "learning_rate"]
+    wide = invoke("trials", str(recorded), "--wide").stdout.splitlines()
+    assert wide[1].split() == ["trial", "state", "value", "secs", "blocks", "dense_units", "learning_rate"]
+    assert wide[3].split() == ["1", "COMPLETE", "0.9877", "2", "0.002315"] and len(wide) == 4
 
 
 def test_best_rounds_like_trials_and_says_it_was_not_exported(invoke, recorded: Path) -> None:

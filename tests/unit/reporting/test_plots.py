@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import optuna
@@ -98,3 +99,67 @@ def test_learning_curves_bad_input_raises_for_the_caller_to_catch(
     with pytest.raises(error, match=message):
         plot_learning_curves(bad, "val_accuracy", None, tmp_path / "bad.png")  # type: ignore[arg-type]
     assert not (tmp_path / "bad.png").exists()  # nothing half-drawn is left behind
+
+
+def _long_study(complete: int) -> optuna.Study:
+    """``complete`` complete trials (and every third pruned) of 12 params with long names and categories."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # set_metric_names is experimental
+        study.set_metric_names(["val_accuracy"])
+
+    def objective(trial: optuna.Trial) -> float:
+        total = sum(trial.suggest_float(f"augment_translation_{i}", 1e-4, 1e-1, log=True) for i in range(9))
+        trial.suggest_categorical("head", ["global_average_pooling", "flatten_then_dense"])
+        trial.suggest_categorical("optimizer", ["adam", "adamw", "sgd"])
+        trial.suggest_int("blocks", 1, 3)
+        if trial.number % 3 == 2:
+            raise optuna.TrialPruned()
+        return total
+
+    while len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) < complete:
+        study.optimize(objective, n_trials=1)
+    return study
+
+
+@pytest.fixture(scope="module")
+def long_figures() -> dict:
+    """The interactive figures of a 7-complete-trial study of 12 params (drawn once: plotly costs seconds)."""
+    from cnnsearch.reporting import study_figures
+
+    return study_figures(_long_study(7))
+
+
+def test_importances_are_marked_uncertain_under_20_complete_trials(long_figures: dict) -> None:
+    from cnnsearch.reporting import render
+    from cnnsearch.reporting._plots import importance_title
+    from cnnsearch.spec import validate_spec
+
+    assert long_figures["param_importances"].layout.title.text == (
+        "Hyperparameter importances (fANOVA)<br><sup>uncertain: only 7 complete trials (under 20);"
+        " the ranking can change with more trials or another evaluator</sup>"
+    )
+    spec = validate_spec({"study": {"name": "long"}, "data": {"dataset": "digits"}})
+    page = render(_long_study(7), spec)
+    assert "<p class='note'>These importances are uncertain: only 7 complete trials (under 20);" in page
+    assert importance_title(_long_study(20)) == ("Hyperparameter importances (fANOVA)", "from 20 complete trials")
+
+
+def test_slice_and_parallel_coordinate_labels_have_room(long_figures: dict) -> None:
+    """12 params: the slice plot is a 4-column grid whose subplots do not overlap; long tick labels are cut."""
+    layout = long_figures["slice"].layout
+    boxes = [(layout[f"xaxis{s}"].domain, layout[f"yaxis{s}"].domain) for s in ["", *map(str, range(2, 13))]]
+    assert len({round(x[0], 3) for x, _ in boxes}) == 4 and len({round(y[0], 3) for _, y in boxes}) == 3  # 4 x 3
+    for i, (x, y) in enumerate(boxes):
+        for x2, y2 in boxes[i + 1 :]:
+            assert x[1] <= x2[0] or x2[1] <= x[0] or y[1] <= y2[0] or y2[1] <= y[0], (x, y, x2, y2)
+    assert layout.height == 3 * 300 + 120 and layout.width is None
+    assert layout.yaxis.title.text == "val_accuracy"  # the metric, not "Objective Value"
+    head = next(layout[k] for k in layout if k.startswith("xaxis") and layout[k].title.text == "head")
+    assert list(head.ticktext) == ["'global_a…", "'flatten_…"]
+
+    parallel = long_figures["parallel_coordinate"].layout
+    assert parallel.xaxis.tickangle == -30
+    assert max(len(note.text) for note in parallel.annotations) <= 10
+    assert {"global_av…", "flatten_t…"} <= {note.text for note in parallel.annotations}

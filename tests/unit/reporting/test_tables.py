@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
-from rich.console import Console
 
 from cnnsearch._keys import EPOCHS_RUN_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, RUN_ID_ATTR
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.reporting import best_record, trials_frame, trials_table
+from cnnsearch.reporting import best_record, trials_frame
 from cnnsearch.spec import validate_spec
 
 START = dt.datetime(2026, 1, 1, 12, 0, 0)
@@ -81,23 +79,3 @@ def test_best_record() -> None:
     empty = optuna.create_study(study_name="empty")
     with pytest.raises(CnnsearchError, match="^study 'empty' has no complete trial yet$"):
         best_record(empty, _spec())
-
-
-def test_trials_table_fits_80_columns_and_shows_why_trials_stopped() -> None:
-    out = io.StringIO()
-    Console(file=out, width=80, color_system=None).print(
-        trials_table(trials_frame(_study(), _spec()), "Trials of 'table'")
-    )
-    text = out.getvalue()
-    assert max(len(line) for line in text.splitlines()) <= 80
-    assert "Trials of 'table'" in text and "pruned at epoch 1" in text and "loss became NaN at epoch 0" in text
-    assert "aaaaaaaa" in text and "a" * 9 not in text  # the run id, cut to 8 characters
-    assert "lr=0.004" in text
-
-
-def test_trials_table_shows_a_trial_that_has_no_mlflow_run_yet() -> None:
-    study = _study()
-    study.enqueue_trial({"lr": 0.01})  # a WAITING trial (e.g. the retry of a dead worker's trial): no run yet
-    out = io.StringIO()
-    Console(file=out, width=80, color_system=None).print(trials_table(trials_frame(study, _spec()), "Trials"))
-    assert "WAITING" in out.getvalue()

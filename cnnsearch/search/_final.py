@@ -1,0 +1,82 @@
+"""The final training of ``study.final_share``: the best params once more, for the time left.
+
+Why: under a time budget, trials that each train for the full schedule leave room for few
+networks, and the first one (``initial_params``) takes much of it. With ``final_share`` the
+search explores at ``train.epochs`` until that share of ``study.timeout`` is left, then
+trains the best trial's params for as many epochs as the rest buys, at the seconds per
+epoch that trial measured. The long schedule goes to the params that earned it, and the
+study still ends near its deadline (docs/benchmarks.md has the measurements).
+
+The final training is a trial like any other (same params, a longer schedule, no pruning),
+marked with ``final_epochs`` and ``final_of``; it runs once per study, in ``cnnsearch run``'s
+own process (not with ``--workers``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
+from cnnsearch.search._states import ranked
+from cnnsearch.spec import Spec
+
+#: Not worth a final training unless it trains at least this many times the winner's epochs.
+MIN_GAIN = 1.5
+#: The final schedule is at most this many times ``train.epochs``: params tuned on a short schedule
+#: are not known to carry over to a much longer one.
+MAX_FACTOR = 10
+#: Seconds kept back from the time left for building, compiling and tracking the final trial.
+MARGIN_S = 5.0
+
+
+def exploration_deadline(spec: Spec, deadline: float | None) -> float | None:
+    """When exploring stops: ``final_share`` of the timeout before the deadline (the deadline without it)."""
+    if deadline is None or not spec.study.final_share or not spec.study.timeout:
+        return deadline
+    return deadline - spec.study.final_share * spec.study.timeout
+
+
+def is_final(trial: FrozenTrial | optuna.Trial) -> bool:
+    return FINAL_EPOCHS_ATTR in trial.user_attrs
+
+
+def seconds_per_epoch(trial: FrozenTrial) -> float | None:
+    """The trial's wall time per epoch it ran (building, compiling and tracking included)."""
+    epochs = trial.user_attrs.get(EPOCHS_RUN_ATTR)
+    if not epochs or trial.datetime_start is None or trial.datetime_complete is None:
+        return None
+    return (trial.datetime_complete - trial.datetime_start).total_seconds() / int(epochs)
+
+
+def plan(study: optuna.Study, spec: Spec, remaining_s: float) -> tuple[FrozenTrial, int] | None:
+    """The trial whose params to train once more and for how many epochs; None when not worth it.
+
+    None when a final training already ran (or was queued) in this study, no trial completed,
+    or the time left buys fewer than ``MIN_GAIN`` times the winner's own epochs.
+    """
+    if any(is_final(t) for t in study.get_trials(deepcopy=False)):
+        return None
+    candidates = [t for t in ranked(study) if not is_final(t)]
+    if not candidates:
+        return None
+    best = candidates[0]
+    per_epoch = seconds_per_epoch(best)
+    if per_epoch is None or per_epoch <= 0:
+        return None
+    epochs = min(MAX_FACTOR * spec.train.epochs, math.floor((remaining_s - MARGIN_S) / per_epoch))
+    if epochs < MIN_GAIN * int(best.user_attrs.get(EPOCHS_RUN_ATTR, 1)):
+        return None
+    return best, epochs
+
+
+def enqueue(study: optuna.Study, best: FrozenTrial, epochs: int) -> None:
+    """Queue the final training: the best trial's params, marked with its planned epochs."""
+    study.enqueue_trial(dict(best.params), user_attrs={FINAL_EPOCHS_ATTR: epochs, FINAL_OF_ATTR: best.number})
+
+
+def pending(study: optuna.Study) -> bool:
+    """A queued final training has not run yet (a Ctrl-C or crash came first)."""
+    return any(is_final(t) for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))

@@ -1,0 +1,131 @@
+"""``study.final_share``: when exploring stops, which params train once more and for how long.
+
+Real in-memory Optuna studies whose trials carry the start and end times a run records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
+from cnnsearch.errors import SpecError
+from cnnsearch.search import _final as final
+from cnnsearch.search._objective import final_params
+from cnnsearch.spec import load_spec
+from tests.conftest import tiny_spec
+
+START = dt.datetime(2026, 12, 2, 8, 0, 0)
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> None:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _spec(tmp_path: Path, *overrides: str, epochs: int = 4):
+    path = tmp_path / "tiny.toml"
+    path.write_text(tiny_spec(n_trials=5, epochs=epochs))
+    return load_spec(path, ["study.timeout=600", "study.final_share=0.5", *overrides])
+
+
+def _trial(value: float, seconds: float, epochs: int, **attrs: object) -> optuna.trial.FrozenTrial:
+    trial = create_trial(
+        value=value,
+        params={"x": value},
+        distributions={"x": FloatDistribution(-10, 10)},
+        user_attrs={EPOCHS_RUN_ATTR: epochs, **attrs},
+    )
+    trial.datetime_start = START
+    trial.datetime_complete = START + dt.timedelta(seconds=seconds)
+    return trial
+
+
+def _study(*trials: optuna.trial.FrozenTrial) -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    for trial in trials:
+        study.add_trial(trial)
+    return study
+
+
+def test_exploring_stops_final_share_of_the_timeout_before_the_deadline(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    assert final.exploration_deadline(spec, 1000.0) == 1000.0 - 0.5 * 600
+    assert final.exploration_deadline(spec, None) is None
+    off = _spec(tmp_path, "study.final_share=0")
+    assert final.exploration_deadline(off, 1000.0) == 1000.0
+
+
+def test_the_best_trial_trains_for_the_epochs_the_time_left_buys(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    study = _study(
+        _trial(0.7, seconds=40, epochs=4), _trial(0.9, seconds=80, epochs=4), _trial(0.8, seconds=8, epochs=4)
+    )
+    best, epochs = final.plan(study, spec, remaining_s=305.0)  # type: ignore[misc]
+    assert best.value == 0.9
+    assert epochs == 15  # (305 s - 5 s kept back) / 20 s per epoch of trial 1
+
+
+def test_the_final_schedule_is_at_most_ten_times_train_epochs(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, epochs=2)
+    study = _study(_trial(0.9, seconds=2, epochs=2))
+    assert final.plan(study, spec, remaining_s=3000.0)[1] == 20  # type: ignore[index]
+
+
+def test_no_final_training_when_the_time_left_buys_too_little(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    study = _study(_trial(0.9, seconds=80, epochs=4))  # 20 s per epoch: 6 epochs would need 125 s
+    assert final.plan(study, spec, remaining_s=120.0) is None
+    assert final.plan(study, spec, remaining_s=125.0) == (study.trials[0], 6)
+
+
+def test_no_final_training_without_a_complete_trial_or_after_one(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    assert final.plan(_study(create_trial(state=TrialState.PRUNED)), spec, remaining_s=600.0) is None
+    done = _study(
+        _trial(0.8, seconds=8, epochs=4),
+        _trial(0.95, seconds=80, epochs=20, **{FINAL_EPOCHS_ATTR: 20, FINAL_OF_ATTR: 0}),
+    )
+    assert final.plan(done, spec, remaining_s=600.0) is None
+
+
+def test_the_queued_final_training_is_the_best_params_marked_with_its_epochs(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    study = _study(_trial(0.7, seconds=8, epochs=4), _trial(0.9, seconds=8, epochs=4))
+    best, epochs = final.plan(study, spec, remaining_s=100.0)  # type: ignore[misc]
+    final.enqueue(study, best, epochs)
+    assert final.pending(study)
+    queued = study.get_trials(states=(TrialState.WAITING,))[0]
+    assert queued.user_attrs == {FINAL_EPOCHS_ATTR: epochs, FINAL_OF_ATTR: 1}
+    assert final.plan(study, spec, remaining_s=100.0) is None  # queued once per study
+
+
+def test_the_final_params_get_their_epochs_and_a_patience_scaled_to_them() -> None:
+    study = optuna.create_study()
+    study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 40})
+    trial = study.ask()
+    params = {"epochs": 4, "early_stopping_patience": 3, "learning_rate": 0.01}
+    assert final_params(trial, params) == {"epochs": 40, "early_stopping_patience": 10, "learning_rate": 0.01}
+    assert final_params(trial, {**params, "early_stopping_patience": 0})["early_stopping_patience"] == 0
+    plain = study.ask()
+    assert final_params(plain, params) is params
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["study.final_share=0.5"], "study.final_share: the final training's epochs come from study.timeout"),
+        (["study.timeout=60", "study.final_share=0.5", "study.folds=3"], "set study.folds = 1"),
+        (["study.timeout=60", "study.final_share=0.95"], "study.final_share"),
+    ],
+)
+def test_final_share_needs_a_timeout_and_one_split(tmp_path: Path, overrides: list[str], message: str) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(tiny_spec())
+    with pytest.raises(SpecError, match=message.replace(".", r"\.")):
+        load_spec(path, overrides)
