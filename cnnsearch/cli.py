@@ -320,3 +320,32 @@ def ui(
         typer.echo(f"MLflow UI: {server.url}  ({found}; Ctrl-C stops it)")
         sys.stdout.flush()
         raise typer.Exit(server.serve())
+
+
+@app.command()
+def serve(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    version: Annotated[
+        Optional[str],
+        typer.Option("--version", "-v", help="Registry version (default: the champion, else the latest)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 5001,
+) -> None:
+    """Serve the study's registered model over HTTP (mlflow models serve); print its URL and input contract."""
+    with user_errors():
+        from cnnsearch.tracking import ModelServer, served_version
+
+        server = ModelServer(served_version(api.load(spec, set_ or []), version), host, port)
+        try:
+            with server.running():
+                server.wait_ready()
+                for line in server.describe():
+                    typer.echo(line)
+                code = server.wait()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the server is stopped on leaving `running`
+            typer.echo("stopped", err=True)
+            return
+        if code:
+            raise CnnsearchError(f"mlflow models serve exited with code {code} (its log is above)")

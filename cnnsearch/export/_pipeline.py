@@ -123,7 +123,7 @@ def export_best(
             ),
         ]
         (staging / "spec.toml").write_text(spec_to_toml(spec))
-        model_name, version = registry.log_model(tracker, run_id, twin, splits.x_test, probs)
+        model_name, version = registry.log_model(tracker, run_id, twin, splits.x_test, probs, list(splits.class_names))
         card = _card(spec, study, best, shipped, splits, figures, agreements)
         card["mlflow"] = {
             "tracking_uri": tracker.uri,

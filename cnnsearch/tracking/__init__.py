@@ -26,12 +26,15 @@ if TYPE_CHECKING:
         VersionNote,
         describe_version,
         finish_export_run,
+        input_contract,
         log_model,
         registered_name,
         start_export_run,
         tracking_uri_set,
     )
+    from cnnsearch.tracking._serving import ModelServer, ServedVersion, served_version
     from cnnsearch.tracking._ui import UI_TIMEOUT_S, UiServer, mlflow_ui_command, start_ui, stop_signals
+    from cnnsearch.tracking._views import TRIALS_VIEW, experiment_url, trials_view_tag
 
 __all__ = [
     "CHAMPION",
@@ -40,6 +43,9 @@ __all__ = [
     "EXPORT_KIND",
     "HTTP_LIMITS",
     "MAX_BATCH",
+    "ModelServer",
+    "ServedVersion",
+    "TRIALS_VIEW",
     "Tracker",
     "UI_TIMEOUT_S",
     "UiServer",
@@ -48,12 +54,15 @@ __all__ = [
     "close_trial_runs",
     "default_tracking_uri",
     "describe_version",
+    "experiment_url",
     "environment_problem",
     "finish_export_run",
+    "input_contract",
     "limit_http_retries",
     "log_model",
     "mlflow_ui_command",
     "registered_name",
+    "served_version",
     "start_export_run",
     "start_ui",
     "stop_signals",
@@ -61,6 +70,7 @@ __all__ = [
     "tracking_problem",
     "tracking_uri",
     "tracking_uri_set",
+    "trials_view_tag",
 ]
 
 __getattr__, __dir__ = lazy_names(__name__, __file__)

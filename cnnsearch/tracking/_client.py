@@ -35,6 +35,7 @@ from cnnsearch._keys import (
 )
 from cnnsearch._paths import HOME, mlflow_db
 from cnnsearch.spec import Spec
+from cnnsearch.tracking._views import trials_view_tag
 
 #: Per-epoch metrics go out in one batch per epoch, but at most once per this many seconds:
 #: metrics of shorter epochs wait for the next batch (or the run's closing one). Steps stay exact.
@@ -122,6 +123,9 @@ class Tracker:
             self.experiment_id = experiment.experiment_id
             if EXPERIMENT_KIND_TAG not in experiment.tags:  # made before cnnsearch set it
                 self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG, CUSTOM_MODEL_KIND)
+            view, state = trials_view_tag(spec)
+            if view not in experiment.tags:
+                self.client.set_experiment_tag(self.experiment_id, view, state)
         else:
             artifacts = (HOME / "artifacts").resolve().as_uri() if local else None
             self.experiment_id = self._create_experiment(name, artifacts)
@@ -132,8 +136,9 @@ class Tracker:
 
         try:
             # The kind makes MLflow 3 open it on its training runs, not on an empty GenAI overview.
+            view, state = trials_view_tag(self.spec)  # the UI's saved view of the trials (see _views)
             return self.client.create_experiment(
-                name, artifact_location=artifacts, tags={EXPERIMENT_KIND_TAG: CUSTOM_MODEL_KIND}
+                name, artifact_location=artifacts, tags={EXPERIMENT_KIND_TAG: CUSTOM_MODEL_KIND, view: state}
             )
         except MlflowException:
             experiment = self.client.get_experiment_by_name(name)

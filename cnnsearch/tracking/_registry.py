@@ -1,7 +1,8 @@
 """MLflow side of an export: a run under the study's parent run, the Keras model, the registry.
 
 Each export is its own run (``cnnsearch.kind = export``) nested under the study's
-run, holding the model (Keras flavor, with a uint8 input signature), the card and
+run, holding the model (a Python function over the ``.keras`` file that checks its
+uint8 input contract, see ``_pyfunc_model``), the card and
 its plots. The model is registered under the study's name, so every export adds a
 version to the Model Registry; :func:`describe_version` gives the version its
 description, tags and, when it beats the current one, the ``champion`` alias.
@@ -12,17 +13,20 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from cnnsearch._keys import KIND_TAG, PARENT_TAG, STUDY_TAG, TRIAL_TAG
 from cnnsearch.spec import Spec
 from cnnsearch.tracking._client import Tracker
+
+if TYPE_CHECKING:  # `cnnsearch serve` reads the registry here without paying for Keras
+    import keras
 
 EXPORT_KIND = "export"
 #: The registry alias of the best export so far, by test accuracy (see :data:`CHAMPION_RULE`).
@@ -43,27 +47,86 @@ def start_export_run(tracker: Tracker, parent_run_id: str | None, trial_number: 
 
 
 def log_model(
-    tracker: Tracker, run_id: str, model: keras.Model, images: np.ndarray, probs: np.ndarray
+    tracker: Tracker,
+    run_id: str,
+    model: keras.Model,
+    images: np.ndarray,
+    probs: np.ndarray,
+    classes: list[str] | None = None,
 ) -> tuple[str, str]:
-    """Log the inference model as an MLflow Keras model and register it; returns (model name, version)."""
+    """Log the inference model as an MLflow Python function and register it; returns (model name, version).
+
+    The function is :mod:`cnnsearch.tracking._pyfunc_model`, logged as code beside the
+    ``.keras`` file: it checks every batch against the input contract stated in the
+    model's metadata (whole-number pixel values 0-255) instead of letting MLflow cast
+    a float request to uint8. Only the output is in the signature (see that module).
+    """
+    import tempfile
+
     import mlflow
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    from cnnsearch.tracking import _pyfunc_model
 
     name = registered_name(tracker.spec)
-    signature = infer_signature(images[:2], probs[:2])
+    shape = tuple(int(d) for d in images.shape[1:])
+    signature = ModelSignature(outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, int(probs.shape[1])), "probs")]))
+    metadata = {"input": input_contract(shape), "classes": list(classes or [])}
     # MLflow prints "Successfully registered ..." itself; cnnsearch says it once, in its own words.
     quiet = io.StringIO()
-    with (
-        tracking_uri_set(tracker.uri),
-        mlflow.start_run(run_id=run_id),
-        contextlib.redirect_stdout(quiet),
-        contextlib.redirect_stderr(quiet),
-    ):
-        info = mlflow.keras.log_model(model, name="model", signature=signature, registered_model_name=name)
+    with tempfile.TemporaryDirectory(prefix="cnnsearch-model-") as scratch:
+        keras_file = Path(scratch) / "model.keras"
+        model.save(keras_file)
+        with (
+            tracking_uri_set(tracker.uri),
+            mlflow.start_run(run_id=run_id),
+            contextlib.redirect_stdout(quiet),
+            contextlib.redirect_stderr(quiet),
+            warnings.catch_warnings(),
+        ):
+            # No input example on purpose: the contract is in the metadata; MLflow would remind us on stderr.
+            warnings.filterwarnings("ignore", ".*An input example was not provided", UserWarning)  # colour codes first
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=_pyfunc_model.__file__,
+                artifacts={_pyfunc_model.KERAS_ARTIFACT: str(keras_file)},
+                signature=signature,
+                metadata=metadata,
+                pip_requirements=_requirements(),
+                registered_model_name=name,
+            )
     version = info.registered_model_version
     if version is None:
         raise RuntimeError(f"MLflow did not register model '{name}'")
     return name, str(version)
+
+
+def input_contract(shape: tuple[int, ...]) -> str:
+    """What a caller sends, in one sentence: the model's metadata, `cnnsearch serve` and the README say it."""
+    dims = ", ".join(str(d) for d in shape)
+    return (
+        f"a batch of images shaped (N, {dims}) with pixel values 0-255 as uint8 "
+        '(JSON: {"inputs": [...]} of whole numbers); floats are accepted only as whole numbers 0-255, '
+        "and a batch scaled to [0, 1] is refused (HTTP 400)"
+    )
+
+
+def _requirements() -> list[str]:
+    """The served model's packages, pinned to this environment's versions (MLflow's own guess costs a process)."""
+    from importlib import metadata
+
+    import keras
+
+    backend = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(keras.backend.backend())
+    pinned = []
+    for package in ("mlflow", "keras", "numpy", backend):
+        if package:
+            try:
+                pinned.append(f"{package}=={metadata.version(package)}")
+            except metadata.PackageNotFoundError:
+                pinned.append(package)
+    return pinned
 
 
 @contextlib.contextmanager
@@ -131,7 +194,8 @@ def describe_version(tracker: Tracker, name: str, version: str, card: dict[str, 
     accuracy = float(card["test"]["accuracy"])
     search = card["search"]
     previous, previous_accuracy = _champion(tracker, name)
-    champion = previous_accuracy is None or accuracy > previous_accuracy
+    # Compared as the tag stores it (6 decimals): 66/360 = 0.18333... must tie with its own tag "0.183333".
+    champion = previous_accuracy is None or round(accuracy, 6) > round(previous_accuracy, 6)
     if champion:
         standing = "On export it took the alias `champion`" + (
             f" (it beat version {previous}'s {previous_accuracy:.4f})." if previous else " (the first version)."

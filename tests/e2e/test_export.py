@@ -209,9 +209,13 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict)
     with _tracking_uri(card["mlflow"]["tracking_uri"]):  # not mlflow.set_tracking_uri: it would leak into later tests
         model = mlflow.pyfunc.load_model(f"models:/{card['mlflow']['registered_model']}/1")
     splits = _splits(exported["spec"])
-    assert model.metadata.get_input_schema().inputs[0].type.name == "uint8"
+    # No input schema (MLflow would cast a request to it unchecked): the model checks and states its contract.
+    assert model.metadata.get_input_schema() is None
+    assert model.metadata.metadata["input"].startswith("a batch of images shaped (N, 8, 8, 1) with pixel values 0-255")
+    assert model.metadata.metadata["classes"] == [str(c) for c in range(10)]
     probs = np.asarray(model.predict(splits.x_test[:16]))
     assert probs.shape == (16, 10)
+    np.testing.assert_allclose(probs, model.predict(splits.x_test[:16].astype(np.float32)), atol=1e-6)
 
 
 def test_predict_png_files_gives_their_classes_and_reports_bad_files(cli, exported: dict, tmp_path: Path) -> None:

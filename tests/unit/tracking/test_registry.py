@@ -79,3 +79,22 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     worse, note = register(0.93, 6)
     assert not note.champion and note.previous == better
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == better
+
+
+def test_a_repeat_export_ties_with_the_champion_whatever_its_accuracy_s_decimals(mlflow_store, tiny_spec_file) -> None:
+    """66/360 has endless decimals; the champion's tag keeps 6: the same figure again is a tie, not a win."""
+    from mlflow.tracking import MlflowClient
+
+    from cnnsearch.spec import load_spec
+    from cnnsearch.tracking import Tracker, describe_version
+
+    tracker = Tracker(load_spec(tiny_spec_file()))
+    client = MlflowClient(tracker.uri)
+    client.create_registered_model("tiny")
+    run = client.create_run(tracker.experiment_id)
+    notes = []
+    for trial in (2, 2):
+        version = str(client.create_model_version("tiny", f"runs:/{run.info.run_id}/model", run.info.run_id).version)
+        notes.append(describe_version(tracker, "tiny", version, _card(66 / 360, trial), "ab" * 32))
+    assert notes[0].champion and not notes[1].champion
+    assert str(client.get_model_version_by_alias("tiny", "champion").version) == "1"
