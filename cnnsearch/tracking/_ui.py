@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from cnnsearch.errors import CnnsearchError
+from cnnsearch.tracking._views import experiment_url
 
 #: How long `cnnsearch ui` waits for the server to answer by default, in seconds.
 UI_TIMEOUT_S = 120.0
@@ -130,7 +131,8 @@ def start_ui(
             )
         raise CnnsearchError(f"the MLflow UI stopped (exit status {status}) before it answered: {output.last()}")
     experiment_id = answer or None
-    url = f"{base}/#/experiments/{experiment_id}" if experiment_id else f"{base}/#/experiments"
+    # The trials view, in the "Model training" workflow: MLflow 3's UI opens a bare experiment URL as GenAI.
+    url = experiment_url(base, experiment_id) if experiment_id else f"{base}/#/experiments"
     return UiServer(process, url, experiment_id, output)
 
 

@@ -142,7 +142,10 @@ def test_ui_waits_for_the_server_then_prints_the_experiments_page(
             if select.select([proc.stdout], [], [], 1)[0]:
                 line = proc.stdout.readline()
         assert line, (workdir / "ui.err").read_text()
-        url = f"http://127.0.0.1:{port}/#/experiments/{experiment_id}"
+        url = (
+            f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs"
+            "?workflowType=machine_learning&viewStateShareKey=cnnsearch-trials"
+        )
         assert line == f"MLflow UI: {url}  (experiment 'tiny'; Ctrl-C stops it)\n"
         assert (workdir / "ui.err").read_text().startswith(f"Starting the MLflow UI on http://127.0.0.1:{port} (")
         with urllib.request.urlopen(url, timeout=10) as response:  # answers at once: no retry needed

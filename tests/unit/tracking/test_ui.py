@@ -44,7 +44,11 @@ def _python(code: str, *args: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "url_tail", "found"), [("tiny", "/#/experiments/7", "7"), ("other", "/#/experiments", None)]
+    ("name", "url_tail", "found"),
+    [
+        ("tiny", "/#/experiments/7/runs?workflowType=machine_learning&viewStateShareKey=cnnsearch-trials", "7"),
+        ("other", "/#/experiments", None),
+    ],
 )
 def test_the_url_is_the_experiments_own_page_once_the_server_answers(
     name: str, url_tail: str, found: str | None
