@@ -32,6 +32,14 @@ PARAM_COUNT_ATTR = "param_count"
 #: On the final training of ``study.final_share``: the epochs planned for it, and the trial whose params it trains.
 FINAL_EPOCHS_ATTR = "final_epochs"
 FINAL_OF_ATTR = "final_of"
+#: The costs a trial measured before training (``{"params": ..., "latency_ms": ...}``), and, for a trial
+#: over a hard limit (PRUNED before training), which limits it broke.
+COSTS_ATTR = "costs"
+INFEASIBLE_ATTR = "infeasible"
+#: Multi-objective studies (where Optuna's ``trial.report`` raises): the metric per epoch, and why
+#: the cost-group rule pruned the trial (``search/_cost_pruning.py``).
+CURVE_ATTR = "curve"
+PRUNE_REASON_ATTR = "prune_reason"
 DIAGNOSIS_ATTR = "diagnosis"
 DIAGNOSIS_REASON_ATTR = "diagnosis_reason"
 #: Seconds the trial spent on tracking (MLflow calls, artifacts).

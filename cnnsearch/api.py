@@ -2,9 +2,8 @@
 that wires the layers together (data, models, training, search, tracking, reporting,
 export). The CLI calls only these functions and formats what they return.
 
-Heavy imports (Keras, Optuna, MLflow) happen inside the functions, so importing
-``cnnsearch`` stays fast. Every function accepts a spec as a path (with
-``overrides``, as ``--set`` does) or as a loaded :class:`~cnnsearch.spec.Spec`.
+Heavy imports (Keras, Optuna, MLflow) happen inside the functions, so importing ``cnnsearch`` stays fast.
+Every function takes a spec as a path (with ``overrides``, as ``--set`` does) or a loaded :class:`~cnnsearch.spec.Spec`.
 
 Example (a notebook)::
 
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Union
 from cnnsearch._paths import logs_dir, mlflow_db, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.spec import Spec, load_spec, spec_to_toml
+from cnnsearch.spec import Spec, describe_objectives, load_spec, spec_to_toml
 
 if TYPE_CHECKING:
     import optuna
@@ -125,7 +124,7 @@ def run(
         s = resolved.study
         display.say(
             f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
-            f"{s.direction} {s.metric} on {resolved.data.dataset} (Keras {backend} backend)"
+            f"{describe_objectives(s)} on {resolved.data.dataset} (Keras {backend} backend)"
             + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
         )
     path = None if isinstance(spec, Spec) else Path(spec)
@@ -214,8 +213,9 @@ def trials(
     states: Sequence[str] | None = None,
     sort: str = "number",
     top: int | None = None,
+    front: bool = False,
 ) -> pd.DataFrame:
-    """The study's trials as a table, as ``cnnsearch trials`` lists them.
+    """The study's trials as a table, as ``cnnsearch trials`` lists them (``front``: the front's only, ``--front``).
 
     Args:
         spec: The spec file (or a loaded Spec).
@@ -225,8 +225,8 @@ def trials(
         top: Only the first ``top`` rows after sorting.
 
     Returns:
-        One row per trial: state, value, duration, epochs, pruned epoch, diagnosis,
-        fail reason, tracking time, MLflow run id, then ``params.<name>`` columns.
+        One row per trial: state, value, duration, epochs, pruned epoch, diagnosis, fail reason,
+        tracking time, MLflow run id, ``infeasible``, ``costs.<name>``, ``params.<name>``.
 
     Raises:
         CnnsearchError: no such study, or an unknown state or sort key.
@@ -238,11 +238,11 @@ def trials(
     from cnnsearch.reporting import trials_frame
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return trials_frame(search.load_study(resolved), resolved, list(states or []), sort, top)
+    return trials_frame(search.load_study(resolved), resolved, list(states or []), sort, top, front_only=front)
 
 
-def best(spec: SpecLike, *, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The best complete trial, as ``cnnsearch best`` prints it.
+def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = None) -> dict[str, Any]:
+    """The best complete trial, as ``cnnsearch best`` prints it (or the one ``pick`` chooses: ``--pick``).
 
     Args:
         spec: The spec file (or a loaded Spec).
@@ -262,7 +262,7 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = ()) -> dict[str, Any]:
     from cnnsearch.reporting import best_record
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return best_record(search.load_study(resolved), resolved)
+    return best_record(search.load_study(resolved), resolved, pick)
 
 
 def export_best(
@@ -272,17 +272,17 @@ def export_best(
     overrides: Sequence[str] = (),
     formats: Sequence[str] | str = "all",
     say: Callable[[str], None] = print,
+    pick: str | None = None,
 ) -> ExportResult:
-    """Retrain the best trial on train + validation, test it once, export and verify every format.
-
-    Not named ``export``: the ``cnnsearch.export`` package has that name.
+    """Ship the best trial (``[export] ship``; or ``pick``, a trial of the front), test it once, export, verify
+    (not named ``export``: the ``cnnsearch.export`` package has that name).
 
     Args:
         spec: The spec file (or a loaded Spec).
         directory: Where to write; default ``exports/<study name>/``.
         overrides: ``SECTION.KEY=VALUE`` items applied to the file.
         formats: keras, saved_model, onnx, tflite: a list, a comma-separated string, or "all".
-        say: Receives each progress line.
+        say: Receives each progress line; ``pick``: ``"latency_ms<=5"`` or ``"trial=N"`` (``--pick``).
 
     Returns:
         An ExportResult: the folder, the model card (a dict) and each format's agreement.
@@ -302,7 +302,7 @@ def export_best(
     resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
     chosen = parse_formats(formats) if isinstance(formats, str) else parse_formats(",".join(formats))
     load_keras()
-    return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say)
+    return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say, pick=pick)
 
 
 @dataclass(frozen=True)

@@ -154,11 +154,14 @@ def trials(
         bool,
         typer.Option("--wide", help="Every column (run, diagnosis, all params, note), however long the lines."),
     ] = False,
+    front: Annotated[
+        bool, typer.Option("--front", help="Only the front: feasible trials that no other beats on every objective.")
+    ] = False,
 ) -> None:
     """List the study's trials, one line each: state, value, duration, epochs, params (what fits the terminal)."""
     with user_errors():
         resolved = api.validate(spec, set_ or [], write=False, tracking=False)
-        frame = api.trials(resolved, states=state, sort=sort, top=top)
+        frame = api.trials(resolved, states=state, sort=sort, top=top, front=front)
         if format == TableFormat.csv:
             typer.echo(frame.to_csv(index=False), nl=False)
         elif format == TableFormat.json:
@@ -168,11 +171,15 @@ def trials(
         else:
             from rich.console import Console
 
-            from cnnsearch.reporting import trials_table
+            from cnnsearch.reporting import front_table, trials_table
 
             console = Console(highlight=False)
-            for line in trials_table(frame, f"Trials of '{resolved.study.name}'", width=console.width, wide=wide):
-                console.print(line, soft_wrap=True)  # lines were fitted to the width already (or --wide)
+            if front:  # the trials with their costs, to choose from (best --pick)
+                title = f"Front of '{resolved.study.name}' ({len(frame)} trials)"
+                console.print(front_table(frame, title, resolved.study.metric))
+            else:
+                for line in trials_table(frame, f"Trials of '{resolved.study.name}'", width=console.width, wide=wide):
+                    console.print(line, soft_wrap=True)  # lines were fitted to the width already (or --wide)
 
 
 @app.command()
@@ -207,6 +214,14 @@ def best(
         str, typer.Option("--formats", help="With --export: keras, saved_model, onnx, tflite (comma-separated) or all.")
     ] = "all",
     format: Annotated[RecordFormat, typer.Option("--format", "-f", help="Output format.")] = RecordFormat.table,
+    pick: Annotated[
+        Optional[str],
+        typer.Option(
+            "--pick",
+            help="A trial of the front instead: 'latency_ms<=5' (the most accurate meeting it; comma-separated "
+            "conditions on costs or the metric) or 'trial=N'. Default: the most accurate feasible trial.",
+        ),
+    ] = None,
 ) -> None:
     """Print the best trial: value, params, trial number and its MLflow run; --export [DIR] ships it."""
     with user_errors():
@@ -216,17 +231,22 @@ def best(
         from cnnsearch.export import parse_formats
 
         parse_formats(formats)  # a bad --formats fails before anything is printed
-        record = api.best(resolved)
+        record = api.best(resolved, pick=pick)
         if format == RecordFormat.table:
             from cnnsearch.reporting import fmt  # floats to 4 significant digits, as `trials` shows them
 
             typer.echo(f"study       {record['study']}")
             typer.echo(
-                f"best trial  {record['number']}  ({record['metric']} = {fmt(record['value'])}, {record['direction']})"
+                f"{'picked' if pick else 'best trial':<11} {record['number']}  "
+                f"({record['metric']} = {fmt(record['value'])}, {record['direction']})"
             )
             typer.echo(f"mlflow run  {record['mlflow_run_id']}")
             typer.echo(f"epochs run  {record['epochs_run']}")
             typer.echo(f"exported    {_exported_line(record)}")
+            if record.get("costs"):  # measured before training (objectives, hard limits)
+                from cnnsearch.reporting import format_cost
+
+                typer.echo("costs       " + ", ".join(f"{k} {format_cost(k, v)}" for k, v in record["costs"].items()))
             for name, value in record["params"].items():
                 typer.echo(f"  {name:<22} {fmt(value)}")
         if export:
@@ -235,7 +255,7 @@ def best(
             def say(line: str) -> None:
                 typer.echo(line, err=quiet)
 
-            summary = api.export_best(resolved, directory, formats=formats, say=say).summary()
+            summary = api.export_best(resolved, directory, formats=formats, say=say, pick=pick).summary()
             say(f"Exported to {summary['directory']}/: {', '.join(summary['formats'])} + model_card.md/json")
             champion = " (alias champion)" if summary.get("champion") else ""
             say(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         tflite_interpreter,
         write_and_verify,
     )
+    from cnnsearch.export._objectives_card import measured_objectives, objectives_line, objectives_markdown
     from cnnsearch.export._pipeline import ExportResult, default_directory, export_best
     from cnnsearch.export._predict import Prediction, Predictor, expand
     from cnnsearch.export._shipping import Shipped, average, retrain_epochs, ship
@@ -47,6 +48,9 @@ __all__ = [
     "default_directory",
     "expand",
     "export_best",
+    "measured_objectives",
+    "objectives_line",
+    "objectives_markdown",
     "parse_formats",
     "plot_confusion_matrix",
     "plot_training_curves",

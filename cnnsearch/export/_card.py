@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cnnsearch.export._objectives_card import objectives_markdown
+
 CARD_JSON = "model_card.json"
 CARD_MD = "model_card.md"
 
@@ -146,10 +148,16 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "![confusion matrix](confusion_matrix.png)",
         "",
+        *objectives_markdown(card),
         "## Training",
         "",
         f"- Search: `{search['metric']}` ({search['direction']}) = {search['value']:.4f} on the validation split, "
-        f"best of {search['finished_trials']} finished trials; MLflow run `{search['mlflow_run_id']}`.",
+        + (
+            f"picked ({card['objectives']['pick']}) from {search['finished_trials']} finished trials"
+            if (card.get("objectives") or {}).get("pick")
+            else f"best of {search['finished_trials']} finished trials"
+        )
+        + f"; MLflow run `{search['mlflow_run_id']}`.",
         *_shipped_lines(card),
         f"- Seed {training['seed']}; Keras backend `{training['backend']}`; {card['model']['param_count']:,} parameters.",
         "",

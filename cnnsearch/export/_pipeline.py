@@ -31,9 +31,10 @@ from cnnsearch.errors import CnnsearchError
 from cnnsearch.export._card import CONVERSION, versions, write_card
 from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves
 from cnnsearch.export._formats import Agreement, check_available, write_and_verify
+from cnnsearch.export._objectives_card import measured_objectives, objectives_line
 from cnnsearch.export._shipping import Shipped, ship
-from cnnsearch.search import best_trial, load_study, trial_counts
-from cnnsearch.spec import Spec, spec_to_dict, spec_to_toml
+from cnnsearch.search import best_trial, load_study, pick_trial, score, trial_counts
+from cnnsearch.spec import Spec, measured_costs, spec_to_dict, spec_to_toml
 from cnnsearch.tracking import Tracker
 
 Say = Callable[[str], None]
@@ -76,9 +77,18 @@ def default_directory(spec: Spec) -> Path:
 
 
 def export_best(
-    spec: Spec, directory: Path | None = None, formats: list[str] | None = None, say: Say = print
+    spec: Spec,
+    directory: Path | None = None,
+    formats: list[str] | None = None,
+    say: Say = print,
+    pick: str | None = None,
 ) -> ExportResult:
-    """The whole export; raises CnnsearchError (ExportError for a bad artifact) with one clear line."""
+    """The whole export; raises CnnsearchError (ExportError for a bad artifact) with one clear line.
+
+    ``pick`` (``best --pick``, ``_pick.py``) ships one trial of the front; a multi-objective study
+    ships its default pick, the most accurate feasible trial. Either way the card's ``objectives``
+    are measured again on the exported model (``_objectives_card.py``).
+    """
     formats = formats or ["keras", "saved_model", "onnx", "tflite"]
     check_available(formats)
     directory = directory or default_directory(spec)
@@ -86,8 +96,11 @@ def export_best(
     best = best_trial(study)
     if best is None:
         raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
+    chosen = pick_trial(study, spec, pick) if pick is not None or spec.study.objectives else None
+    if chosen is not None:
+        say(f"Picked trial {chosen.trial.number}: {chosen.rule}" + (f" ({chosen.note})" if chosen.note else ""))
     splits = data_module.load(spec.data, spec.study.seed)
-    shipped = ship(spec, study, splits, say)
+    shipped = ship(spec, study, splits, say, picked=chosen.trial if chosen else None)
     best = shipped.trial or best  # [export] rerank may pick another trial than the study's best
     twin, params = shipped.model, shipped.params
     probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
@@ -125,6 +138,9 @@ def export_best(
         (staging / "spec.toml").write_text(spec_to_toml(spec))
         model_name, version = registry.log_model(tracker, run_id, twin, splits.x_test, probs, list(splits.class_names))
         card = _card(spec, study, best, shipped, splits, figures, agreements)
+        if chosen is not None or measured_costs(spec.study):
+            card["objectives"] = measured_objectives(spec, best, twin, figures, staging, chosen)
+            say(objectives_line(card["objectives"]))
         card["mlflow"] = {
             "tracking_uri": tracker.uri,
             "experiment": spec.tracking.experiment,
@@ -213,7 +229,7 @@ def _card(
             "study": study.study_name,
             "metric": spec.study.metric,
             "direction": spec.study.direction,
-            "value": float(best.value) if best.value is not None else None,
+            "value": score(best),
             "trial": best.number,
             "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
             "finished_trials": trial_counts(study).finished,

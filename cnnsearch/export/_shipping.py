@@ -30,7 +30,7 @@ from cnnsearch.data import Splits
 from cnnsearch.export._formats import ExportError
 from cnnsearch.export._rerank import Reranked, rerank
 from cnnsearch.models import inference_for
-from cnnsearch.search import build_for_trial, fold_files, kept, ranked, suggest
+from cnnsearch.search import build_for_trial, fold_files, kept, ranked, score, suggest
 from cnnsearch.spec import Spec
 from cnnsearch.training import EpochReporter, fit_full
 
@@ -73,9 +73,25 @@ def retrain_epochs(trial: optuna.trial.FrozenTrial, params: dict[str, Any]) -> t
     return int(params["epochs"]), f"the trial recorded no epoch count; the spec's {params['epochs']} epochs."
 
 
-def ship(spec: Spec, study: optuna.Study, splits: Splits, say: Say, rule: str | None = None) -> Shipped:
-    """The model ``rule`` (default: the spec's ``[export] ship``) gives for this study."""
+def ship(
+    spec: Spec,
+    study: optuna.Study,
+    splits: Splits,
+    say: Say,
+    rule: str | None = None,
+    picked: optuna.trial.FrozenTrial | None = None,
+) -> Shipped:
+    """The model ``rule`` (default: the spec's ``[export] ship``) gives for this study.
+
+    A ``picked`` trial (``best --pick``, or a multi-objective study's default) ships alone: its
+    kept checkpoint (``ensemble`` too: a mean of several trials would not have its costs), or its
+    retrain with ``ship = "retrain"``.
+    """
     rule = rule or spec.export.ship
+    if picked is not None:
+        if rule == "ensemble":
+            say(f"Shipping trial {picked.number} alone: an ensemble of trials would change the costs it was picked for")
+        return _ship_ranked(spec, [picked], splits, say, "retrain" if rule == "retrain" else "checkpoint")
     trials = ranked(study)
     if not trials:
         raise ExportError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
@@ -122,15 +138,15 @@ def _by_rule(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits,
         twin, trial_params = _from_checkpoint(spec, trial, files[trial.number], splits)
         twins.append(twin)
         params = params or trial_params
-    records = [{"trial": t.number, "value": float(t.value or 0.0), "weights": files[t.number].name} for t in members]
+    records = [{"trial": t.number, "value": float(score(t) or 0.0), "weights": files[t.number].name} for t in members]
     training = {"train_samples": int(len(splits.x_train)), "seed": spec.study.seed, "checkpoints": "the trials' own"}
     if len(twins) == 1:
-        say(f"Shipping trial {members[0].number}'s kept checkpoint ({spec.study.metric} {members[0].value:.4f})")
+        say(f"Shipping trial {members[0].number}'s kept checkpoint ({spec.study.metric} {score(members[0]):.4f})")
         return Shipped(
             twins[0], "checkpoint", f"trial {members[0].number}'s kept checkpoint", records, params, training
         )
     description = "mean of trials " + ", ".join(str(t.number) for t in members)
-    say(f"Shipping the {description} ({spec.study.metric} " + ", ".join(f"{t.value:.4f}" for t in members) + ")")
+    say(f"Shipping the {description} ({spec.study.metric} " + ", ".join(f"{score(t):.4f}" for t in members) + ")")
     return Shipped(average(twins), "ensemble", description, records, params, training)
 
 
@@ -161,7 +177,7 @@ def _fold_ensemble(spec: Spec, best: optuna.trial.FrozenTrial, splits: Splits, s
     }
     shown = ", ".join(f"{v:.4f}" for v in values[: len(files)])
     if len(twins) == 1:
-        say(f"Shipping trial {best.number}'s kept checkpoint ({spec.study.metric} {best.value:.4f})")
+        say(f"Shipping trial {best.number}'s kept checkpoint ({spec.study.metric} {score(best):.4f})")
         return Shipped(twins[0], "checkpoint", f"trial {best.number}'s kept checkpoint", records, params, training)
     description = f"mean of trial {best.number}'s {len(twins)} fold models"
     say(f"Shipping the {description} ({spec.study.metric} by fold: {shown})")
@@ -221,7 +237,7 @@ def _retrain(spec: Spec, best: optuna.trial.FrozenTrial, splits: Splits, say: Sa
     x = np.concatenate([splits.x_train, splits.x_val])
     y = np.concatenate([splits.y_train, splits.y_val])
     say(
-        f"Retraining trial {best.number} ({spec.study.metric} {best.value:.4f}) on train + validation: "
+        f"Retraining trial {best.number} ({spec.study.metric} {score(best):.4f}) on train + validation: "
         f"{len(x):,} images, {epochs} epochs, seed {spec.study.seed}"
     )
     keras.backend.clear_session()
@@ -258,6 +274,6 @@ def _retrain(spec: Spec, best: optuna.trial.FrozenTrial, splits: Splits, say: Sa
         "seed": spec.study.seed,
         "deterministic": keras.backend.backend() == "tensorflow",
     }
-    member = [{"trial": best.number, "value": float(best.value or 0.0), "weights": None}]
+    member = [{"trial": best.number, "value": float(score(best) or 0.0), "weights": None}]
     description = f"trial {best.number} retrained on train + validation for {epochs} epochs"
     return Shipped(twin, "retrain", description, member, params, training, history)

@@ -21,6 +21,17 @@ if TYPE_CHECKING:
         log_trial_curves,
     )
     from cnnsearch.reporting._console import PoolConsole, SearchConsole, best_trials_table
+    from cnnsearch.reporting._front import (
+        FRONT_CSV,
+        FRONT_PLOT,
+        format_cost,
+        front_figure,
+        front_frame,
+        front_html,
+        front_table,
+        plot_front,
+        write_front_plot,
+    )
     from cnnsearch.reporting._page import render, summary_counts, write_report
     from cnnsearch.reporting._plots import STUDY_PLOTS, plot_learning_curves, study_figures, write_study_plots
     from cnnsearch.reporting._search_tracking import SearchTracking
@@ -37,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CURVES_FILE",
+    "FRONT_CSV",
+    "FRONT_PLOT",
     "PLOTS_DIR",
     "SORT_KEYS",
     "STATES",
@@ -51,9 +64,15 @@ __all__ = [
     "best_record",
     "best_trials_table",
     "fmt",
+    "format_cost",
+    "front_figure",
+    "front_frame",
+    "front_html",
+    "front_table",
     "json_records",
     "log_model_summary",
     "log_trial_curves",
+    "plot_front",
     "plot_learning_curves",
     "render",
     "study_figures",
@@ -61,6 +80,7 @@ __all__ = [
     "trial_row",
     "trials_frame",
     "trials_table",
+    "write_front_plot",
     "write_report",
     "write_study_plots",
 ]

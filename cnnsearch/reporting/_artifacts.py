@@ -2,7 +2,8 @@
 
 Per trial (nested run): the model summary, the learning-curve PNG and the
 curves' diagnosis (tag, reason and Optuna user attr). Per study (parent run):
-the Optuna plots as PNG + HTML and the trials CSV, refreshed while the study runs
+the Optuna plots as PNG + HTML and the trials CSV (with costs measured: the front's plot
+and ``front.csv``), refreshed while the study runs
 (see ``RefreshPolicy``) and once more at the end. None of this may fail a trial
 or a study: an error is recorded as a tag and the search goes on.
 """
@@ -20,9 +21,10 @@ import optuna
 
 from cnnsearch._keys import DIAGNOSIS_ATTR, DIAGNOSIS_REASON_ATTR, DIAGNOSIS_TAG, TAG_PREFIX
 from cnnsearch.errors import first_line
+from cnnsearch.reporting._front import FRONT_CSV, front_frame, write_front_plot
 from cnnsearch.reporting._plots import plot_learning_curves, write_study_plots
 from cnnsearch.reporting._tables import trials_frame
-from cnnsearch.spec import Spec
+from cnnsearch.spec import Spec, measured_costs
 from cnnsearch.tracking import Tracker
 from cnnsearch.training import Diagnosis, diagnose
 
@@ -156,6 +158,10 @@ class StudyArtifacts:
             with self.tracker.timed(), tempfile.TemporaryDirectory() as tmp:
                 outcome = write_study_plots(study, Path(tmp) / PLOTS_DIR)
                 trials_frame(study, self.spec).to_csv(Path(tmp) / TRIALS_CSV, index=False)
+                if measured_costs(self.spec.study):  # accuracy against cost: the front plot and table
+                    write_front_plot(study, self.spec, Path(tmp) / PLOTS_DIR)
+                    front_frame(study, self.spec).to_csv(Path(tmp) / FRONT_CSV, index=False)
+                    self.tracker.client.log_artifact(self.run_id, str(Path(tmp) / FRONT_CSV))
                 if any(Path(tmp, PLOTS_DIR).iterdir()):
                     self.tracker.log_artifacts(self.run_id, Path(tmp) / PLOTS_DIR, PLOTS_DIR)
                 self.tracker.client.log_artifact(self.run_id, str(Path(tmp) / TRIALS_CSV))

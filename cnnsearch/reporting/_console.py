@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cnnsearch._keys import PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
-from cnnsearch.search import ENDED, best_trial, ranked, trial_counts
+from cnnsearch._keys import CURVE_ATTR, INFEASIBLE_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
+from cnnsearch.reporting._front import format_cost, front_frame, front_table
+from cnnsearch.search import ENDED, best_trial, ranked, score, trial_costs, trial_counts
 from cnnsearch.spec import Spec
 
 STATE_STYLE = {"COMPLETE": "green", "PRUNED": "yellow", "FAIL": "red", "RUNNING": "cyan"}
@@ -79,7 +80,7 @@ class SearchConsole:
     def _summary(self, study: optuna.Study) -> str:
         counts = trial_counts(study)
         best = best_trial(study)
-        best_text = f"{best.value:.4f}" if best else "-"
+        best_text = f"{score(best):.4f}" if best else "-"
         return f"pruned {counts.pruned}  failed {counts.fail}  best {best_text}"
 
     def _trial_line(self, trial: FrozenTrial) -> str:
@@ -89,16 +90,23 @@ class SearchConsole:
         attrs = trial.user_attrs
         if trial.state == TrialState.FAIL:
             detail = f"[red]{attrs.get(REASON_ATTR, 'failed')}[/red]"
+        elif INFEASIBLE_ATTR in attrs:  # over a hard limit: pruned before training
+            detail = f"[yellow]not trained: {attrs[INFEASIBLE_ATTR]}[/yellow]"
         elif trial.state == TrialState.PRUNED:
-            value = trial.value if trial.value is not None else _last_intermediate(trial)
+            value = score(trial) if trial.values else _last_intermediate(trial)
             detail = f"{self.metric} {value:.4f}  pruned at epoch {attrs.get(PRUNED_EPOCH_ATTR, '?')}"
         else:
             stopped = f"  early-stopped at epoch {attrs[STOPPED_EPOCH_ATTR]}" if STOPPED_EPOCH_ATTR in attrs else ""
-            detail = f"{self.metric} {trial.value:.4f}{stopped}"
+            detail = f"{self.metric} {score(trial):.4f}{stopped}"
+        costs = "  ".join(f"{name} {format_cost(name, value)}" for name, value in trial_costs(trial).items())
+        detail += f"  [dim]{costs}[/dim]" if costs and INFEASIBLE_ATTR not in attrs else ""
         return f"trial {trial.number:>3}  [{style}]{state:<8}[/{style}]  {seconds:6.1f}s  {detail}"
 
     def final_table(self, study: optuna.Study, top: int = 5) -> None:
         self.console.print(best_trials_table(study, self.spec, top))
+        if len(study.directions) > 1:  # accuracy against cost: the trials to choose from
+            frame = front_frame(study, self.spec)
+            self.console.print(front_table(frame, f"Front of '{study.study_name}' ({len(frame)} trials)", self.metric))
 
     def say(self, text: str) -> None:
         self.console.print(text)
@@ -124,7 +132,11 @@ class PoolConsole(SearchConsole):
             self.console.print(self._trial_line(trial))
             self._shown.add(trial.number)
         running = sorted(t.number for t in trials if t.state == TrialState.RUNNING)
-        epochs = {t.number: len(t.intermediate_values) for t in trials if t.state == TrialState.RUNNING}
+        epochs = {
+            t.number: len(t.intermediate_values) or len(t.user_attrs.get(CURVE_ATTR, []))
+            for t in trials
+            if t.state == TrialState.RUNNING
+        }
         info = "  ".join(f"#{n} epoch {epochs[n]}/{self.spec.train.epochs}" for n in running)
         self.progress.update(self._trials, completed=trial_counts(study).finished, info=self._summary(study))
         self.progress.update(
@@ -133,8 +145,10 @@ class PoolConsole(SearchConsole):
 
 
 def _last_intermediate(trial: FrozenTrial) -> float:
+    """The last value reported (Optuna's intermediate values, or a multi-objective trial's curve)."""
     values = trial.intermediate_values
-    return values[max(values)] if values else math.nan
+    curve = [v for v in trial.user_attrs.get(CURVE_ATTR, []) if v is not None]
+    return values[max(values)] if values else (float(curve[-1]) if curve else math.nan)
 
 
 def best_trials_table(study: optuna.Study, spec: Spec, top: int = 5) -> Table:
@@ -149,7 +163,7 @@ def best_trials_table(study: optuna.Study, spec: Spec, top: int = 5) -> Table:
     table.add_column("params", overflow="fold")
     for trial in done[:top]:
         params = "  ".join(f"{n}={_fmt(v)}" for n, v in trial.params.items())  # hypermodel params too
-        table.add_row(str(trial.number), f"{trial.value:.4f}", params)
+        table.add_row(str(trial.number), f"{score(trial):.4f}", params)
     return table
 
 

@@ -29,11 +29,12 @@ from cnnsearch._keys import (
     STOPPED_EPOCH_ATTR,
 )
 from cnnsearch.reporting._artifacts import CURVES_FILE
+from cnnsearch.reporting._front import front_figure, front_frame, front_html
 from cnnsearch.reporting._plots import importance_title, plot_learning_curves, study_figures
 from cnnsearch.reporting._tables import fmt as _fmt
 from cnnsearch.reporting._tables import missing, trials_frame
-from cnnsearch.search import ranked, trial_counts
-from cnnsearch.spec import Spec
+from cnnsearch.search import ranked, score, trial_counts
+from cnnsearch.spec import Spec, measured_costs
 from cnnsearch.training import LABELS
 
 STYLE = """
@@ -75,7 +76,7 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
         ("complete", counts.complete),
         ("pruned", counts.pruned),
         ("failed", counts.fail),
-        (f"best {s.metric}", f"{best.value:.4f}" if best else "-"),
+        (f"best {s.metric}", f"{score(best):.4f}" if best else "-"),
         ("best trial", best.number if best else "-"),
     ]
     parts = [
@@ -91,6 +92,7 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
         _diagnosis_summary(study),
         f"<h2>Top {min(top, len(done))} trials</h2>",
         _top_trials(done[:top], spec, tracking_uri) if done else "<p>No complete trial yet.</p>",
+        *(_front_section(study, spec) if measured_costs(spec.study) else []),
         "<h2>Study plots</h2>",
         f"<div class='plots'>{plots}</div>" if plots else "<p>No plot yet: no trial has completed.</p>",
         "<h2>All trials</h2>",
@@ -157,7 +159,7 @@ def _top_trials(trials: list[FrozenTrial], spec: Spec, tracking_uri: str | None)
             stop = f"early-stopped at epoch {attrs[STOPPED_EPOCH_ATTR]}"
         blocks.append(
             "<div class='trial'><div>"
-            f"<h3>#{rank}: trial {trial.number} &nbsp; {_e(spec.study.metric)} = {trial.value:.4f}</h3>"
+            f"<h3>#{rank}: trial {trial.number} &nbsp; {_e(spec.study.metric)} = {score(trial):.4f}</h3>"
             f"<p>{_tag(attrs.get(DIAGNOSIS_ATTR))} {_e(attrs.get(DIAGNOSIS_REASON_ATTR, ''))}</p>"
             f"<p>{_e(attrs.get(EPOCHS_RUN_ATTR, '?'))} epochs {_e(stop)} &middot; "
             f"{trial.duration.total_seconds() if trial.duration else 0:.1f} s &middot; "
@@ -165,6 +167,23 @@ def _top_trials(trials: list[FrozenTrial], spec: Spec, tracking_uri: str | None)
             f"<div class='params'>{params}</div></div>{picture}</div>"
         )
     return "".join(blocks)
+
+
+def _front_section(study: optuna.Study, spec: Spec) -> list[str]:
+    """Accuracy against cost: the front's plot (every trial, feasible or not) and its table."""
+    figure = front_figure(study, spec)
+    if figure is not None:
+        figure.update_layout(width=None, autosize=True)
+    plot = (
+        f"<div class='plots'><div>{figure.to_html(full_html=False, include_plotlyjs=False, default_height='460px')}"
+        "</div></div>"
+        if figure is not None
+        else "<p>No trial has measured its costs yet.</p>"
+    )
+    frame = front_frame(study, spec)
+    table = front_html(frame, spec.study.metric) if len(frame) else "<p>No feasible trial has completed yet.</p>"
+    rule = "docs/multi-objective.md" if spec.study.objectives else "the best trial within the hard limits"
+    return [f"<h2>Front: {_e(spec.study.metric)} against cost ({len(frame)} trials; {_e(rule)})</h2>", plot, table]
 
 
 def _all_trials(study: optuna.Study, spec: Spec) -> str:

@@ -151,7 +151,7 @@ def study_figures(study: optuna.Study) -> dict[str, Any]:
 
 def _cannot_draw(study: optuna.Study, name: str) -> str:
     """Why this plot cannot be drawn from the study's complete trials yet ('' when it can)."""
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values is not None]
     if not complete:
         return "no complete trial yet"
     varied = _varied_params(complete)
@@ -186,15 +186,25 @@ class _CachedImportance(optuna.importance.BaseImportanceEvaluator):
         return self._cache[key]
 
 
+def _score(trial: optuna.trial.FrozenTrial) -> float:
+    """A multi-objective study's plots show the metric trained for (its first objective)."""
+    return float(trial.values[0])
+
+
 def _plot_kwargs(study: optuna.Study, name: str, importances: _CachedImportance) -> dict[str, Any]:
-    target = {"target_name": study.metric_names[0]} if study.metric_names else {}  # not "Objective Value"
-    if name == "param_importances":
-        return {"evaluator": importances}  # Optuna takes the study's metric name itself here
+    if len(study.directions) > 1:  # a multi-objective study: Optuna's plots need one target, the metric trained for
+        target = {"target": _score, "target_name": (study.metric_names or ["Objective 0"])[0]}
+        if name == "param_importances":
+            return {"evaluator": importances, **target}
+    else:
+        target = {"target_name": study.metric_names[0]} if study.metric_names else {}  # not "Objective Value"
+        if name == "param_importances":
+            return {"evaluator": importances}  # Optuna takes the study's metric name itself here
     if name == "contour":
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         varied = _varied_params(complete)
         try:
-            ranked = [p for p in importances.evaluate(study) if p in varied]
+            ranked = [p for p in importances.evaluate(study, target=target.get("target")) if p in varied]
         except Exception:  # noqa: BLE001 - fall back to the spec's order
             ranked = varied
         return {"params": ranked[:CONTOUR_PARAMS] if len(ranked) >= 2 else varied[:CONTOUR_PARAMS], **target}

@@ -11,6 +11,7 @@ from optuna.trial import FrozenTrial
 from cnnsearch._keys import (
     DIAGNOSIS_ATTR,
     EPOCHS_RUN_ATTR,
+    INFEASIBLE_ATTR,
     PRUNED_EPOCH_ATTR,
     REASON_ATTR,
     RUN_ID_ATTR,
@@ -18,7 +19,7 @@ from cnnsearch._keys import (
 )
 from cnnsearch._paths import export_dir
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.search import best_trial
+from cnnsearch.search import best_trial, front, pick_trial, score, trial_costs
 from cnnsearch.spec import Spec
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -26,12 +27,16 @@ SORT_KEYS = ("value", "number", "duration_s")
 
 
 def trial_row(trial: FrozenTrial) -> dict[str, Any]:
-    """One trial as a flat record: outcome, timing, where it stopped, its MLflow run, its params."""
+    """One trial as a flat record: outcome, timing, where it stopped, its MLflow run, its costs and params.
+
+    ``value`` is the score (a multi-objective trial's first objective); ``costs.<name>`` the costs it
+    measured before training, ``infeasible`` the hard limits it broke (it never trained).
+    """
     attrs = trial.user_attrs
     return {
         "number": trial.number,
         "state": trial.state.name,
-        "value": trial.value,
+        "value": score(trial),
         "duration_s": round(trial.duration.total_seconds(), 2) if trial.duration else None,
         "epochs_run": attrs.get(EPOCHS_RUN_ATTR),
         "pruned_epoch": attrs.get(PRUNED_EPOCH_ATTR),
@@ -39,6 +44,8 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
         "fail_reason": attrs.get(REASON_ATTR),
         "tracking_s": attrs.get(TRACKING_ATTR),
         "mlflow_run_id": attrs.get(RUN_ID_ATTR),
+        **({"infeasible": attrs[INFEASIBLE_ATTR]} if INFEASIBLE_ATTR in attrs else {}),
+        **{f"costs.{name}": value for name, value in trial_costs(trial).items()},
         **{f"params.{name}": value for name, value in trial.params.items()},
     }
 
@@ -49,15 +56,21 @@ def trials_frame(
     states: list[str] | None = None,
     sort: str = "number",
     top: int | None = None,
+    front_only: bool = False,
 ) -> pd.DataFrame:
-    """The study's trials, filtered by state, sorted (best first for ``value``) and cut to ``top``."""
+    """The study's trials, filtered by state (and to the front), sorted (best first for ``value``), cut to ``top``."""
     if sort not in SORT_KEYS:
         raise CnnsearchError(f"--sort: expected one of {', '.join(SORT_KEYS)}, got {sort!r}")
     wanted = {s.upper() for s in states or []}
     unknown = wanted - set(STATES)
     if unknown:
         raise CnnsearchError(f"--state: expected one of {', '.join(STATES)}, got {', '.join(sorted(unknown))}")
-    rows = [trial_row(t) for t in study.get_trials(deepcopy=False) if not wanted or t.state.name in wanted]
+    on_front = {t.number for t in front(study)} if front_only else None
+    rows = [
+        trial_row(t)
+        for t in study.get_trials(deepcopy=False)
+        if (not wanted or t.state.name in wanted) and (on_front is None or t.number in on_front)
+    ]
     frame = pd.DataFrame(rows, columns=list(trial_row_columns(rows)))
     for column in ("number", "epochs_run", "pruned_epoch", *_int_params(rows)):
         frame[column] = frame[column].astype("Int64")  # integers, with gaps where unknown (not 3.0 in JSON/CSV)
@@ -79,7 +92,7 @@ def _int_params(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def trial_row_columns(rows: list[dict[str, Any]]) -> dict[str, None]:
-    """Column order: the fixed fields, then every param seen in any trial."""
+    """Column order: the fixed fields, then the costs, then every param seen in any trial."""
     columns: dict[str, None] = dict.fromkeys(
         [
             "number",
@@ -94,14 +107,16 @@ def trial_row_columns(rows: list[dict[str, Any]]) -> dict[str, None]:
             "mlflow_run_id",
         ]
     )
+    for row in rows:  # a note (infeasible) and costs before the params
+        columns.update(dict.fromkeys(k for k in row if not k.startswith("params.")))
     for row in rows:
         columns.update(dict.fromkeys(row))
     return columns
 
 
-def best_record(study: optuna.Study, spec: Spec) -> dict[str, Any]:
-    """The best complete trial: number, value, params and MLflow run id."""
-    best = best_trial(study)
+def best_record(study: optuna.Study, spec: Spec, pick: str | None = None) -> dict[str, Any]:
+    """The best complete trial (or the one ``pick`` chooses, ``--pick``): number, value, costs, params, MLflow run."""
+    best = pick_trial(study, spec, pick).trial if pick else best_trial(study)
     if best is None:
         raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet")
     return {
@@ -109,7 +124,8 @@ def best_record(study: optuna.Study, spec: Spec) -> dict[str, Any]:
         "metric": spec.study.metric,
         "direction": spec.study.direction,
         "number": best.number,
-        "value": best.value,
+        "value": score(best),
+        **({"costs": trial_costs(best)} if trial_costs(best) else {}),
         "params": dict(best.params),
         "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
         "epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),

@@ -79,7 +79,9 @@ def _columns(rows: list[dict[str, Any]], compact: bool) -> list[_Column]:
     def cells(key: str, convert: Any = fmt) -> tuple[str, ...]:
         return tuple("" if missing(row.get(key)) else convert(row[key]) for row in rows)
 
-    params = [key for key in dict.fromkeys(k for row in rows for k in row) if key.startswith("params.")]
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    # a multi-objective study's costs (measured before training) come before the params
+    params = [key for key in keys if key.startswith("costs.")] + [key for key in keys if key.startswith("params.")]
     columns = [
         _Column("trial", "trial", cells("number"), right=True),
         _Column("state", "state", cells("state")),
@@ -98,12 +100,15 @@ def _columns(rows: list[dict[str, Any]], compact: bool) -> list[_Column]:
         numeric = all(
             missing(v) or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in (r.get(key) for r in rows)
         )
-        columns.append(_Column(key.removeprefix("params."), key.removeprefix("params."), values, right=numeric))
+        name = key.split(".", 1)[1]
+        columns.append(_Column(name, name, values, right=numeric))
     columns.append(_Column("note", "note", tuple(_note(row) for row in rows)))
     return [c for c in columns if c.name in ("trial", "state", "value", "secs") or any(c.cells)]
 
 
 def _note(row: dict[str, Any]) -> str:
+    if not missing(row.get("infeasible")):  # over a hard limit: pruned before training
+        return f"not trained: {row['infeasible']}"
     if not missing(row.get("pruned_epoch")):
         return f"pruned at epoch {row['pruned_epoch']}"
     return "" if missing(row.get("fail_reason")) else str(row["fail_reason"])

@@ -14,6 +14,7 @@ from cnnsearch._lazy import lazy_names
 if TYPE_CHECKING:
     from cnnsearch.search._callbacks import PruningCallback, SafePoint
     from cnnsearch.search._checkpoints import fold_files, kept, weights_file
+    from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
     from cnnsearch.search._heartbeat import (
         GRACE_S,
         HOST,
@@ -26,6 +27,17 @@ if TYPE_CHECKING:
     from cnnsearch.search._interrupt import deferred, requested
     from cnnsearch.search._locks import study_lock
     from cnnsearch.search._objective import Objective, describe
+    from cnnsearch.search._objectives import (
+        Infeasible,
+        constraint_values,
+        dominates,
+        front,
+        front_numbers,
+        infeasible_reason,
+        objective_values,
+        trial_costs,
+    )
+    from cnnsearch.search._pick import Pick, pick_trial
     from cnnsearch.search._pool import run_workers, visible_gpus, worker_env
     from cnnsearch.search._preflight import storage_problem
     from cnnsearch.search._protocols import (
@@ -46,7 +58,7 @@ if TYPE_CHECKING:
         run,
         serve,
     )
-    from cnnsearch.search._states import ENDED, FINISHED, TrialCounts, best_trial, ranked, trial_counts
+    from cnnsearch.search._states import ENDED, FINISHED, TrialCounts, best_trial, feasible, ranked, score, trial_counts
     from cnnsearch.search._study import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
     from cnnsearch.search._suggest import (
         SuggestsParams,
@@ -71,8 +83,12 @@ __all__ = [
     "STOPPED",
     "TIMEOUT",
     "AfterTrial",
+    "CostGroupRule",
+    "CurveTrial",
     "Heartbeat",
+    "Infeasible",
     "Objective",
+    "Pick",
     "PoolDisplay",
     "PruningCallback",
     "SafePoint",
@@ -89,25 +105,34 @@ __all__ = [
     "best_trial",
     "build_for_trial",
     "close_session",
+    "constraint_values",
     "deadline_of",
     "deferred",
     "describe",
+    "dominates",
     "enqueue_initial_params",
     "fail_stale_trials",
     "failure_streak",
+    "feasible",
     "fold_files",
+    "front",
+    "front_numbers",
+    "infeasible_reason",
     "kept",
     "load_study",
     "make_pruner",
     "make_sampler",
+    "objective_values",
     "open_session",
     "open_study",
+    "pick_trial",
     "prepare_worker_process",
     "ranked",
     "requested",
     "run",
     "run_trials",
     "run_workers",
+    "score",
     "serve",
     "stale_reason",
     "storage_problem",
@@ -115,6 +140,7 @@ __all__ = [
     "suggest",
     "suggest_compile",
     "suggest_hyperparameter",
+    "trial_costs",
     "trial_counts",
     "trial_hyperparameters",
     "visible_gpus",

@@ -3,7 +3,8 @@
 A complete trial that ranks among the study's ``keep_top_k`` best saves its
 (best-epoch) weights to ``mlruns/weights/<study>/trial-<n>.weights.h5`` (with
 ``study.folds = k``, folds 1..k-1 beside it as ``trial-<n>.fold-<i>.weights.h5``); files of
-trials that fall out of the top-k are deleted. Pruned and failed trials never
+trials that fall out of the top-k are deleted. In a multi-objective study the kept trials are
+those on the front instead (every trial ``best --pick`` can ship), however many. Pruned and failed trials never
 save weights (their curves stay in MLflow). Several workers may prune at once:
 a file of a still RUNNING trial is never touched by another worker, and a
 deletion that loses a race is harmless.
@@ -22,6 +23,8 @@ from optuna.trial import TrialState
 
 from cnnsearch._paths import HOME
 from cnnsearch._paths import weights_dir as study_weights_dir
+from cnnsearch.search._objectives import front_numbers
+from cnnsearch.search._states import score
 from cnnsearch.spec import Spec
 
 _FILE = re.compile(r"trial-(\d+)\.weights\.h5")
@@ -65,18 +68,23 @@ def kept(spec: Spec, home: Path = HOME) -> dict[int, Path]:
     return found
 
 
-def top_k(study: optuna.Study, spec: Spec, candidate: tuple[int, float] | None = None) -> list[int]:
-    """Numbers of the best ``keep_top_k`` complete trials, counting a just-trained candidate."""
-    scored = {t.number: t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+def top_k(study: optuna.Study, spec: Spec, candidate: tuple[int, float | Sequence[float]] | None = None) -> list[int]:
+    """Numbers of the best ``keep_top_k`` complete trials (the front's, with objectives), counting a just-trained candidate."""
+    if spec.study.objectives:
+        if candidate is not None and not isinstance(candidate[1], Sequence):
+            raise TypeError("a multi-objective candidate needs its objective values")
+        return front_numbers(study, candidate) if spec.study.keep_top_k > 0 else []  # type: ignore[arg-type]
+    scored = {t.number: score(t) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
     if candidate is not None:
-        scored[candidate[0]] = candidate[1]
+        scored[candidate[0]] = float(candidate[1])  # type: ignore[arg-type]
     sign = -1.0 if spec.study.direction == "maximize" else 1.0
     ranked = sorted((sign * v, n) for n, v in scored.items() if v is not None)
     return [n for _, n in ranked[: spec.study.keep_top_k]]
 
 
-def keep(spec: Spec, trial: optuna.Trial, models: Sequence[Any], value: float) -> Path | None:
-    """Save this trial's weights (one model per fold) if it ranks in the top-k, then drop files that fell out."""
+def keep(spec: Spec, trial: optuna.Trial, models: Sequence[Any], value: float | Sequence[float]) -> Path | None:
+    """Save this trial's weights (one model per fold) if it ranks in the top-k (or is on the front: ``value``
+    is then its objective values), then drop files that fell out."""
     if spec.study.keep_top_k <= 0 or not models:
         return None
     best = top_k(trial.study, spec, (trial.number, value))

@@ -17,10 +17,12 @@ import optuna
 from cnnsearch._keys import (
     BEST_EPOCH_ATTR,
     COMPLETE,
+    COSTS_ATTR,
     EPOCHS_RUN_ATTR,
     FAIL,
     FINAL_EPOCHS_ATTR,
     FOLD_VALUES_ATTR,
+    INFEASIBLE_ATTR,
     INTERRUPTED,
     KILLED,
     PARAM_COUNT_ATTR,
@@ -35,17 +37,21 @@ from cnnsearch._keys import (
 )
 from cnnsearch.data import Splits, cross_validation_folds
 from cnnsearch.errors import TrialFailed, first_line
+from cnnsearch.models import inference_for
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search._callbacks import PruningCallback, SafePoint, StopAtDeadline
+from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
 from cnnsearch.search._faults import infrastructure_fault
+from cnnsearch.search._objectives import Infeasible, constraint_values, infeasible_reason, objective_values
 from cnnsearch.search._protocols import TrialDisplay, TrialTracking
 from cnnsearch.search._suggest import build_for_trial, suggest
-from cnnsearch.spec import Spec
+from cnnsearch.spec import Spec, is_multi_objective, limits, measured_costs
 from cnnsearch.training import (
     MAX_LOGGED_CLASSES,
     EpochReporter,
     apply_precision,
     fit,
+    measure_costs,
     per_class_metrics,
     resolve,
     standard_callbacks,
@@ -74,14 +80,20 @@ class Objective:
         self.performance = resolve(spec.performance)
         #: A ``time.monotonic()`` instant the final training of ``study.final_share`` stops at, if set.
         self.deadline: float | None = None
+        #: Costs measured before training (cost objectives, hard limits; docs/multi-objective.md), and
+        #: the rule that prunes a multi-objective study, where Optuna's trial.report raises.
+        self.costs, self.limits = measured_costs(spec.study), limits(spec.study)
+        self.cost_rule = CostGroupRule.for_spec(spec) if is_multi_objective(spec.study) else None
+        self._trial_costs: dict[str, float] = {}
         # What is alive now (imported modules, the data) lives as long as the process. Out of the
         # collector's sight, the full collections each trial runs (clear_session, the worker loop)
         # stop scanning ~500k objects: about 0.25 CPU-s each on 2 cores (benchmarks/overhead.py).
         gc.collect()  # garbage first: a frozen object is never freed
         gc.freeze()
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | list[float]:
         tracking_before = self.tracker.busy_s
+        self._trial_costs = {}
         params = final_params(trial, suggest(trial, self.spec))
         run_id = self.tracker.start_trial(self.parent_run_id, trial.number, {**params, **self.performance.as_params()})
         trial.set_user_attr(RUN_ID_ATTR, run_id)
@@ -98,9 +110,13 @@ class Objective:
                 state = PRUNED
                 raise optuna.TrialPruned(f"pruned after fold {outcome[PRUNED_FOLD_ATTR]}")
             state = COMPLETE
-            return value
+            return value if self.cost_rule is None else objective_values(self.spec, value, self._trial_costs)
         except optuna.TrialPruned:
             raise
+        except Infeasible as exc:  # over a hard limit: never trained, not a failure
+            state = PRUNED
+            tags[INFEASIBLE_ATTR] = exc.reason
+            raise optuna.TrialPruned(exc.reason) from None
         except KeyboardInterrupt:
             state = KILLED
             self._record_failure(trial, tags, INTERRUPTED)
@@ -155,7 +171,8 @@ class Objective:
         if PRUNED_EPOCH_ATTR not in outcome and outcome[EPOCHS_RUN_ATTR] < params["epochs"]:
             outcome[STOPPED_EPOCH_ATTR] = outcome[EPOCHS_RUN_ATTR] - 1
         if PRUNED_EPOCH_ATTR not in outcome and PRUNED_FOLD_ATTR not in outcome:
-            checkpoints.keep(self.spec, trial, models, value)  # weights of the top-k trials only
+            kept_as = value if self.cost_rule is None else objective_values(self.spec, value, self._trial_costs)
+            checkpoints.keep(self.spec, trial, models, kept_as)  # weights of the top-k (or front) trials only
         del models
         for key, number in outcome.items():
             trial.set_user_attr(key, number)
@@ -182,13 +199,16 @@ class Objective:
             trial.set_user_attr(PARAM_COUNT_ATTR, model.count_params())
             self.tracker.log_metrics(run_id, 0, {PARAM_COUNT_ATTR: float(model.count_params())})
             self.tracker.log_model_summary(run_id, model)
+            if self.costs:
+                self._measure_costs(trial, run_id, model, params, splits)
 
         # MLflow gets fold 0's curves; the display follows every fold.
         listeners = [self.tracker.epoch_logger(run_id)] if first else []
         if self.display is not None:
             listeners.append(self.display.epoch_ended)
         final = FINAL_EPOCHS_ATTR in trial.user_attrs
-        pruning = PruningCallback(trial, metric) if first and report_epochs and not final else None
+        reporter = trial if self.cost_rule is None else CurveTrial(trial, self.cost_rule, self._trial_costs)
+        pruning = PruningCallback(reporter, metric) if first and report_epochs and not final else None
         callbacks = [
             SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(splits.x_train)),
@@ -224,6 +244,26 @@ class Objective:
                 run_id, per_class_metrics(model, splits.x_val, splits.y_val, splits.class_names)
             )
         return model, history, pruned_epoch
+
+    def _measure_costs(
+        self, trial: optuna.Trial, run_id: str, model: keras.Model, params: dict[str, Any], splits: Splits
+    ) -> None:
+        """Before any epoch: the costs of the network as it would ship (uint8 input, no augmentation),
+        as user attributes, MLflow metrics and Optuna constraints; over a hard limit, :class:`Infeasible`."""
+        twin = inference_for(self.spec.model.hypermodel, model, params, splits.input_shape, splits.num_classes)
+        measured = measure_costs(twin, self.costs).items()
+        costs = {name: int(v) if name in ("params", "flops") else round(v, 6) for name, v in measured}
+        del twin
+        self._trial_costs.update(costs)
+        trial.set_user_attr(COSTS_ATTR, costs)
+        self.tracker.log_metrics(run_id, 0, {name: value for name, value in costs.items() if name != "params"})
+        for key, value in constraint_values(costs, self.limits).items():
+            trial.set_constraint(key, value)
+        reason = infeasible_reason(costs, self.limits)
+        if reason is not None:
+            trial.set_user_attr(INFEASIBLE_ATTR, reason)
+            trial.set_user_attr(EPOCHS_RUN_ATTR, 0)
+            raise Infeasible(reason)
 
     def _record_failure(self, trial: optuna.Trial, tags: dict[str, Any], reason: str) -> None:
         trial.set_user_attr(REASON_ATTR, reason)

@@ -33,7 +33,7 @@ from cnnsearch.search import _trial_loop as trial_loop
 from cnnsearch.search._locks import study_lock
 from cnnsearch.search._objective import Objective
 from cnnsearch.search._protocols import StudyDisplay, StudyPlots, Tracking
-from cnnsearch.search._states import best_trial, trial_counts
+from cnnsearch.search._states import best_trial, score, trial_counts
 from cnnsearch.search._study import enqueue_initial_params, open_study
 from cnnsearch.spec import Spec, spec_to_toml
 
@@ -106,7 +106,7 @@ class AfterTrial:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         best = best_trial(study)
         counts = trial_counts(study).by_name()
-        self.tracking.log_study_progress(self.parent_run_id, trial.number, best.value if best else None, counts)
+        self.tracking.log_study_progress(self.parent_run_id, trial.number, score(best) if best else None, counts)
         if self.display is not None:
             self.display.trial_finished(study, trial)
         if self.plots is not None:

@@ -49,7 +49,14 @@ def trial_counts(study: optuna.Study) -> TrialCounts:
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The best complete trial, or None when none completed."""
+    """The best complete trial, or None when none completed.
+
+    In a multi-objective study: the most accurate feasible one (the best first objective), which
+    is on the front; ``best --export`` ships it unless ``--pick`` says otherwise.
+    """
+    if len(study.directions) > 1:
+        done = ranked(study)
+        return done[0] if done else None
     try:
         return study.best_trial
     except ValueError:
@@ -57,7 +64,22 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
 
 
 def ranked(study: optuna.Study) -> list[FrozenTrial]:
-    """The complete trials with a value, best first (by the study's direction)."""
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    return sorted(done, key=lambda t: float(t.value or 0.0), reverse=maximize)
+    """The feasible complete trials with a value, best first (by the first objective's direction)."""
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.values is not None and feasible(t)
+    ]
+    maximize = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
+    return sorted(done, key=lambda t: float(score(t) or 0.0), reverse=maximize)
+
+
+def score(trial: FrozenTrial) -> float | None:
+    """The value the search trained for: the trial's value, or its first objective's in a
+    multi-objective study (where Optuna's ``FrozenTrial.value`` raises). None without values."""
+    return trial.values[0] if trial.values else None
+
+
+def feasible(trial: FrozenTrial) -> bool:
+    """Within every hard limit (Optuna's constraints all <= 0); a trial without constraints is."""
+    return all(value <= 0.0 for value in trial.constraints.values())

@@ -90,8 +90,11 @@ def _require(module: str, message: str) -> None:
 
 
 def make_pruner(spec: Spec) -> optuna.pruners.BasePruner:
+    """The study's pruner; none with objectives, where ``search._cost_pruning`` prunes instead (Optuna's raise there)."""
     s, epochs = spec.study, spec.train.epochs
     pruners = optuna.pruners
+    if s.objectives:
+        return pruners.NopPruner()
     if s.pruner == "hyperband":
         return pruners.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
     if s.pruner == "median":
@@ -112,19 +115,28 @@ def open_study(spec: Spec, worker: int = 0, tracking: StudyTracking | None = Non
     seed = spec.study.seed + _trial_count(storage, spec.study.name) + 7919 * worker
     if isinstance(storage, optuna.storages.RDBStorage):
         seed += zlib.crc32(f"{heartbeat.HOST}:{os.getpid()}".encode())  # processes on several machines
+    objectives = spec.study.objectives
+    directions = [o.direction for o in objectives] or [spec.study.direction]
     try:
         study = optuna.create_study(
             study_name=spec.study.name,
             storage=storage,
             sampler=make_sampler(spec, seed % 2**32),
             pruner=make_pruner(spec),
-            direction=spec.study.direction,
+            directions=directions,
             load_if_exists=True,
         )
     except ValueError as exc:
         raise CnnsearchError(f"study '{spec.study.name}': {exc}") from None
+    created = [d.name.lower() for d in study.directions]
+    if len(created) != len(directions) or (objectives and created != directions):
+        names = study.metric_names or ["?"] * len(created)
+        raise CnnsearchError(
+            f"study '{spec.study.name}' was made to {', '.join(f'{d} {m}' for d, m in zip(created, names))}; "
+            f"this spec's objectives differ: give it another study.name"
+        )
     if study.metric_names is None:  # optuna-dashboard's axes then read the metric, not "Objective 0"
-        study.set_metric_names([spec.study.metric])
+        study.set_metric_names([o.metric for o in objectives] or [spec.study.metric])
     if SPEC_SHA_ATTR not in study.user_attrs:  # a short reference: the spec itself is the parent run's artifact
         study.set_user_attr(SPEC_SHA_ATTR, hashlib.sha256(spec_to_toml(spec).encode()).hexdigest())
     return study

@@ -45,7 +45,9 @@ DONE, RECYCLE, STOPPED, TIMEOUT = "done", "recycle", "stopped", "timeout"
 class _Owned:
     """Wraps the objective: claim the new trial (owner + heartbeat), then open the start gate."""
 
-    def __init__(self, objective: Callable[[optuna.Trial], float], gate: contextlib.ExitStack, own: bool) -> None:
+    def __init__(
+        self, objective: Callable[[optuna.Trial], float | list[float]], gate: contextlib.ExitStack, own: bool
+    ) -> None:
         self.objective = objective
         self.gate = gate
         self.own = own
@@ -53,7 +55,7 @@ class _Owned:
         self.number: int | None = None
         self.fault: str | None = None
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | list[float]:
         self.number = trial.number
         try:
             if self.own:
@@ -96,7 +98,7 @@ AfterTrial = Callable[[optuna.Study, FrozenTrial], None]
 
 def run_trials(
     study: optuna.Study,
-    objective: Callable[[optuna.Trial], float],
+    objective: Callable[[optuna.Trial], float | list[float]],
     spec: Spec,
     since: float,
     tracking: StudyTracking | None,
@@ -122,7 +124,7 @@ def deadline_of(spec: Spec, since: float) -> float | None:
 
 def _trial_loop(
     study: optuna.Study,
-    objective: Callable[[optuna.Trial], float],
+    objective: Callable[[optuna.Trial], float | list[float]],
     spec: Spec,
     since: float,
     tracking: StudyTracking | None,

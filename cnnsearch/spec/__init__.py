@@ -18,6 +18,16 @@ from cnnsearch.spec._conditions import (
 )
 from cnnsearch.spec._dumping import spec_to_dict, spec_to_toml
 from cnnsearch.spec._loading import apply_overrides, load_spec, validate_spec
+from cnnsearch.spec._objectives import (
+    COSTS,
+    HISTORY_KEYS,
+    LIMITS,
+    ObjectiveSpec,
+    describe_objectives,
+    is_multi_objective,
+    limits,
+    measured_costs,
+)
 from cnnsearch.spec._references import describe_exception, load_build_function
 from cnnsearch.spec._schema import (
     AugmentSpec,
@@ -37,6 +47,9 @@ from cnnsearch.spec._types import BACKBONES, Choices, FloatRange, IntRange, flat
 __all__ = [
     "BACKBONES",
     "COMPILE_PARAMS",
+    "COSTS",
+    "HISTORY_KEYS",
+    "LIMITS",
     "PLAIN_FIELDS",
     "TUNED_SECTIONS",
     "AugmentSpec",
@@ -47,6 +60,7 @@ __all__ = [
     "FloatRange",
     "IntRange",
     "ModelSpec",
+    "ObjectiveSpec",
     "PerformanceSpec",
     "ResidualSpec",
     "Spec",
@@ -55,12 +69,16 @@ __all__ = [
     "TrainSpec",
     "active",
     "apply_overrides",
+    "describe_objectives",
     "describe_exception",
     "flat_fields",
     "grid",
+    "is_multi_objective",
+    "limits",
     "load_build_function",
     "load_spec",
     "may_be_active",
+    "measured_costs",
     "parse_duration",
     "searched_names",
     "spec_to_dict",

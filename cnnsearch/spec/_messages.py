@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -22,10 +23,10 @@ def format_error(exc: ValidationError, source: str, overridden: frozenset[str] |
     first = errors[0]
     loc = _field_path(first["loc"])
     message = _message(dict(first))
-    # A model_validator's message "name: ..." names the field it is about.
-    named = re.match(r"^([a-z_]+): ", message)
+    # A model_validator's message "name: ..." names the field it is about ("objectives[1].metric: ..." too).
+    named = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)*): ", message)
     if named and first["type"] == "value_error":
-        loc, message = loc + [named.group(1)], message[named.end() :]
+        loc, message = loc + re.findall(r"\[\d+\]|[a-z_]+", named.group(1)), message[named.end() :]
     field = ".".join(loc).replace(".[", "[")
     where = origin(field, source, overridden)
     if first["type"] == "extra_forbidden":
@@ -110,8 +111,12 @@ def _suggestion(loc: list[str]) -> str:
     """'did you mean ...' for a mistyped key, from the fields of the enclosing section."""
     model: type[BaseModel] = Spec
     for part in loc[:-1]:
+        if part.startswith("["):
+            continue  # an item of a list of tables (study.objectives[1]): the list's item model
         field = model.model_fields.get(part)
         annotation = getattr(field, "annotation", None)
+        if typing.get_origin(annotation) is list and typing.get_args(annotation):
+            annotation = typing.get_args(annotation)[0]
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             # Inside a tunable's table: the keys of a range or choices.
             names = ["low", "high", "step", "log", "choices"]

@@ -14,6 +14,8 @@ from pydantic import Field, field_validator, model_validator
 
 from cnnsearch.spec._export import ExportSpec
 from cnnsearch.spec._limits import path_kind
+from cnnsearch.spec._objectives import COSTS, ObjectiveSpec, fill_metric, spec_problem, study_problem
+from cnnsearch.spec._performance import PerformanceSpec
 from cnnsearch.spec._types import (
     BACKBONES,
     ArchitectureParam,
@@ -43,8 +45,6 @@ Pruner = Literal["hyperband", "median", "successive_halving", "wilcoxon", "none"
 MAX_SEED = 2**32 - 1
 #: Images are resized to at most this many pixels a side (as ``[model.backbone] image_size``).
 MAX_IMAGE_SIDE = 1024
-#: Batches per compiled call; more than an epoch's steps gains nothing, and huge values overflow.
-MAX_STEPS_PER_EXECUTION = 10_000
 Dataset = Literal["cifar10", "mnist", "fashion_mnist", "digits", "directory", "npz"]
 
 
@@ -81,6 +81,26 @@ class StudySpec(_Strict):
         description="with study.timeout: the last share of it trains the best params once more, "
         "for as many epochs as that time buys at their measured seconds per epoch (0: off)",
     )
+    objectives: list[ObjectiveSpec] = Field(
+        default_factory=list, description=f"the metric trained for, then costs ({', '.join(COSTS)})"
+    )
+    # Hard limits on the costs (docs/multi-objective.md): a network over one is never trained.
+    max_params: int | None = Field(None, gt=0)
+    max_flops: float | None = Field(None, gt=0, description="floating-point operations for one image")
+    max_size_mb: float | None = Field(None, gt=0, description="the network's .keras file, MB (1e6 bytes)")
+    max_latency_ms: float | None = Field(None, gt=0, description="median batch-1 inference on this machine")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _objectives_metric(cls, data: Any) -> Any:
+        return fill_metric(data)
+
+    @model_validator(mode="after")
+    def _check_objectives(self) -> StudySpec:
+        problem = study_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -342,34 +362,6 @@ class TrackingSpec(_Strict):
     experiment: str = Field("", description="defaults to the study name")
 
 
-class PerformanceSpec(_Strict):
-    """Training speed settings; ``"auto"`` picks per device kind what measured faster there.
-
-    Not part of the search space: every trial trains with the same settings
-    (``cnnsearch/training/_performance.py`` resolves them, ``docs/benchmarks.md`` has the figures).
-    """
-
-    mixed_precision: Literal["auto", True, False] = "auto"
-    jit_compile: Literal["auto", True, False] = "auto"
-    steps_per_execution: Literal["auto"] | int = "auto"
-
-    @field_validator("mixed_precision", "jit_compile", mode="before")
-    @classmethod
-    def _auto_or_bool(cls, value: Any) -> Any:
-        if value != "auto" and not isinstance(value, bool):
-            raise ValueError(f'expected "auto", true or false, got {value!r}')
-        return value
-
-    @field_validator("steps_per_execution", mode="before")
-    @classmethod
-    def _auto_or_steps(cls, value: Any) -> Any:
-        if value != "auto" and (
-            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STEPS_PER_EXECUTION
-        ):
-            raise ValueError(f'expected "auto" or an integer from 1 to {MAX_STEPS_PER_EXECUTION}, got {value!r}')
-        return value
-
-
 class Spec(_Strict):
     """A whole validated search spec."""
 
@@ -389,4 +381,7 @@ class Spec(_Strict):
                 "export.rerank: the trials are already scored by cross-validation (study.folds > 1); "
                 "leave rerank at 0, or set study.folds = 1"
             )
+        problem = spec_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self

@@ -34,7 +34,7 @@ from cnnsearch._keys import (
     TRIAL_TAG,
 )
 from cnnsearch._paths import HOME, mlflow_db
-from cnnsearch.spec import Spec
+from cnnsearch.spec import Spec, describe_objectives, limits
 from cnnsearch.tracking._views import trials_view_tag
 
 #: Per-epoch metrics go out in one batch per epoch, but at most once per this many seconds:
@@ -187,6 +187,7 @@ class Tracker:
                 "pruner": s.pruner,
                 "seed": s.seed,
                 "epochs": self.spec.train.epochs,
+                **({"objectives": describe_objectives(s)} if s.objectives or limits(s) else {}),
             },
         )
         for name, text in spec_files.items():

@@ -12,6 +12,15 @@ from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
     from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
+    from cnnsearch.training._costs import (
+        MIN_REPEATS,
+        WARMUP_CALLS,
+        count_flops,
+        device_name,
+        keras_file_mb,
+        latency_ms,
+        measure_costs,
+    )
     from cnnsearch.training._diagnosis import LABELS, Diagnosis, diagnose
     from cnnsearch.training._fit import (
         compile_model,
@@ -38,6 +47,7 @@ __all__ = [
     "AUTO",
     "LABELS",
     "MAX_LOGGED_CLASSES",
+    "MIN_REPEATS",
     "ONE_CYCLE_END",
     "ONE_CYCLE_START",
     "ONE_CYCLE_WARMUP",
@@ -47,19 +57,25 @@ __all__ = [
     "EpochReporter",
     "Settings",
     "SparseSmoothedCrossentropy",
+    "WARMUP_CALLS",
     "apply_precision",
     "check_class_weights",
     "class_index",
     "class_weights",
     "compile_model",
+    "count_flops",
     "device_kind",
+    "device_name",
     "diagnose",
     "fine_tune_epochs",
     "fit",
     "fit_full",
+    "keras_file_mb",
+    "latency_ms",
     "learning_rate",
     "make_loss",
     "make_optimizer",
+    "measure_costs",
     "metric_name",
     "per_class_metrics",
     "resample",

@@ -103,3 +103,22 @@ def test_initial_params_are_queued_once(tmp_path: Path) -> None:
     without = _spec(tmp_path, name="plain")
     enqueue_initial_params(open_study(without), without)  # no initial_params: nothing queued
     assert open_study(without).trials == []
+
+
+OBJECTIVES = [{"metric": "val_accuracy", "direction": "maximize"}, {"metric": "latency_ms", "direction": "minimize"}]
+
+
+def test_objectives_open_a_multi_objective_study_without_optuna_pruning(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, objectives=OBJECTIVES, pruner="median")
+    study = open_study(spec)
+    assert study.directions == [optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE]
+    assert study.metric_names == ["val_accuracy", "latency_ms"]
+    # Optuna's trial.report raises in such a study: the cost-group rule prunes instead (search/_cost_pruning.py).
+    assert type(make_pruner(spec)) is optuna.pruners.NopPruner
+    assert type(make_sampler(spec, seed=1)) is optuna.samplers.TPESampler
+
+
+def test_a_study_made_with_other_objectives_is_refused(tmp_path: Path) -> None:
+    open_study(_spec(tmp_path))
+    with pytest.raises(CnnsearchError, match="^study 'opened' was made to maximize val_accuracy; this spec's "):
+        open_study(_spec(tmp_path, objectives=OBJECTIVES))
