@@ -176,7 +176,8 @@ def trials(
             console = Console(highlight=False)
             if front:  # the trials with their costs, to choose from (best --pick)
                 title = f"Front of '{resolved.study.name}' ({len(frame)} trials)"
-                console.print(front_table(frame, title, resolved.study.metric))
+                for line in front_table(frame, title, resolved.study.metric, width=console.width):
+                    console.print(line, soft_wrap=True)
             else:
                 for line in trials_table(frame, f"Trials of '{resolved.study.name}'", width=console.width, wide=wide):
                     console.print(line, soft_wrap=True)  # lines were fitted to the width already (or --wide)

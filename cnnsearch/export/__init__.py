@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from cnnsearch.export._objectives_card import measured_objectives, objectives_line, objectives_markdown
     from cnnsearch.export._pipeline import ExportResult, default_directory, export_best
     from cnnsearch.export._predict import Prediction, Predictor, expand
-    from cnnsearch.export._shipping import Shipped, average, retrain_epochs, ship
+    from cnnsearch.export._shipping import Shipped, average, ensemble_members, retrain_epochs, ship
 
 __all__ = [
     "CARD_JSON",
@@ -46,6 +46,7 @@ __all__ = [
     "classification_figures",
     "compare",
     "default_directory",
+    "ensemble_members",
     "expand",
     "export_best",
     "measured_objectives",

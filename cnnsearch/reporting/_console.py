@@ -106,7 +106,9 @@ class SearchConsole:
         self.console.print(best_trials_table(study, self.spec, top))
         if len(study.directions) > 1:  # accuracy against cost: the trials to choose from
             frame = front_frame(study, self.spec)
-            self.console.print(front_table(frame, f"Front of '{study.study_name}' ({len(frame)} trials)", self.metric))
+            title = f"Front of '{study.study_name}' ({len(frame)} trials)"
+            for line in front_table(frame, title, self.metric, width=self.console.width):
+                self.console.print(line, soft_wrap=True)
 
     def say(self, text: str) -> None:
         self.console.print(text)

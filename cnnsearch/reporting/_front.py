@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch._keys import CURVE_ATTR, INFEASIBLE_ATTR
 from cnnsearch.reporting._tables import trials_frame
+from cnnsearch.reporting._trials_view import trials_table
 from cnnsearch.search import front, score, trial_costs
 from cnnsearch.spec import COSTS, Spec, limits, measured_costs
 
@@ -54,28 +55,10 @@ def front_frame(study: optuna.Study, spec: Spec) -> pd.DataFrame:
     return frame[[*keep, "mlflow_run_id", *(c for c in frame.columns if c.startswith("params."))]]
 
 
-def front_table(frame: pd.DataFrame, title: str, metric: str = "value") -> Any:
-    """Trials (``trials_frame`` or :func:`front_frame` rows) as a rich table: trial, score, each cost, epochs, params."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    fixed = ["number", "value", *(c for c in frame.columns if c.startswith("costs.")), "epochs_run"]
-    for column in fixed:
-        cost = column.removeprefix("costs.")
-        label = {"number": "trial", "value": metric, "epochs_run": "epochs"}.get(column, cost)
-        table.add_column(f"{label} ({UNITS[cost]})" if cost in UNITS and cost != "params" else label, justify="right")
-    table.add_column("hyperparameters", overflow="fold", ratio=1)
-    for row in frame.to_dict("records"):
-        cells = [_cell(column.removeprefix("costs."), row.get(column)) for column in fixed]
-        params = "  ".join(
-            f"{k.removeprefix('params.')}={_cell('', v)}"
-            for k, v in row.items()
-            if k.startswith("params.") and _known(v)
-        )
-        table.add_row(*cells, escape(params))
-    return table
+def front_table(frame: pd.DataFrame, title: str, metric: str = "value", width: int = 80) -> list[Any]:
+    """The lines to print for the front (``trials_frame`` or :func:`front_frame` rows): one line per
+    trial, its score under the metric's name, then each cost, epochs and params, fitted to ``width``."""
+    return trials_table(frame, title, width=width, value_header=metric)
 
 
 def front_html(frame: pd.DataFrame, metric: str = "value") -> str:

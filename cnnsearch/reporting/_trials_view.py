@@ -41,16 +41,19 @@ class _Column:
         return max(len(self.header), *(len(c) for c in self.cells)) if self.cells else len(self.header)
 
 
-def trials_table(frame: pd.DataFrame, title: str, width: int = 80, wide: bool = False) -> list[Text]:
+def trials_table(
+    frame: pd.DataFrame, title: str, width: int = 80, wide: bool = False, value_header: str = "value"
+) -> list[Text]:
     """The lines to print for ``trials_frame`` rows: title, header, one line per trial, then a footer
     naming the columns a narrow ``width`` left out and the abbreviated param names.
 
-    ``wide`` keeps every column whatever the width (the lines may then be longer).
+    ``wide`` keeps every column whatever the width (the lines may then be longer); ``value_header``
+    names the score's column (the front shows the metric's name beside the costs).
     """
     rows = frame.to_dict("records")
     if not rows:
         return [Text(title), Text("no trials to show")]
-    full = _columns(rows, compact=False)
+    full = _columns(rows, compact=False, value_header=value_header)
     left_out: list[str] = []
     legend: dict[str, str] = {}
     if wide:
@@ -58,10 +61,10 @@ def trials_table(frame: pd.DataFrame, title: str, width: int = 80, wide: bool = 
     elif _width(full, note=MIN_NOTE) <= width:  # every column, the note cut to the rest of the line
         shown = _cut_note(full, width)
     else:
-        shown, left_out, legend = _fit(rows, width)
+        shown, left_out, legend = _fit(rows, width, value_header)
     lines = [Text(title), _line([c.header for c in shown], shown, style="bold")]
     for i in range(len(rows)):
-        state = str(rows[i]["state"])
+        state = str(rows[i].get("state", ""))
         lines.append(_line([c.cells[i] for c in shown], shown, state_style=STATE_STYLE.get(state)))
     footer = []
     if legend:
@@ -73,7 +76,7 @@ def trials_table(frame: pd.DataFrame, title: str, width: int = 80, wide: bool = 
     return lines
 
 
-def _columns(rows: list[dict[str, Any]], compact: bool) -> list[_Column]:
+def _columns(rows: list[dict[str, Any]], compact: bool, value_header: str = "value") -> list[_Column]:
     """Every column, in the order they are shown; ``compact``: short headers and labels."""
 
     def cells(key: str, convert: Any = fmt) -> tuple[str, ...]:
@@ -85,7 +88,7 @@ def _columns(rows: list[dict[str, Any]], compact: bool) -> list[_Column]:
     columns = [
         _Column("trial", "trial", cells("number"), right=True),
         _Column("state", "state", cells("state")),
-        _Column("value", "value", cells("value"), right=True),
+        _Column("value", value_header, cells("value"), right=True),
         _Column("secs", "secs", cells("duration_s"), right=True),
         _Column("epochs", "ep" if compact else "epochs", cells("epochs_run"), right=True),
         _Column(
@@ -103,7 +106,9 @@ def _columns(rows: list[dict[str, Any]], compact: bool) -> list[_Column]:
         name = key.split(".", 1)[1]
         columns.append(_Column(name, name, values, right=numeric))
     columns.append(_Column("note", "note", tuple(_note(row) for row in rows)))
-    return [c for c in columns if c.name in ("trial", "state", "value", "secs") or any(c.cells)]
+    # trial, state, value and secs always (the front's rows have no state: there, trial and value)
+    always = ("trial", "state", "value", "secs") if any("state" in row for row in rows) else ("trial", "value")
+    return [c for c in columns if c.name in always or any(c.cells)]
 
 
 def _note(row: dict[str, Any]) -> str:
@@ -114,11 +119,13 @@ def _note(row: dict[str, Any]) -> str:
     return "" if missing(row.get("fail_reason")) else str(row["fail_reason"])
 
 
-def _fit(rows: list[dict[str, Any]], width: int) -> tuple[list[_Column], list[str], dict[str, str]]:
+def _fit(
+    rows: list[dict[str, Any]], width: int, value_header: str = "value"
+) -> tuple[list[_Column], list[str], dict[str, str]]:
     """The columns that fit ``width``: trial, state, value and secs always, then epochs, the
     params (those that vary first), the diagnosis, the note (at least MIN_NOTE) and the run;
     shown in their usual order. Returns them, the names left out and the abbreviations used."""
-    columns = _columns(rows, compact=True)
+    columns = _columns(rows, compact=True, value_header=value_header)
     names = [c.name for c in columns]
     abbreviated = _abbreviate(columns)
     by_name = {c.name: abbreviated.get(c.name, c) for c in columns}
