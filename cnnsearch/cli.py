@@ -176,7 +176,7 @@ def trials(
             console = Console(highlight=False)
             if front:  # the trials with their costs, to choose from (best --pick)
                 title = f"Front of '{resolved.study.name}' ({len(frame)} trials)"
-                for line in front_table(frame, title, resolved.study.metric, width=console.width):
+                for line in front_table(frame, title, resolved.study.metric, width=console.width, wide=wide):
                     console.print(line, soft_wrap=True)
             else:
                 for line in trials_table(frame, f"Trials of '{resolved.study.name}'", width=console.width, wide=wide):

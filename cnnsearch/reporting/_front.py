@@ -55,10 +55,12 @@ def front_frame(study: optuna.Study, spec: Spec) -> pd.DataFrame:
     return frame[[*keep, "mlflow_run_id", *(c for c in frame.columns if c.startswith("params."))]]
 
 
-def front_table(frame: pd.DataFrame, title: str, metric: str = "value", width: int = 80) -> list[Any]:
+def front_table(
+    frame: pd.DataFrame, title: str, metric: str = "value", width: int = 80, wide: bool = False
+) -> list[Any]:
     """The lines to print for the front (``trials_frame`` or :func:`front_frame` rows): one line per
     trial, its score under the metric's name, then each cost, epochs and params, fitted to ``width``."""
-    return trials_table(frame, title, width=width, value_header=metric)
+    return trials_table(frame, title, width=width, wide=wide, value_header=metric)
 
 
 def front_html(frame: pd.DataFrame, metric: str = "value") -> str:

@@ -54,9 +54,12 @@ def seconds_per_epoch(trial: FrozenTrial) -> float | None:
 def plan(study: optuna.Study, spec: Spec, remaining_s: float) -> tuple[FrozenTrial, int] | None:
     """The trial whose params to train once more and for how many epochs; None when not worth it.
 
-    None when a final training already ran (or was queued) in this study, no trial completed,
-    or the time left buys fewer than ``MIN_GAIN`` times the winner's own epochs.
+    None when ``final_share`` is off (0), a final training already ran (or was queued) in this
+    study, no trial completed, or the time left buys fewer than ``MIN_GAIN`` times the winner's
+    own epochs.
     """
+    if not spec.study.final_share:
+        return None
     if any(is_final(t) for t in study.get_trials(deepcopy=False)):
         return None
     candidates = [t for t in ranked(study) if not is_final(t)]

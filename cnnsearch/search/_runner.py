@@ -140,7 +140,7 @@ def run(
         why = trial_loop.run_trials(
             study, objective, spec, session.since, tracking, after_trial, deadline=explore_until
         )
-        if why in (trial_loop.DONE, trial_loop.TIMEOUT) and session.deadline is not None:
+        if why in (trial_loop.DONE, trial_loop.TIMEOUT) and session.deadline is not None and spec.study.final_share:
             why = _final_training(session, objective, after_trial, display) or why
         if why == trial_loop.STOPPED:
             status = "FAILED"

@@ -71,6 +71,13 @@ def test_the_best_trial_trains_for_the_epochs_the_time_left_buys(tmp_path: Path)
     assert epochs == 15  # (305 s - 5 s kept back) / 20 s per epoch of trial 1
 
 
+def test_no_final_training_without_final_share(tmp_path: Path) -> None:
+    """A timeout alone (cifar10.toml has one) never adds a final training after n_trials."""
+    study = _study(_trial(0.9, seconds=2, epochs=2))
+    assert final.plan(study, _spec(tmp_path, "study.final_share=0"), remaining_s=3000.0) is None
+    assert final.plan(study, _spec(tmp_path), remaining_s=3000.0) is not None
+
+
 def test_the_final_schedule_is_at_most_ten_times_train_epochs(tmp_path: Path) -> None:
     spec = _spec(tmp_path, epochs=2)
     study = _study(_trial(0.9, seconds=2, epochs=2))
