@@ -11,15 +11,15 @@ training switch is off, and the switch is on by default):
   runs tab, sets the filter, the sort and the columns. Its state cannot expand
   nested runs (the UI drops ``runsExpanded`` from shared views), so the view lists
   the trials themselves: filtered on ``cnnsearch.kind = 'trial'``, best score first,
-  with the score, state, diagnosis and searched params as columns.
+  with the score, state, diagnosis, measured costs and searched params as columns.
 """
 
 from __future__ import annotations
 
 import json
 
-from cnnsearch._keys import DIAGNOSIS_TAG, KIND_TAG, SCORE_PREFIX, STATE_TAG
-from cnnsearch.spec import Spec, searched_names
+from cnnsearch._keys import DIAGNOSIS_TAG, KIND_TAG, PARAM_COUNT_ATTR, SCORE_PREFIX, STATE_TAG
+from cnnsearch.spec import Spec, measured_costs, searched_names
 
 #: The saved view's key (experiment tag ``mlflow.sharedViewState.cnnsearch-trials``).
 TRIALS_VIEW = "cnnsearch-trials"
@@ -32,6 +32,8 @@ def trials_view_tag(spec: Spec) -> tuple[str, str]:
     """(tag key, value) of the saved view "cnnsearch trials" for this spec's metric and params."""
     score = f"{SCORE_PREFIX}{spec.study.metric}"
     columns = [f"metrics.`{score}`", f"tags.`{STATE_TAG}`", f"tags.`{DIAGNOSIS_TAG}`"]
+    # The costs a multi-objective (or limited) study measures: each trial logs them at step 0.
+    columns += [f"metrics.`{PARAM_COUNT_ATTR if c == 'params' else c}`" for c in measured_costs(spec.study)]
     columns += [f"params.`{name}`" for name in searched_names(spec)]
     state = {
         "searchFilter": f"tags.`{KIND_TAG}` = 'trial'",

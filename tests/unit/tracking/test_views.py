@@ -30,6 +30,15 @@ def test_a_minimized_metric_sorts_ascending(tiny_spec_file) -> None:
     assert state["orderByKey"] == "metrics.`score_val_loss`" and state["orderByAsc"] is True
 
 
+def test_a_multi_objective_study_shows_its_costs_beside_the_score(tiny_spec_file) -> None:
+    objectives = (
+        'study.objectives=[{metric="val_accuracy", direction="maximize"}, {metric="latency_ms", direction="minimize"}]'
+    )
+    spec = load_spec(tiny_spec_file(), [objectives, "study.max_params=5000"])
+    columns = json.loads(json.loads(trials_view_tag(spec)[1])["state"])["selectedColumns"]
+    assert columns[3:5] == ["metrics.`param_count`", "metrics.`latency_ms`"], columns
+
+
 def test_the_url_opens_model_training_on_the_view() -> None:
     assert experiment_url("http://127.0.0.1:5000/", "3") == (
         "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning&viewStateShareKey=cnnsearch-trials"
