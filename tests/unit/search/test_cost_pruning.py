@@ -47,6 +47,7 @@ def test_peers_may_cost_up_to_the_tolerance_more() -> None:
     [
         ("epoch 0 is never judged", "median", [0.1], 2),
         ("the last epoch is never judged", "median", [0.1] * 10, 2),
+        ("less than half the schedule left (epoch 5 of 10)", "median", [0.1] * 6, 2),
         ("fewer complete trials than startup_trials", "median", [0.1, 0.2], 5),
         ("a NaN value", "median", [0.1, float("nan")], 2),
         ("no rule", None, [0.1, 0.2], 2),
@@ -56,6 +57,15 @@ def test_peers_may_cost_up_to_the_tolerance_more() -> None:
 def test_when_nothing_is_pruned(case: str, rule: str | None, curve: list[float], startup: int) -> None:
     judge = CostGroupRule(rule, ("params",), maximize=True, startup_trials=startup, epochs=10)
     assert judge.judge(CHEAP, 9, {"params": 10_000}, curve) is None, case
+
+
+def test_pruning_stops_once_half_the_schedule_is_spent() -> None:
+    peers = [_trial(n, 1_000, [0.5] * 10) for n in (10, 11)]
+    assert [_rule().judge(peers, 9, {"params": 2_000}, [0.1] * (e + 1)) is not None for e in range(10)] == (
+        [False] + [True] * 4 + [False] * 5  # epochs 1-4 of 10: 5 or more epochs still to save
+    )
+    assert _rule(epochs=3).last_epoch == 2  # a short schedule is still judged at epoch 1
+    assert _rule(epochs=2).last_epoch == 1  # (epoch 1 of 2 is the last: never judged)
 
 
 def test_successive_halving_keeps_the_top_third_at_each_rung() -> None:
