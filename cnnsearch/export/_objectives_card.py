@@ -27,7 +27,15 @@ def measured_objectives(
     import keras
 
     from cnnsearch.search import score, trial_costs
-    from cnnsearch.training import MIN_REPEATS, WARMUP_CALLS, count_flops, device_name, keras_file_mb, latency_ms
+    from cnnsearch.training import (
+        MIN_REPEATS,
+        ROUNDS,
+        WARMUP_CALLS,
+        count_flops,
+        device_name,
+        keras_file_mb,
+        latency_ms,
+    )
 
     keras_file = staging / "model.keras"
     size = keras_file.stat().st_size / 1e6 if keras_file.is_file() else keras_file_mb(twin)
@@ -56,7 +64,7 @@ def measured_objectives(
         "backend": keras.backend.backend(),
         "latency_rule": (
             f"median wall time of model.predict_on_batch on one image, after {WARMUP_CALLS} warm-up calls, "
-            f"over at least {MIN_REPEATS} calls"
+            f"in {ROUNDS} rounds of at least {MIN_REPEATS} calls: the lowest round median"
         ),
         "size_file": "model.keras" if keras_file.is_file() else "model.keras (saved to measure; not exported)",
         "exported": exported,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
     from cnnsearch.training._costs import (
         MIN_REPEATS,
+        ROUNDS,
         WARMUP_CALLS,
         count_flops,
         device_name,
@@ -48,6 +49,7 @@ __all__ = [
     "LABELS",
     "MAX_LOGGED_CLASSES",
     "MIN_REPEATS",
+    "ROUNDS",
     "ONE_CYCLE_END",
     "ONE_CYCLE_START",
     "ONE_CYCLE_WARMUP",
