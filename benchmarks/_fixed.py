@@ -8,8 +8,10 @@ images); without it, scikit-learn's digits.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,3 +88,13 @@ def versions() -> str:
             parts.append(f"{module} {getattr(loaded, '__version__', '?')}")
     cpu = os.cpu_count()
     return ", ".join(parts) + f"; {platform.machine()} {cpu} CPUs, load {os.getloadavg()[0]:.1f}"
+
+
+def mean_std(values: list[float]) -> str:
+    """``mean ± std`` of the finite values, 4 decimals (one value alone; ``n/a`` for none)."""
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"

@@ -45,7 +45,7 @@ BACKEND = load_keras()
 
 import keras  # noqa: E402
 
-from _fixed import versions  # noqa: E402
+from _fixed import mean_std, versions  # noqa: E402
 from cnnsearch._keys import INFEASIBLE_ATTR  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.search import feasible  # noqa: E402
@@ -194,20 +194,11 @@ def summarize(results: list[dict[str, Any]], methods: list[str]) -> list[str]:
         rows = [r for r in results if r["method"] == method]
         counts = " / ".join(f"{statistics.mean(r[k] for r in rows):.1f}" for k in ("complete", "pruned", "infeasible"))
         lines.append(
-            f"| {method} | {_mean_std([r['hypervolume'] for r in rows])} | {_mean_std([r['best_accuracy'] for r in rows])} "
+            f"| {method} | {mean_std([r['hypervolume'] for r in rows])} | {mean_std([r['best_accuracy'] for r in rows])} "
             f"| {statistics.mean(len(r['front']) for r in rows):.1f} | {statistics.mean(r['epochs'] for r in rows):.0f} "
             f"| {counts} | {sum(r['infeasible_epochs'] for r in rows)} | {statistics.mean(r['seconds'] for r in rows):.0f} |"
         )
     return lines
-
-
-def _mean_std(values: list[float]) -> str:
-    values = [v for v in values if math.isfinite(v)]
-    if not values:
-        return "n/a"
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cnnsearch  # noqa: E402
+from _fixed import mean_std  # noqa: E402
 from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, INITIAL_ATTR  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.export import ship  # noqa: E402
@@ -55,7 +56,6 @@ from cnnsearch.models import build  # noqa: E402
 from cnnsearch.spec import load_spec  # noqa: E402
 from cnnsearch.training import fit_full  # noqa: E402
 from search_efficiency import Ledger, run_keras_tuner, run_optuna  # noqa: E402
-from search_efficiency import _mean_std as mean_std  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
 RULES = ("retrain", "checkpoint", "ensemble")

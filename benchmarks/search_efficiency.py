@@ -48,6 +48,7 @@ BACKEND = load_keras()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from _fixed import mean_std  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.models import build  # noqa: E402
 from cnnsearch.search import suggest  # noqa: E402
@@ -366,20 +367,11 @@ def summarize(results: list[dict[str, Any]], methods: list[str], budget: int) ->
     for method in methods:
         rows = [r for r in results if r["method"] == method]
         lines.append(
-            f"| {method} | {_mean_std([r['best_val'] for r in rows])} | {_mean_std([r['test'] for r in rows])} | "
+            f"| {method} | {mean_std([r['best_val'] for r in rows])} | {mean_std([r['test'] for r in rows])} | "
             f"{statistics.mean(r['epochs'] for r in rows):.0f} | {statistics.mean(r['trials'] for r in rows):.1f} | "
             f"{statistics.mean(r['seconds'] for r in rows):.0f} |"
         )
     return lines
-
-
-def _mean_std(values: list[float]) -> str:
-    values = [v for v in values if math.isfinite(v)]
-    if not values:
-        return "n/a"
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
 def plot(results: list[dict[str, Any]], methods: list[str], budget: int, path: Path) -> None:
