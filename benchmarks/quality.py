@@ -51,7 +51,7 @@ import cnnsearch  # noqa: E402
 from _fixed import mean_std  # noqa: E402
 from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, INITIAL_ATTR  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
-from cnnsearch.export import ship  # noqa: E402
+from cnnsearch.export import MIRRORED, ship, wants_flips, with_flips  # noqa: E402
 from cnnsearch.models import build  # noqa: E402
 from cnnsearch.spec import load_spec  # noqa: E402
 from cnnsearch.training import fit_full  # noqa: E402
@@ -105,13 +105,20 @@ def run_cnnsearch(name: str, seed: int, args: argparse.Namespace, scratch: Path)
         "default": spec.export.ship,
         **against_initial(study),
     }
+    plain = spec.model_copy(update={"export": spec.export.model_copy(update={"test_time_flips": "off"})})
     for rule in args.rules.split(","):
         keras.backend.clear_session()
         started = time.perf_counter()
-        shipped = ship(spec, study, splits, lambda line: None, rule=rule)
+        shipped = ship(plain, study, splits, lambda line: None, rule=rule)
         row[rule] = accuracy(shipped.model, splits)
         row[f"{rule}_s"] = time.perf_counter() - started
         row[f"{rule}_shipped"] = shipped.description
+        if shipped.params.get("flip", "none") in MIRRORED or spec.export.test_time_flips == "on":
+            # Both ways on the same members: [export] test_time_flips decides which one ships.
+            row[f"{rule}_no_flips"], row[f"{rule}_flips"] = row[rule], accuracy(with_flips(shipped.model), splits)
+            if wants_flips(spec, shipped.params):
+                row[rule] = row[f"{rule}_flips"]
+                row[f"{rule}_shipped"] += " with test-time flips"
     for size in (
         range(2, spec.study.keep_top_k + 1) if spec.study.folds == 1 else ()
     ):  # every ensemble size the kept checkpoints allow
@@ -125,6 +132,12 @@ def run_cnnsearch(name: str, seed: int, args: argparse.Namespace, scratch: Path)
         row["rerank"] = accuracy(ship(reranked, study, splits, lambda line: None, rule="ensemble").model, splits)
         row["rerank_s"] = time.perf_counter() - started
         row["rerank_n"] = args.rerank
+    for count in range(2, spec.study.keep_top_k + 1) if spec.study.folds > 1 else ():  # export.fold_trials
+        keras.backend.clear_session()
+        wider = spec.model_copy(update={"export": spec.export.model_copy(update={"fold_trials": count})})
+        row[f"fold_trials_{count}"] = accuracy(
+            ship(wider, study, splits, lambda line: None, rule="ensemble").model, splits
+        )
     if spec.study.folds > 1:  # the top trials' fold-0 checkpoints, as an ensemble without folds ships
         keras.backend.clear_session()
         single = spec.model_copy(update={"study": spec.study.model_copy(update={"folds": 1})})
@@ -243,10 +256,22 @@ def table(name: str, results: dict[str, Any]) -> tuple[list[str], float]:
         if ours and all(rule in r for r in ours):
             mark = " (default)" if rule == default else ""
             lines.append(f"| cnnsearch: {rule}{mark} | {mean_std([r[rule] for r in ours])} | {len(ours)} |")
+    for rule in RULES:
+        for variant, label in (("flips", "with test-time flips"), ("no_flips", "without test-time flips")):
+            if ours and all(f"{rule}_{variant}" in r for r in ours):
+                lines.append(
+                    f"| cnnsearch: {rule}, {label} | {mean_std([r[f'{rule}_{variant}'] for r in ours])} | {len(ours)} |"
+                )
     for size in range(2, 11):
         if ours and all(f"ensemble_{size}" in r for r in ours):
             lines.append(
                 f"| cnnsearch: ensemble of {size} | {mean_std([r[f'ensemble_{size}'] for r in ours])} | {len(ours)} |"
+            )
+    for count in range(2, 11):
+        if ours and all(f"fold_trials_{count}" in r for r in ours):
+            lines.append(
+                f"| cnnsearch: fold models of the {count} best trials | "
+                f"{mean_std([r[f'fold_trials_{count}'] for r in ours])} | {len(ours)} |"
             )
     if ours and all("rerank" in r for r in ours):
         lines.append(

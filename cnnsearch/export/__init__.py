@@ -11,6 +11,7 @@ from cnnsearch._lazy import lazy_names
 if TYPE_CHECKING:
     from cnnsearch.export._card import CARD_JSON, CARD_MD, CONVERSION, read_card, render_markdown, versions, write_card
     from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves, top_k
+    from cnnsearch.export._flips import MIRRORED, wants_flips, with_flips
     from cnnsearch.export._formats import (
         FORMATS,
         MAX_ACCURACY_DIFF,
@@ -35,6 +36,7 @@ __all__ = [
     "FORMATS",
     "MAX_ACCURACY_DIFF",
     "MAX_PROB_DIFF",
+    "MIRRORED",
     "Agreement",
     "ExportError",
     "ExportResult",
@@ -62,6 +64,8 @@ __all__ = [
     "tflite_interpreter",
     "top_k",
     "versions",
+    "wants_flips",
+    "with_flips",
     "write_and_verify",
     "write_card",
 ]

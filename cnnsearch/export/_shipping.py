@@ -27,6 +27,7 @@ import optuna
 
 from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FOLD_VALUES_ATTR
 from cnnsearch.data import Splits
+from cnnsearch.export._flips import wants_flips, with_flips
 from cnnsearch.export._formats import ExportError
 from cnnsearch.export._rerank import Reranked, rerank
 from cnnsearch.models import inference_for
@@ -92,6 +93,22 @@ def ship(
         if rule == "ensemble":
             say(f"Shipping trial {picked.number} alone: an ensemble of trials would change the costs it was picked for")
         return _ship_ranked(spec, [picked], splits, say, "retrain" if rule == "retrain" else "checkpoint")
+    return _mirrored(spec, _ship_best(spec, study, splits, say, rule), say)
+
+
+def _mirrored(spec: Spec, shipped: Shipped, say: Say) -> Shipped:
+    """``shipped`` with test-time flips when ``[export] test_time_flips`` asks for them."""
+    if not wants_flips(spec, shipped.params):
+        return shipped
+    say(f"Test-time flips: the mean of each image and its mirror (trained with flip = {shipped.params.get('flip')!r})")
+    shipped.model = with_flips(shipped.model)
+    shipped.description += " with test-time flips"
+    shipped.training["test_time_flips"] = True
+    return shipped
+
+
+def _ship_best(spec: Spec, study: optuna.Study, splits: Splits, say: Say, rule: str) -> Shipped:
+    """``rule`` on the study's ranked trials (after ``[export] rerank`` when set)."""
     trials = ranked(study)
     if not trials:
         raise ExportError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
@@ -125,7 +142,7 @@ def _by_rule(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits,
     if rule == "retrain":
         return _retrain(spec, trials[0], splits, say)
     if rule == "ensemble" and spec.study.folds > 1:
-        return _fold_ensemble(spec, trials[0], splits, say)
+        return _fold_ensemble(spec, trials, splits, say)
     size = 1 if rule == "checkpoint" else spec.export.ensemble_size
     members, note = ensemble_members(trials, set(files), size)
     if note:
@@ -171,36 +188,54 @@ def ensemble_members(
     return with_weights[:size], None
 
 
-def _fold_ensemble(spec: Spec, best: optuna.trial.FrozenTrial, splits: Splits, say: Say) -> Shipped:
-    """With ``study.folds = k``: the mean of the best trial's k fold models.
+def _fold_ensemble(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits, say: Say) -> Shipped:
+    """With ``study.folds = k``: the mean of the k fold models of the ``export.fold_trials`` best trials.
 
     Each member trained on k-1 folds and was validated on the fold it never saw, so its
     figure is honest, and together they have seen every training image.
     """
-    files = fold_files(spec, best.number)
-    values = [float(v) for v in best.user_attrs.get(FOLD_VALUES_ATTR, [])]
-    if len(files) < spec.study.folds:
-        say(f"Only {len(files)} of trial {best.number}'s {spec.study.folds} fold checkpoints are kept")
+    best = trials[0]
+    chosen = [t for t in trials if fold_files(spec, t.number)][: spec.export.fold_trials]
+    if len(chosen) < spec.export.fold_trials:
+        say(f"Only {len(chosen)} of the {spec.export.fold_trials} best trials kept fold models")
     twins: list[keras.Model] = []
     params: dict[str, Any] = {}
-    for path in files:
-        twin, params = _from_checkpoint(spec, best, path, splits)
-        twins.append(twin)
-    records = [
-        {"trial": best.number, "fold": i, "value": values[i] if i < len(values) else None, "weights": path.name}
-        for i, path in enumerate(files)
-    ]
+    records: list[dict[str, Any]] = []
+    for trial in chosen:
+        files = fold_files(spec, trial.number)
+        values = [float(v) for v in trial.user_attrs.get(FOLD_VALUES_ATTR, [])]
+        if len(files) < spec.study.folds:
+            say(f"Only {len(files)} of trial {trial.number}'s {spec.study.folds} fold checkpoints are kept")
+        for i, path in enumerate(files):
+            twin, trial_params = _from_checkpoint(spec, trial, path, splits)
+            twins.append(twin)
+            params = params or trial_params
+            records.append(
+                {
+                    "trial": trial.number,
+                    "fold": i,
+                    "value": values[i] if i < len(values) else None,
+                    "weights": path.name,
+                }
+            )
+    folds = len(fold_files(spec, best.number))
     pool = len(splits.x_train) + len(splits.x_val)
+    numbers = ", ".join(str(t.number) for t in chosen)
     training = {
-        "train_samples": int(pool - pool // max(len(files), 1)),
+        "train_samples": int(pool - pool // max(folds, 1)),
         "seed": spec.study.seed,
-        "checkpoints": f"trial {best.number}'s {len(files)} cross-validation fold models",
+        "checkpoints": f"trial{'s' if len(chosen) > 1 else ''} {numbers}'s cross-validation fold models",
     }
-    shown = ", ".join(f"{v:.4f}" for v in values[: len(files)])
     if len(twins) == 1:
         say(f"Shipping trial {best.number}'s kept checkpoint ({spec.study.metric} {score(best):.4f})")
         return Shipped(twins[0], "checkpoint", f"trial {best.number}'s kept checkpoint", records, params, training)
-    description = f"mean of trial {best.number}'s {len(twins)} fold models"
+    if len(chosen) == 1:
+        description = f"mean of trial {best.number}'s {len(twins)} fold models"
+    else:
+        description = f"mean of trials {numbers}'s fold models ({len(twins)} networks)"
+    shown = "; ".join(
+        f"trial {t.number}: " + ", ".join(f"{v:.4f}" for v in t.user_attrs.get(FOLD_VALUES_ATTR, [])) for t in chosen
+    )
     say(f"Shipping the {description} ({spec.study.metric} by fold: {shown})")
     return Shipped(average(twins), "ensemble", description, records, params, training)
 

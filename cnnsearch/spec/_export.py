@@ -21,6 +21,13 @@ class ExportSpec(_Strict):
     ensemble_size: int = Field(
         3, ge=2, le=10, description="ship = ensemble: how many of the best kept checkpoints (at most study.keep_top_k)"
     )
+    fold_trials: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="ship = ensemble with study.folds > 1: the fold models of this many best trials "
+        "(at most study.keep_top_k)",
+    )
     rerank: int = Field(
         0,
         ge=0,
@@ -29,3 +36,8 @@ class ExportSpec(_Strict):
         "for studies scored on one split)",
     )
     rerank_folds: int = Field(5, ge=2, le=10, description="rerank: the folds each candidate trains on")
+    test_time_flips: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="average each test image's prediction with its horizontal mirror's; auto: when the "
+        "shipped params trained with horizontal flips (not for a multi-objective pick: it doubles latency)",
+    )

@@ -90,6 +90,29 @@ def test_ensemble_ships_the_mean_of_the_best_trials_fold_models(in_study: Path) 
     keras.backend.clear_session()
 
 
+def test_fold_trials_ships_the_fold_models_of_several_best_trials(in_study: Path) -> None:
+    """``export.fold_trials = 2``: both kept trials' fold models, best first, in one mean."""
+    spec = load_spec(in_study / "tiny.toml", [*FOLDS, "study.keep_top_k=2", "export.fold_trials=3"])
+    study = cnnsearch.load_study(spec)
+    splits = load(spec.data, spec.study.seed)
+    lines: list[str] = []
+    shipped = ship(spec, study, splits, lines.append)
+    first, second = ranked(study)[:2]
+    assert [(m["trial"], m["fold"]) for m in shipped.members] == [
+        (first.number, 0),
+        (first.number, 1),
+        (second.number, 0),
+        (second.number, 1),
+    ]
+    assert shipped.description == f"mean of trials {first.number}, {second.number}'s fold models (4 networks)"
+    assert "Only 2 of the 3 best trials kept fold models" in lines  # keep_top_k = 2 bounds it
+    one = ship(load_spec(in_study / "tiny.toml", [*FOLDS, "study.keep_top_k=2"]), study, splits, lines.append)
+    x = splits.x_test[:64]
+    wide, narrow = (np.asarray(m.predict(x, verbose=0)) for m in (shipped.model, one.model))
+    assert not np.allclose(wide, narrow, atol=1e-4)  # the second trial's models count
+    keras.backend.clear_session()
+
+
 def test_wilcoxon_pruner_sees_one_value_per_fold(tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=4, epochs=1, pruner="none")
     study = cnnsearch.run(path, overrides=["study.folds=3", "study.pruner=wilcoxon"], progress=False)
