@@ -87,10 +87,16 @@ def input_problem(card: dict[str, Any]) -> str | None:
 def _shipped_lines(card: dict[str, Any]) -> list[str]:
     """What was shipped, by which rule, and each member's validation figure."""
     shipped, training = card.get("shipped") or {"rule": "retrain"}, card["training"]
+    flips = (
+        ["- Test-time flips (`[export] test_time_flips`): each prediction is the mean over the image and its mirror."]
+        if shipped.get("test_time_flips")
+        else []
+    )
     if shipped["rule"] == "retrain":
         return [
             f"- Shipped: retrained on train + validation ({training['train_samples']} images) for "
-            f"{training['epochs']} epochs: {training['epochs_rule']}"
+            f"{training['epochs']} epochs: {training['epochs_rule']}",
+            *flips,
         ]
     metric = card["search"]["metric"]
     lines = [f'- Shipped ({shipped["rule"]}, `[export] ship = "{shipped["asked"]}"`): {shipped["description"]}.']
@@ -107,7 +113,7 @@ def _shipped_lines(card: dict[str, Any]) -> list[str]:
             + ")"
             for r in shipped["rerank"]
         ]
-    return lines
+    return lines + flips
 
 
 def render_markdown(card: dict[str, Any]) -> str:

@@ -224,6 +224,7 @@ def _card(
             "description": shipped.description,
             "members": shipped.members,
             "rerank": shipped.rerank,
+            "test_time_flips": bool(shipped.training.get("test_time_flips")),
         },
         "search": {
             "study": study.study_name,

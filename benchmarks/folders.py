@@ -1,0 +1,218 @@
+"""Do the shipped defaults generalise? ``search_spaces/folder.toml`` on image folders the
+project was never tuned on, against the tutorial CNN trained on the same split.
+
+The folders are written at run time into a scratch directory (nothing is copied into the
+repository), each with other classes, sizes and class balance than the specs were tuned on:
+
+- ``shapes-40``: synthetic grayscale shapes (circle, square, triangle, cross), 40 x 40,
+  random size (radius 4-12 px), position, faint contrast and heavy noise, 200 of each;
+- ``animals-48-imbalanced``: the CIFAR-10 subset's cat, deer, dog and horse upsampled to
+  48 x 48 (bicubic), kept at 100%, 60%, 35% and 20% of each class's images;
+- ``vehicles-24``: its airplane, automobile, ship and truck downsampled to 24 x 24, balanced.
+
+Each folder: ``cnnsearch.run`` on ``folder.toml`` with ``data.path`` and ``study.timeout``
+set (nothing else), then what ``best --export`` ships by the spec's own rule, measured once
+on the held-out split; then the tutorial CNN (conv 32-64-64, dense 64, Adam, 10 epochs) on
+train + validation of the same split. Accuracy and macro F1 (the imbalanced folder is where
+they differ). Results are saved after every (folder, method) in ``OUT/partial.json``;
+``--resume`` keeps them. The last line is ``folders_margin=<shipped minus tutorial
+accuracy, in test points, worst folder>``.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/folders.py                 # 3 folders x 5 minutes
+    PYTHONPATH=. .venv/bin/python benchmarks/folders.py --timeout 2m --folders shapes-40
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+
+import cnnsearch  # noqa: E402
+from _fixed import cifar_path  # noqa: E402
+from cnnsearch.data import Splits, load  # noqa: E402
+from cnnsearch.export import ship  # noqa: E402
+from cnnsearch.spec import load_spec  # noqa: E402
+from quality import tutorial_model  # noqa: E402
+
+SPEC = ROOT / "search_spaces" / "folder.toml"
+
+
+def _save(folder: Path, label: str, index: int, pixels: np.ndarray) -> None:
+    (folder / label).mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(folder / label / f"{index:04d}.png")
+
+
+def shapes(folder: Path, rng: np.random.Generator, per_class: int = 200, side: int = 40) -> None:
+    """Four synthetic shape classes, drawn with random size, place, intensity and noise."""
+    for label in ("circle", "square", "triangle", "cross"):
+        for i in range(per_class):
+            background = int(rng.integers(0, 90))
+            image = Image.new("L", (side, side), background)
+            draw = ImageDraw.Draw(image)
+            r = int(rng.integers(4, 13))
+            cx, cy = (int(rng.integers(r + 1, side - r - 1)) for _ in range(2))
+            ink = background + int(rng.integers(40, 140))
+            if label == "circle":
+                draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=ink)
+            elif label == "square":
+                draw.rectangle((cx - r, cy - r, cx + r, cy + r), fill=ink)
+            elif label == "triangle":
+                draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=ink)
+            else:
+                w = max(2, r // 3)
+                draw.rectangle((cx - r, cy - w, cx + r, cy + w), fill=ink)
+                draw.rectangle((cx - w, cy - r, cx + w, cy + r), fill=ink)
+            noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 40, (side, side))
+            _save(folder, label, i, np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def _cifar() -> tuple[np.ndarray, np.ndarray, list[str]]:
+    path = cifar_path()
+    if path is None:
+        sys.exit("error: no CIFAR-10 subset in ../shared/data/cifar10-subset (needed by the CIFAR folders)")
+    xs, ys = [], []
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(path / name, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+        xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        ys.append(np.asarray(batch[b"labels"]))
+    with open(path / "batches.meta", "rb") as handle:
+        names = [n.decode() for n in pickle.load(handle, encoding="bytes")[b"label_names"]]
+    return np.concatenate(xs), np.concatenate(ys), names
+
+
+def cifar_classes(folder: Path, classes: list[str], side: int, shares: list[float]) -> None:
+    """Some CIFAR-10 subset classes, resized to ``side``, each kept at its share of images."""
+    x, y, names = _cifar()
+    for label, share in zip(classes, shares, strict=True):
+        images = x[y == names.index(label)]
+        for i, pixels in enumerate(images[: int(len(images) * share)]):
+            resized = Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC)
+            _save(folder, label, i, np.asarray(resized))
+
+
+FOLDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
+    "shapes-40": shapes,
+    "animals-48-imbalanced": lambda f, _: cifar_classes(f, ["cat", "deer", "dog", "horse"], 48, [1.0, 0.6, 0.35, 0.2]),
+    "vehicles-24": lambda f, _: cifar_classes(f, ["airplane", "automobile", "ship", "truck"], 24, [1.0] * 4),
+}
+
+
+def figures(probs: np.ndarray, splits: Splits) -> dict[str, float]:
+    predicted = probs.argmax(1)
+    return {
+        "accuracy": float(np.mean(predicted == splits.y_test)),
+        "macro_f1": float(f1_score(splits.y_test, predicted, average="macro")),
+    }
+
+
+def run_cnnsearch(name: str, folder: Path, timeout: str, scratch: Path) -> dict[str, Any]:
+    overrides = [f"data.path={folder}", f"study.timeout={timeout}", f"study.name=folders-{name}"]
+    work = scratch / name
+    work.mkdir(parents=True, exist_ok=True)
+    os.chdir(work)
+    started = time.perf_counter()
+    study = cnnsearch.run(SPEC, overrides=overrides, progress=False)
+    search_s = time.perf_counter() - started
+    spec = load_spec(SPEC, overrides)
+    splits = load(spec.data, seed=spec.study.seed)
+    keras.backend.clear_session()
+    lines: list[str] = []
+    shipped = ship(spec, study, splits, lines.append)
+    row = figures(np.asarray(shipped.model.predict(splits.x_test, batch_size=256, verbose=0)), splits)
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    row.update(
+        search_s=search_s,
+        trials=len(study.trials),
+        complete=len(done),
+        best_val=study.best_value,
+        shipped=shipped.description,
+        images=f"{len(splits.x_train)} train / {len(splits.x_val)} val / {len(splits.x_test)} test",
+        input_shape=list(splits.input_shape),
+    )
+    return row
+
+
+def run_tutorial(folder: Path, seed: int = 42) -> dict[str, Any]:
+    spec = load_spec(SPEC, [f"data.path={folder}"])
+    splits = load(spec.data, seed=spec.study.seed)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    started = time.perf_counter()
+    model = tutorial_model(splits.input_shape, splits.num_classes)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.concatenate([splits.x_train, splits.x_val]), np.concatenate([splits.y_train, splits.y_val])
+    model.fit(x, y, epochs=10, batch_size=32, verbose=0)
+    row = figures(np.asarray(model.predict(splits.x_test, batch_size=256, verbose=0)), splits)
+    row["seconds"] = time.perf_counter() - started
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folders", default=",".join(FOLDERS))
+    parser.add_argument("--timeout", default="5m", help="each folder's study.timeout")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "folders")
+    parser.add_argument("--resume", action="store_true", help="keep the results already in OUT/partial.json")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    saved = args.out / "partial.json"
+    results: dict[str, Any] = json.loads(saved.read_text()) if args.resume and saved.exists() else {}
+    scratch = Path(tempfile.mkdtemp(prefix="cnnsearch-folders-"))
+    home = Path.cwd()
+    for name in args.folders.split(","):
+        folder = scratch / "images" / name
+        FOLDERS[name](folder, np.random.default_rng(0))
+        for method in ("cnnsearch", "tutorial"):
+            key = f"{name}/{method}"
+            if key in results:
+                continue
+            print(f"{key} ...", flush=True)
+            results[key] = (
+                run_cnnsearch(name, folder, args.timeout, scratch) if method == "cnnsearch" else run_tutorial(folder)
+            )
+            os.chdir(home)
+            print(
+                f"  {key}: "
+                + ", ".join(f"{k} {v:.4f}" for k, v in results[key].items() if k in ("accuracy", "macro_f1")),
+                flush=True,
+            )
+            saved.write_text(json.dumps(results, indent=1))
+    print(f"\nfolder.toml (study.timeout {args.timeout}) against the tutorial CNN, same split")
+    print("| folder | images | cnnsearch accuracy | macro F1 | tutorial accuracy | macro F1 | shipped |")
+    print("|---|---|---|---|---|---|---|")
+    margins = []
+    for name in args.folders.split(","):
+        ours, tut = results.get(f"{name}/cnnsearch"), results.get(f"{name}/tutorial")
+        if not ours or not tut:
+            continue
+        margins.append((ours["accuracy"] - tut["accuracy"]) * 100)
+        print(
+            f"| {name} ({'x'.join(map(str, ours['input_shape']))}) | {ours['images']} | {ours['accuracy']:.4f} | "
+            f"{ours['macro_f1']:.4f} | {tut['accuracy']:.4f} | {tut['macro_f1']:.4f} | {ours['shipped']} "
+            f"({ours['complete']} of {ours['trials']} trials complete, {ours['search_s']:.0f} s) |"
+        )
+    print(f"versions: keras {keras.__version__} ({keras.backend.backend()}), cnnsearch {cnnsearch.__version__}")
+    print(f"folders_margin={min(margins) if margins else float('nan'):+.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The shipped ``search_spaces/folder.toml`` on a generated image folder, end to end: a search,
+then an export with test-time flips (its first trial trains with horizontal flips) whose
+four formats reload and agree. Behaviour, not accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+SPEC = REPO / "search_spaces" / "folder.toml"
+
+
+def _folder(root: Path) -> Path:
+    """3 classes of 14 RGB images, mostly 20 x 20 and some 24 x 24 (resized to the common size)."""
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(("red", "green", "blue")):
+        (root / name).mkdir(parents=True)
+        for i in range(14):
+            side = 24 if i % 5 == 0 else 20
+            pixels = rng.integers(0, 90, (side, side, 3))
+            pixels[:, : side // 2, c] += 150  # the class's colour on the left half: mirrors differ
+            Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_folder_spec_searches_and_exports_with_test_time_flips(cli, tmp_path: Path) -> None:
+    images = _folder(tmp_path / "images")
+    sets = [
+        f"data.path={images}",
+        "study.n_trials=2",
+        "study.final_share=0",
+        "study.startup_trials=1",
+        "train.epochs=1",
+        "study.keep_top_k=1",
+    ]
+    args = [a for s in sets for a in ("--set", s)]
+    ran = cli("run", str(SPEC), *args, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    exported = cli("best", str(SPEC), *args, "--export", "--set", "export.test_time_flips=on", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "Test-time flips: the mean of each image and its mirror" in exported.stderr + exported.stdout
+    card = json.loads((tmp_path / "exports" / "folder-cnn" / "model_card.json").read_text())
+    assert card["shipped"]["test_time_flips"] is True
+    assert card["shipped"]["description"].endswith("with test-time flips")
+    assert card["input"]["shape"] == [20, 20, 3]
+    assert [e["format"] for e in card["exports"]] == ["keras", "saved_model", "onnx", "tflite"]
+    assert all(e["max_prob_diff"] < 1e-3 for e in card["exports"])
+    markdown = (tmp_path / "exports" / "folder-cnn" / "model_card.md").read_text()
+    assert "Test-time flips (`[export] test_time_flips`)" in markdown
