@@ -7,7 +7,11 @@
 - ``checkpoint``: the best trial's kept weights (``mlruns/weights/<study>/``) as they are;
 - ``ensemble``: the mean of the probabilities of the ``ensemble_size`` best trials'
   kept checkpoints, as one Keras model (so every format, ``predict`` and the registry
-  work unchanged); with ``study.folds = k``, the mean of the best trial's k fold models.
+  work unchanged); with ``study.folds = k``, the mean of the k fold models of the
+  ``export.fold_trials`` best trials (1: the best trial's).
+
+Then ``[export] test_time_flips`` may wrap the result so that it averages each image with
+its mirror (``_flips.py``).
 
 A rule that needs checkpoints falls back to ``retrain`` (and says so) when the best
 trial kept none; an ensemble takes the kept checkpoints there are (``study.keep_top_k``
