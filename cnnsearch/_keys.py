@@ -25,6 +25,8 @@ EPOCHS_RUN_ATTR = "epochs_run"
 BEST_EPOCH_ATTR = "best_epoch"
 PRUNED_EPOCH_ATTR = "pruned_epoch"
 STOPPED_EPOCH_ATTR = "stopped_epoch"
+#: An exploring trial pruned because ``study.final_share``'s exploration time ran out.
+EXPLORATION_DEADLINE_ATTR = "pruned_at_exploration_deadline"
 #: With study.folds >= 2: each fold's best validation value, and the fold after which Wilcoxon pruned.
 FOLD_VALUES_ATTR = "fold_values"
 PRUNED_FOLD_ATTR = "pruned_fold"

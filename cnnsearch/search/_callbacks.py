@@ -22,11 +22,15 @@ class PruningCallback(keras.callbacks.Callback):
     epoch's logs are flushed; the objective raises ``TrialPruned`` afterwards.
     """
 
-    def __init__(self, trial: Any, monitor: str) -> None:
+    def __init__(self, trial: Any, monitor: str, deadline: float | None = None) -> None:
         super().__init__()
         self.trial = trial
         self.monitor = monitor
+        #: ``study.final_share``: past this ``time.monotonic()`` instant, the trial is pruned at its
+        #: next epoch end (unless that was its last), so the final training keeps its share.
+        self.deadline = deadline
         self.pruned_epoch: int | None = None
+        self.deadline_hit = False
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
@@ -40,6 +44,11 @@ class PruningCallback(keras.callbacks.Callback):
         self.trial.report(value, step=epoch)
         if self.trial.should_prune():
             self.pruned_epoch = epoch
+            self.model.stop_training = True
+        elif (
+            self.deadline is not None and time.monotonic() >= self.deadline and epoch + 1 < self.params.get("epochs", 0)
+        ):
+            self.pruned_epoch, self.deadline_hit = epoch, True
             self.model.stop_training = True
 
 

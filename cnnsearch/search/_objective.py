@@ -19,6 +19,7 @@ from cnnsearch._keys import (
     COMPLETE,
     COSTS_ATTR,
     EPOCHS_RUN_ATTR,
+    EXPLORATION_DEADLINE_ATTR,
     FAIL,
     FINAL_EPOCHS_ATTR,
     FOLD_VALUES_ATTR,
@@ -42,6 +43,7 @@ from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search._callbacks import PruningCallback, SafePoint, StopAtDeadline
 from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
 from cnnsearch.search._faults import infrastructure_fault
+from cnnsearch.search._final import exploring_deadline
 from cnnsearch.search._objectives import Infeasible, constraint_values, infeasible_reason, objective_values
 from cnnsearch.search._protocols import TrialDisplay, TrialTracking
 from cnnsearch.search._suggest import build_for_trial, suggest
@@ -80,6 +82,9 @@ class Objective:
         self.performance = resolve(spec.performance)
         #: A ``time.monotonic()`` instant the final training of ``study.final_share`` stops at, if set.
         self.deadline: float | None = None
+        #: ``study.final_share``'s exploration deadline (``time.monotonic()``): exploring trials still
+        #: training then are pruned at their next epoch end (:func:`exploring_deadline`).
+        self.explore_deadline: float | None = None
         #: Costs measured before training (cost objectives, hard limits; docs/multi-objective.md), and
         #: the rule that prunes a multi-objective study, where Optuna's trial.report raises.
         self.costs, self.limits = measured_costs(spec.study), limits(spec.study)
@@ -208,7 +213,8 @@ class Objective:
             listeners.append(self.display.epoch_ended)
         final = FINAL_EPOCHS_ATTR in trial.user_attrs
         reporter = trial if self.cost_rule is None else CurveTrial(trial, self.cost_rule, self._trial_costs)
-        pruning = PruningCallback(reporter, metric) if first and report_epochs and not final else None
+        cutoff = exploring_deadline(trial, self.explore_deadline)
+        pruning = PruningCallback(reporter, metric, cutoff) if first and report_epochs and not final else None
         callbacks = [
             SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(splits.x_train)),
@@ -226,6 +232,8 @@ class Objective:
             performance=self.performance,
         ).history
         pruned_epoch = pruning.pruned_epoch if pruning is not None else None
+        if pruning is not None and pruning.deadline_hit:
+            trial.set_user_attr(EXPLORATION_DEADLINE_ATTR, True)
         if first:
             self.tracker.log_trial_curves(
                 run_id,

@@ -137,6 +137,8 @@ def run(
     try:
         # One trial at a time, counted under the study lock: exact n_trials with other workers.
         explore_until = final.exploration_deadline(spec, session.deadline)
+        if spec.study.final_share and explore_until is not None:
+            objective.explore_deadline = explore_until
         why = trial_loop.run_trials(
             study, objective, spec, session.since, tracking, after_trial, deadline=explore_until
         )

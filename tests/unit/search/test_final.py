@@ -136,3 +136,37 @@ def test_final_share_needs_a_timeout_and_one_split(tmp_path: Path, overrides: li
     path.write_text(tiny_spec())
     with pytest.raises(SpecError, match=message.replace(".", r"\.")):
         load_spec(path, overrides)
+
+
+def test_exploring_trials_get_the_deadline_once_another_trial_completed() -> None:
+    study = optuna.create_study(direction="maximize")
+    first = study.ask()
+    assert final.exploring_deadline(first, 100.0) is None  # no winner yet: the first trial finishes
+    study.tell(first, 0.5)
+    second = study.ask()
+    assert final.exploring_deadline(second, 100.0) == 100.0
+    assert final.exploring_deadline(second, None) is None
+    study.tell(second, 0.6)
+    study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 20, FINAL_OF_ATTR: 1})
+    assert final.exploring_deadline(study.ask(), 100.0) is None  # the final training itself
+
+
+@pytest.mark.parametrize(("epochs", "pruned_at"), [(3, 0), (1, None)])
+def test_a_trial_past_the_exploration_deadline_is_pruned_at_its_next_epoch_end(
+    epochs: int, pruned_at: int | None
+) -> None:
+    """A deadline already past prunes after the first epoch; a trial's last epoch just completes."""
+    import keras
+    import numpy as np
+
+    from cnnsearch.search._callbacks import PruningCallback
+
+    trial = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner()).ask()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.random.default_rng(0).normal(size=(16, 4)), np.arange(16) % 2
+    pruning = PruningCallback(trial, "val_accuracy", deadline=0.0)  # time.monotonic() is past 0
+    history = model.fit(x, y, validation_data=(x, y), epochs=epochs, callbacks=[pruning], verbose=0).history
+    assert pruning.pruned_epoch == pruned_at and pruning.deadline_hit is (pruned_at is not None)
+    assert len(history["loss"]) == (1 if pruned_at is not None else epochs)
+    keras.backend.clear_session()
