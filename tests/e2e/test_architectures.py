@@ -174,5 +174,7 @@ def test_export_mobilenet_v2_backbone(workdir: Path) -> None:
     result = export_best(spec, say=lambda line: None)
     card = _check_export(result.directory, "mobilenet_v2")
     model = keras.models.load_model(result.directory / "model.keras")
-    assert backbones.BACKBONE in [layer.name for layer in model.layers]
+    # Trained with horizontal flips: test-time flips wrap the network ([export] test_time_flips = auto).
+    assert card["shipped"]["test_time_flips"] is True
+    assert backbones.BACKBONE in [layer.name for layer in model.get_layer("unflipped").layers]
     assert card["input"]["shape"] == [8, 8, 1]
