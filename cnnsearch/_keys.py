@@ -19,6 +19,8 @@ PARENT_RUN_ATTR = "mlflow_parent_run_id"
 INITIAL_ATTR = "initial_params"
 
 # --- Optuna trial user attributes ------------------------------------------------
+#: A start-up trial drawn around the initial params (``study.initial_neighbours``): the param it changed.
+NEIGHBOUR_ATTR = "neighbour_of_initial"
 RUN_ID_ATTR = "mlflow_run_id"
 REASON_ATTR = "fail_reason"
 EPOCHS_RUN_ATTR = "epochs_run"

@@ -22,10 +22,13 @@ class PruningCallback(keras.callbacks.Callback):
     epoch's logs are flushed; the objective raises ``TrialPruned`` afterwards.
     """
 
-    def __init__(self, trial: Any, monitor: str, deadline: float | None = None) -> None:
+    def __init__(self, trial: Any, monitor: str, deadline: float | None = None, prunable: bool = True) -> None:
         super().__init__()
         self.trial = trial
         self.monitor = monitor
+        #: False for the planned start-up trials (initial params and their neighbours): they report
+        #: every epoch, so the pruner can judge later trials by them, but run their whole schedule.
+        self.prunable = prunable
         #: ``study.final_share``: past this ``time.monotonic()`` instant, the trial is pruned at its
         #: next epoch end (unless that was its last), so the final training keeps its share.
         self.deadline = deadline
@@ -42,7 +45,7 @@ class PruningCallback(keras.callbacks.Callback):
         if not math.isfinite(value):
             return  # TerminateOnNaN ends the trial; a NaN report would confuse the pruner.
         self.trial.report(value, step=epoch)
-        if self.trial.should_prune():
+        if self.prunable and self.trial.should_prune():
             self.pruned_epoch = epoch
             self.model.stop_training = True
         elif (

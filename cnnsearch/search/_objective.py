@@ -24,8 +24,10 @@ from cnnsearch._keys import (
     FINAL_EPOCHS_ATTR,
     FOLD_VALUES_ATTR,
     INFEASIBLE_ATTR,
+    INITIAL_ATTR,
     INTERRUPTED,
     KILLED,
+    NEIGHBOUR_ATTR,
     PARAM_COUNT_ATTR,
     PRUNED,
     PRUNED_EPOCH_ATTR,
@@ -214,7 +216,12 @@ class Objective:
         final = FINAL_EPOCHS_ATTR in trial.user_attrs
         reporter = trial if self.cost_rule is None else CurveTrial(trial, self.cost_rule, self._trial_costs)
         cutoff = exploring_deadline(trial, self.explore_deadline)
-        pruning = PruningCallback(reporter, metric, cutoff) if first and report_epochs and not final else None
+        planned = INITIAL_ATTR in trial.user_attrs or NEIGHBOUR_ATTR in trial.user_attrs
+        pruning = (
+            PruningCallback(reporter, metric, cutoff, prunable=not planned)
+            if first and report_epochs and not final
+            else None
+        )
         callbacks = [
             SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(splits.x_train)),

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import optuna
 
-from cnnsearch._keys import INITIAL_ATTR, SPEC_SHA_ATTR
+from cnnsearch._keys import INITIAL_ATTR, NEIGHBOUR_ATTR, SPEC_SHA_ATTR
 from cnnsearch._paths import study_journal
 from cnnsearch.errors import CnnsearchError, SpecError, first_line
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _journal as journal
 from cnnsearch.search._locks import journal_path, sqlalchemy_url, study_lock
+from cnnsearch.search._neighbours import neighbours
 from cnnsearch.search._protocols import StudyTracking
 from cnnsearch.spec import Spec, grid, spec_to_toml
 
@@ -143,9 +144,14 @@ def open_study(spec: Spec, worker: int = 0, tracking: StudyTracking | None = Non
 
 
 def enqueue_initial_params(study: optuna.Study, spec: Spec) -> None:
-    """Queue ``[study] initial_params`` as the first trial, once per study (call under the study lock)."""
+    """Queue ``[study] initial_params`` as the first trial, and its neighbours after it, once per study.
+
+    Call under the study lock.
+    """
     if spec.study.initial_params and not study.user_attrs.get(INITIAL_ATTR) and not study.get_trials(deepcopy=False):
         study.enqueue_trial(dict(spec.study.initial_params), user_attrs={INITIAL_ATTR: True})
+        for changed, params in neighbours(spec):
+            study.enqueue_trial(params, user_attrs={NEIGHBOUR_ATTR: changed})
         study.set_user_attr(INITIAL_ATTR, True)
 
 

@@ -72,6 +72,10 @@ def _largest(value: Any) -> Any:
     return max(tunable_values(value))
 
 
+def _smallest(value: Any) -> Any:
+    return min(tunable_values(value))
+
+
 def _each(value: Any) -> list[int]:
     """Every integer a tunable can take (an int range's every step)."""
     if isinstance(value, IntRange):
@@ -113,6 +117,8 @@ def _residual(spec: Spec, shape: tuple[int, int, int] | None) -> tuple[int, int]
     r = spec.model.residual
     width0, stages, blocks = _largest(r.width), _largest(r.stages), _largest(r.blocks_per_stage)
     height, width, channels = shape or (1, 1, 3)
+    stride = _smallest(r.stem_stride)  # the largest activations: the stem that halves least
+    height, width = -(-height // stride), -(-width // stride)
     weights = 9 * channels * width0 + 4 * width0
     activations = 3 * height * width * width0
     channels = width0

@@ -74,6 +74,15 @@ class StudySpec(_Strict):
     initial_params: dict[str, Union[bool, int, float, str]] = Field(
         default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
     )
+    initial_neighbours: int = Field(
+        0,
+        ge=0,
+        le=50,
+        description="start-up trials after initial_params, each the same params with one changed to an adjacent value",
+    )
+    neighbour_params: list[str] = Field(
+        default_factory=list, description="the initial params the neighbours change (default: all but architecture)"
+    )
     final_share: float = Field(
         0.0,
         ge=0.0,
@@ -113,6 +122,11 @@ class StudySpec(_Strict):
     def _consistent(self) -> StudySpec:
         if self.pruner == "wilcoxon" and self.folds < 2:
             raise ValueError("pruner: 'wilcoxon' compares trials fold by fold; it needs study.folds >= 2")
+        if self.initial_neighbours and not self.initial_params:
+            raise ValueError("initial_neighbours: neighbours change the initial params; set study.initial_params too")
+        unknown = [name for name in self.neighbour_params if name not in self.initial_params]
+        if unknown:
+            raise ValueError(f"neighbour_params: {unknown[0]!r} is not among study.initial_params")
         if self.final_share and not self.timeout:
             raise ValueError("final_share: the final training's epochs come from study.timeout; set a timeout too")
         if self.final_share and self.folds > 1:
@@ -196,8 +210,12 @@ class ResidualSpec(_Section):
     width: IntParam = Choices[int](choices=[16, 32])
     dropout: FloatParam = FloatRange(low=0.0, high=0.3)
     dense_units: IntParam = 0
+    stem_stride: IntParam = Field(
+        1, description="the stem convolution's stride: 2 trains at a quarter of the cost (stages start at half size)"
+    )
 
     _bounds = {
+        "stem_stride": (1, 4),
         "stages": (1, 6),
         "blocks_per_stage": (1, 8),
         "width": (1, 1024),

@@ -34,3 +34,26 @@ def test_residual_blocks_add_skip_connections_and_halve_per_stage() -> None:
     assert model.get_layer("dense").units == 16 and model.output_shape == (None, 10)
     tiny = build({**params, "residual_stages": 4}, (8, 8, 1), 3)  # 8 -> 4 -> 2 -> 1: stops halving at 1 pixel
     assert tiny.predict(np.zeros((2, 8, 8, 1), "uint8"), verbose=0).shape == (2, 3)
+
+
+def test_a_stem_stride_of_2_halves_the_image_before_the_stages_with_the_same_weights() -> None:
+    params = {
+        **NO_AUGMENT,
+        "architecture": "residual",
+        "residual_stages": 2,
+        "residual_blocks_per_stage": 1,
+        "residual_width": 8,
+        "residual_dropout": 0.0,
+        "residual_dense_units": 0,
+    }
+    full = build(params, (32, 32, 3), 10)  # no residual_stem_stride: older trials' params
+    half = build({**params, "residual_stem_stride": 2}, (32, 32, 3), 10)
+    assert full.get_layer("stem_conv").output.shape[1:] == (32, 32, 8)
+    assert [half.get_layer(n).output.shape[1:] for n in ("stem_conv", "stage1_block1_add", "stage2_block1_add")] == [
+        (16, 16, 8),
+        (16, 16, 8),
+        (8, 8, 16),
+    ]
+    assert half.count_params() == full.count_params()
+    odd = build({**params, "residual_stem_stride": 2, "residual_stages": 3}, (7, 7, 1), 3)  # 7 -> 4 -> 2 -> 1
+    assert odd.get_layer("stage3_block1_add").output.shape[1:3] == (1, 1)

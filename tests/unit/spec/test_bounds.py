@@ -90,3 +90,15 @@ def test_hypermodel_spaces_are_not_estimated(tmp_path) -> None:
     assert (
         network_problem(spec.model_copy(update={"model": spec.model.model_copy(update={"hypermodel": "m:f"})})) is None
     )
+
+
+def test_a_stem_that_halves_the_image_quarters_the_residual_activations() -> None:
+    def activations(stem_stride: Any) -> int:
+        residual = {**RESIDUAL, "stem_stride": stem_stride}
+        spec = _spec(
+            {"architecture": "residual", "residual": residual}, dataset="digits", image_size=[32, 32], channels=3
+        )
+        return _residual(spec, (32, 32, 3))[1]
+
+    assert activations(2) * 4 == activations(1)
+    assert activations({"choices": [1, 2]}) == activations(1)  # the bound takes the costliest draw
