@@ -97,3 +97,25 @@ def test_the_initial_trial_then_its_neighbours_are_queued_once(tmp_path: Path) -
 def test_neighbours_without_a_prior_are_refused(study: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         _spec(**study)
+
+
+@pytest.mark.parametrize(("prunable", "epochs_run"), [(True, 1), (False, 3)])
+def test_planned_start_up_trials_report_every_epoch_but_the_pruner_does_not_stop_them(
+    prunable: bool, epochs_run: int
+) -> None:
+    """A pruner that prunes everything stops an ordinary trial after its first epoch, not a planned one."""
+    import keras
+    import numpy as np
+
+    from cnnsearch.search._callbacks import PruningCallback
+
+    trial = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0)).ask()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.random.default_rng(0).normal(size=(16, 4)), np.arange(16) % 2
+    pruning = PruningCallback(trial, "val_accuracy", prunable=prunable)
+    history = model.fit(x, y, validation_data=(x, y), epochs=3, callbacks=[pruning], verbose=0).history
+    assert len(history["loss"]) == epochs_run
+    assert pruning.pruned_epoch == (0 if prunable else None)
+    assert sorted(trial.storage.get_trial(trial._trial_id).intermediate_values) == list(range(epochs_run))
+    keras.backend.clear_session()
