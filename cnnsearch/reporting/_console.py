@@ -15,7 +15,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cnnsearch._keys import CURVE_ATTR, INFEASIBLE_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
+from cnnsearch._keys import (
+    CURVE_ATTR,
+    INFEASIBLE_ATTR,
+    INITIAL_ATTR,
+    NEIGHBOUR_ATTR,
+    PRUNED_EPOCH_ATTR,
+    REASON_ATTR,
+    STOPPED_EPOCH_ATTR,
+)
 from cnnsearch.reporting._front import format_cost, front_frame, front_table
 from cnnsearch.search import ENDED, best_trial, ranked, score, trial_costs, trial_counts
 from cnnsearch.spec import Spec
@@ -98,6 +106,10 @@ class SearchConsole:
         else:
             stopped = f"  early-stopped at epoch {attrs[STOPPED_EPOCH_ATTR]}" if STOPPED_EPOCH_ATTR in attrs else ""
             detail = f"{self.metric} {score(trial):.4f}{stopped}"
+        if INITIAL_ATTR in attrs:  # where a planned start-up trial came from (study.initial_neighbours)
+            detail += "  [dim]initial params[/dim]"
+        elif NEIGHBOUR_ATTR in attrs:
+            detail += f"  [dim]initial params with {attrs[NEIGHBOUR_ATTR]}[/dim]"
         costs = "  ".join(f"{name} {format_cost(name, value)}" for name, value in trial_costs(trial).items())
         detail += f"  [dim]{costs}[/dim]" if costs and INFEASIBLE_ATTR not in attrs else ""
         return f"trial {trial.number:>3}  [{style}]{state:<8}[/{style}]  {seconds:6.1f}s  {detail}"

@@ -14,7 +14,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 from rich.console import Console
 
-from cnnsearch._keys import PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
+from cnnsearch._keys import INITIAL_ATTR, NEIGHBOUR_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
 from cnnsearch.reporting import PoolConsole, SearchConsole, best_trials_table
 from cnnsearch.spec import validate_spec
 
@@ -72,6 +72,19 @@ def test_a_line_per_finished_trial_in_each_state(study: optuna.Study) -> None:
         "trial   1  PRUNED       3.0s  val_accuracy 0.4200  pruned at epoch 2",  # its last reported value
         "trial   2  FAIL         0.4s  loss became NaN at epoch 0",
         "trial   3  COMPLETE   100.0s  val_accuracy 0.5000",
+    ]
+
+
+def test_the_planned_start_up_trials_say_where_they_came_from(study: optuna.Study) -> None:
+    console, out = _console()
+    display = SearchConsole(_spec(), console)
+    display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.5, **{INITIAL_ATTR: True}))
+    display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.6, **{NEIGHBOUR_ATTR: "learning_rate=0.006"}))
+    display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.4))
+    assert out.getvalue().splitlines() == [
+        "trial   0  COMPLETE    12.5s  val_accuracy 0.5000  initial params",
+        "trial   1  COMPLETE    12.5s  val_accuracy 0.6000  initial params with learning_rate=0.006",
+        "trial   2  COMPLETE    12.5s  val_accuracy 0.4000",
     ]
 
 
