@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
+import time
 from typing import Any
 
 import keras
@@ -106,8 +107,13 @@ class Objective:
         trial.set_user_attr(RUN_ID_ATTR, run_id)
         if self.display is not None:
             self.display.trial_started(trial.number, params)
-        state, value, tags = FAIL, None, {}
+        state, value = FAIL, None
+        tags: dict[str, Any] = {}
         try:
+            if self._exploration_over(trial):
+                state = PRUNED
+                tags[EXPLORATION_DEADLINE_ATTR] = True
+                raise optuna.TrialPruned("not started: study.final_share's exploration time ran out")
             value, outcome = self._train(trial, params, run_id)
             tags.update(outcome)
             if PRUNED_EPOCH_ATTR in outcome:
@@ -134,6 +140,19 @@ class Objective:
         finally:
             self.tracker.end_trial(run_id, state, value, {f"{TAG_PREFIX}{k}": str(v) for k, v in tags.items()})
             trial.set_user_attr(TRACKING_ATTR, round(self.tracker.busy_s - tracking_before, 4))
+
+    def _exploration_over(self, trial: optuna.Trial) -> bool:
+        """A queued exploring trial (a neighbour the exploration had no time for) reached after its deadline.
+
+        Optuna starts the oldest queued trial first, so such a trial runs before the final training
+        queued after it: it ends PRUNED with 0 epochs at once, and the final training keeps its time.
+        """
+        cutoff = exploring_deadline(trial, self.explore_deadline)
+        if cutoff is None or time.monotonic() < cutoff:
+            return False
+        trial.set_user_attr(EXPLORATION_DEADLINE_ATTR, True)
+        trial.set_user_attr(EPOCHS_RUN_ATTR, 0)
+        return True
 
     def _train(self, trial: optuna.Trial, params: dict[str, Any], run_id: str) -> tuple[float, dict[str, Any]]:
         """Fit one model per fold; return the mean of their best-epoch metric and when training stopped.

@@ -174,10 +174,13 @@ def _final_training(
     if display is not None and planned is not None:
         display.say(f"final training: trial {planned[0].number}'s params for {planned[1]} epochs (study.final_share)")
     objective.deadline = deadline
-    # One more trial than the study has finished: the trial loop's count (and its lock,
-    # ownership and fault handling) then runs exactly the queued final training.
-    finished = trial_counts(study).finished
-    once = spec.model_copy(update={"study": spec.study.model_copy(update={"n_trials": finished + 1})})
+    # As many more trials as are queued: the trial loop's count (and its lock, ownership and
+    # fault handling) then runs exactly those. Optuna starts the oldest queued trial first, so
+    # neighbours the exploration had no time for come before the final training; each ends
+    # PRUNED at once, unstarted (Objective._exploration_over).
+    counts = trial_counts(study)
+    queued = counts.finished + counts.waiting
+    once = spec.model_copy(update={"study": spec.study.model_copy(update={"n_trials": queued})})
     return trial_loop.run_trials(study, objective, once, session.since, session.tracking, after_trial)
 
 
