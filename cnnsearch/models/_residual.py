@@ -21,7 +21,7 @@ def residual_trunk(x: Any, params: dict[str, Any], height: int, width: int) -> A
     """Stem convolution, then ``residual_stages`` stages of ``residual_blocks_per_stage`` blocks.
 
     ``residual_stem_stride`` 2 halves the image in the stem: every stage then costs a quarter,
-    which on a CPU buys about 3.6x the epochs in the same time (docs/benchmarks.md).
+    which on a CPU buys 3.1-3.6x the epochs in the same time (docs/benchmarks.md).
     """
     filters = params["residual_width"]
     stem_stride = int(params.get("residual_stem_stride", 1))  # older trials have no such param
