@@ -74,15 +74,8 @@ class StudySpec(_Strict):
     initial_params: dict[str, Union[bool, int, float, str]] = Field(
         default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
     )
-    initial_neighbours: int = Field(
-        0,
-        ge=0,
-        le=50,
-        description="start-up trials after initial_params, each the same params with one changed to an adjacent value",
-    )
-    neighbour_params: list[str] = Field(
-        default_factory=list, description="the initial params the neighbours change (default: all but architecture)"
-    )
+    initial_neighbours: int = Field(0, ge=0, le=50, description="start-up trials: initial_params, one param moved")
+    neighbour_params: list[str] = Field(default_factory=list, description="the params they move (default: all)")
     final_share: float = Field(
         0.0,
         ge=0.0,
@@ -210,9 +203,7 @@ class ResidualSpec(_Section):
     width: IntParam = Choices[int](choices=[16, 32])
     dropout: FloatParam = FloatRange(low=0.0, high=0.3)
     dense_units: IntParam = 0
-    stem_stride: IntParam = Field(
-        1, description="the stem convolution's stride: 2 trains at a quarter of the cost (stages start at half size)"
-    )
+    stem_stride: IntParam = Field(1, description="the stem convolution's stride: 2 costs a quarter (half-size stages)")
 
     _bounds = {
         "stem_stride": (1, 4),
