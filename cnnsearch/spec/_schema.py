@@ -75,7 +75,9 @@ class StudySpec(_Strict):
         default_factory=dict, description="the first trial's params (a known-good start); the sampler fills the rest"
     )
     initial_neighbours: int = Field(0, ge=0, le=50, description="start-up trials: initial_params, one param moved")
-    neighbour_params: list[str] = Field(default_factory=list, description="the params they move (default: all)")
+    neighbour_params: list[str] = Field(
+        default_factory=list, description="the params they move (default: all but architecture)"
+    )
     final_share: float = Field(
         0.0,
         ge=0.0,
