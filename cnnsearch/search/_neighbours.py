@@ -71,11 +71,14 @@ def _step(field: Any, value: Any, rng: random.Random) -> Any:
         near = [ordered[i] for i in (at - 1, at + 1) if 0 <= i < len(ordered) and ordered[i] != value]
         return rng.choice(near) if near else rng.choice([c for c in choices if c != value])
     if isinstance(field, IntRange):
-        up, down = value + field.step, value - field.step
-        if field.log:
-            up, down = max(up, value * 2), max(field.low, value // 2)
-        options = [v for v in (up, down) if field.low <= v <= field.high and v != value]
-        return int(rng.choice(options))
+        steps = (value + field.step, value - field.step)
+        # A log range halves or doubles; where neither fits (3 in [3, 4]), it takes one step.
+        halves = (max(steps[0], value * 2), max(field.low, value // 2)) if field.log else steps
+        for candidates in (halves, steps):
+            options = [v for v in candidates if field.low <= v <= field.high and v != value]
+            if options:
+                return int(rng.choice(options))
+        return value
     assert isinstance(field, FloatRange)
     if field.log:
         options = [value * 2.0, value / 2.0]

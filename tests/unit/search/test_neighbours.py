@@ -84,6 +84,17 @@ def test_the_initial_trial_then_its_neighbours_are_queued_once(tmp_path: Path) -
     assert [t.system_attrs["fixed_params"] for t in rest] == [params for _, params in neighbours(spec)]
 
 
+def test_a_log_range_too_narrow_to_double_or_halve_takes_one_step() -> None:
+    spec = validate_spec(
+        {
+            "study": {"name": "narrow", "initial_params": {"blocks": 3}, "initial_neighbours": 1},
+            "data": {"dataset": "digits"},
+            "model": {"blocks": {"low": 3, "high": 4, "log": True}},
+        }
+    )
+    assert neighbours(spec) == [("blocks=4", {"blocks": 4})]
+
+
 @pytest.mark.parametrize(
     ("study", "message"),
     [
