@@ -24,6 +24,8 @@ points, on the worst dataset.
     .venv/bin/python benchmarks/quality.py --quick                      # about 10 minutes
     .venv/bin/python benchmarks/quality.py --datasets digits --seeds 3  # about 15 minutes
     .venv/bin/python benchmarks/quality.py --resume                     # everything, about 2.5 hours
+
+The KerasTuner row needs ``pip install -e '.[bench]'`` (KerasTuner imports tensorboard).
 """
 
 from __future__ import annotations
@@ -229,6 +231,7 @@ def run_baseline(
                 "study.sampler=random",
                 "study.pruner=none",
                 "study.initial_params={}",
+                "study.initial_neighbours=0",
                 "study.folds=1",  # one validation split, as a plain random search has
             ],
         )
@@ -341,6 +344,12 @@ def main() -> None:
     saved = args.out / "partial.json"
     results: dict[str, Any] = json.loads(saved.read_text()) if args.resume and saved.exists() else {}
     methods = args.methods.split(",")
+    if "kt_hyperband" in methods and keras.backend.backend() == "tensorflow":
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            # KerasTuner imports it in every trial with TensorFlow; without it each trial fails.
+            sys.exit("kt_hyperband needs tensorboard with the TensorFlow backend: pip install -e '.[bench]'")
     seeds = [42 + i for i in range(args.seeds)]
     scratch = Path(tempfile.mkdtemp(prefix="cnnsearch-quality-"))
     home = Path.cwd()

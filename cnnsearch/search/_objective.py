@@ -305,16 +305,25 @@ class Objective:
 
 
 def final_params(trial: optuna.Trial, params: dict[str, Any]) -> dict[str, Any]:
-    """The final training's schedule: its planned epochs, and early stopping scaled to them.
+    """The final training's schedule: its planned epochs, and early stopping fitted to them.
 
     The spec's patience fits ``train.epochs``; over a schedule several times longer, a
-    plateau of that many epochs while the learning rate is still high is not the end.
+    plateau of that many epochs while the learning rate is still high is not the end. With a
+    rate that decays to the end (cosine and the like), the final training never stops early:
+    the gain comes in the last, low-rate epochs, and on a small validation set a plateau is
+    mostly noise (an imbalanced 158-image folder stopped at 17 of 27 epochs). The best
+    epoch's weights are still the ones kept.
     """
     epochs = trial.user_attrs.get(FINAL_EPOCHS_ATTR)
     if not epochs:
         return params
     patience = params.get("early_stopping_patience", 0)
-    scaled = max(patience, int(epochs) // 4) if patience else 0
+    if not patience:
+        scaled = 0
+    elif params.get("lr_schedule", "constant") != "constant":
+        scaled = int(epochs)
+    else:
+        scaled = max(patience, int(epochs) // 4)
     return {**params, "epochs": int(epochs), "early_stopping_patience": scaled}
 
 

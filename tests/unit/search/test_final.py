@@ -123,6 +123,16 @@ def test_the_final_params_get_their_epochs_and_a_patience_scaled_to_them() -> No
     assert final_params(plain, params) is params
 
 
+def test_a_final_training_with_a_decaying_rate_runs_its_whole_schedule() -> None:
+    study = optuna.create_study()
+    study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 27})
+    trial = study.ask()
+    params = {"epochs": 5, "early_stopping_patience": 5, "lr_schedule": "cosine"}
+    assert final_params(trial, params)["early_stopping_patience"] == 27
+    assert final_params(trial, {**params, "lr_schedule": "constant"})["early_stopping_patience"] == 6
+    assert final_params(trial, {**params, "early_stopping_patience": 0})["early_stopping_patience"] == 0
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
