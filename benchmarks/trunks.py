@@ -64,7 +64,9 @@ ROWS: list[dict[str, Any]] = [
 
 
 def label(row: dict[str, Any]) -> str:
-    return ", ".join(f"{k.removeprefix('residual_')}={v}" for k, v in row.items()) or "shipped before (stem 1, width 32)"
+    return (
+        ", ".join(f"{k.removeprefix('residual_')}={v}" for k, v in row.items()) or "shipped before (stem 1, width 32)"
+    )
 
 
 def main() -> None:
