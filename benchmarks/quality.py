@@ -232,6 +232,7 @@ def run_baseline(
                 "study.pruner=none",
                 "study.initial_params={}",
                 "study.initial_neighbours=0",
+                "study.neighbour_params=[]",
                 "study.folds=1",  # one validation split, as a plain random search has
             ],
         )
