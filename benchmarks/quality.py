@@ -57,7 +57,7 @@ from cnnsearch.export import MIRRORED, ship, wants_flips, with_flips  # noqa: E4
 from cnnsearch.models import build  # noqa: E402
 from cnnsearch.spec import load_spec  # noqa: E402
 from cnnsearch.training import fit_full  # noqa: E402
-from search_efficiency import Ledger, run_keras_tuner, run_optuna  # noqa: E402
+from search_efficiency import Ledger, require_keras_tuner, run_keras_tuner, run_optuna  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
 RULES = ("retrain", "checkpoint", "ensemble")
@@ -345,12 +345,8 @@ def main() -> None:
     saved = args.out / "partial.json"
     results: dict[str, Any] = json.loads(saved.read_text()) if args.resume and saved.exists() else {}
     methods = args.methods.split(",")
-    if "kt_hyperband" in methods and keras.backend.backend() == "tensorflow":
-        try:
-            import tensorboard  # noqa: F401
-        except ImportError:
-            # KerasTuner imports it in every trial with TensorFlow; without it each trial fails.
-            sys.exit("kt_hyperband needs tensorboard with the TensorFlow backend: pip install -e '.[bench]'")
+    if "kt_hyperband" in methods:
+        require_keras_tuner()
     seeds = [42 + i for i in range(args.seeds)]
     scratch = Path(tempfile.mkdtemp(prefix="cnnsearch-quality-"))
     home = Path.cwd()

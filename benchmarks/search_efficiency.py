@@ -412,6 +412,15 @@ def plot(results: list[dict[str, Any]], methods: list[str], budget: int, path: P
     plt.close(fig)
 
 
+def require_keras_tuner() -> None:
+    """Exit with one line when KerasTuner's tuners cannot run (they import tensorboard in every trial)."""
+    import importlib.util
+
+    missing = [m for m in ("keras_tuner", "tensorboard") if importlib.util.find_spec(m) is None]
+    if missing:  # fail now, not after an hour
+        sys.exit(f"error: --methods kt_*: {', '.join(missing)} not installed; pip install -e '.[bench]'")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny run (1 seed, small budget) to check it works")
@@ -442,11 +451,7 @@ def main() -> None:
         sys.exit(f"error: --methods: unknown {unknown[0]!r}; choose from {', '.join(METHODS)}")
 
     if any(m.startswith("kt_") for m in methods):
-        import importlib.util
-
-        missing = [m for m in ("keras_tuner", "tensorboard") if importlib.util.find_spec(m) is None]
-        if missing:  # KerasTuner's tuners import tensorboard in every trial: fail now, not after an hour
-            sys.exit(f"error: --methods kt_*: {', '.join(missing)} not installed; pip install -e '.[bench]'")
+        require_keras_tuner()
     base = spec_for("cnnsearch", args, 0)
     splits = load(base.data, seed=42)  # one split for every method and seed
     print(
