@@ -1,27 +1,13 @@
-"""The Python API: every command of the CLI as a typed function, and the one place
-that wires the layers together (data, models, training, search, tracking, reporting,
-export). The CLI calls only these functions and formats what they return.
-
-Heavy imports (Keras, Optuna, MLflow) happen inside the functions, so importing ``cnnsearch`` stays fast.
-Every function takes a spec as a path (with ``overrides``, as ``--set`` does) or a loaded :class:`~cnnsearch.spec.Spec`.
-
-Example (a notebook)::
-
-    import cnnsearch
-    study = cnnsearch.run("search_spaces/digits.toml", overrides=["study.n_trials=2"])
-    cnnsearch.trials("search_spaces/digits.toml").head()
-"""
+"""Validate a spec, run its study, and read back trials, the best one and its export."""
 
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from cnnsearch._paths import logs_dir, mlflow_db, shown, spec_file_problem
+from cnnsearch._paths import logs_dir, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
 from cnnsearch.errors import CnnsearchError, SpecError
 from cnnsearch.spec import Spec, describe_objectives, load_spec, spec_to_toml
@@ -30,7 +16,7 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-    from cnnsearch.export import ExportResult, Prediction
+    from cnnsearch.export import ExportResult
 
 #: A spec file's path, or a spec already loaded.
 SpecLike = Union[Spec, str, Path]
@@ -303,97 +289,3 @@ def export_best(
     chosen = parse_formats(formats) if isinstance(formats, str) else parse_formats(",".join(formats))
     load_keras()
     return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say, pick=pick)
-
-
-@dataclass(frozen=True)
-class ReportResult:
-    """What ``report`` wrote: the page, the trials on it, and their diagnoses."""
-
-    path: Path
-    trials: int
-    diagnoses: Counter[str]
-
-
-def report(
-    spec: SpecLike,
-    out: Path | str = "report.html",
-    *,
-    overrides: Sequence[str] = (),
-    top: int = 5,
-) -> ReportResult:
-    """Write the study on one self-contained HTML page (plots, top trials with curves, diagnoses).
-
-    Args:
-        spec: The spec file (or a loaded Spec).
-        out: The HTML file to write.
-        overrides: ``SECTION.KEY=VALUE`` items applied to the file.
-        top: How many of the best trials to show with their curves.
-
-    Returns:
-        A ReportResult with the path written.
-
-    Raises:
-        CnnsearchError: no such study.
-
-    Example:
-        >>> cnnsearch.report("search_spaces/digits.toml", "report.html").path.stat().st_size > 0
-        True
-    """
-    from cnnsearch import search
-    from cnnsearch.reporting import summary_counts, write_report
-    from cnnsearch.tracking import limit_http_retries, tracking_uri
-
-    resolved = validate(spec, overrides, write=False)  # a damaged mlflow.db: one line, not a page without runs
-    limit_http_retries()
-    study = search.load_study(resolved)
-    path = write_report(study, resolved, Path(out), top, tracking_uri(resolved))
-    return ReportResult(path, len(study.trials), summary_counts(study))
-
-
-def predict(export_dir: Path | str, images: Sequence[Path | str], *, top: int = 3) -> list[Prediction]:
-    """Top-k classes with probabilities for image files or folders, with an exported model.
-
-    Args:
-        export_dir: A folder written by ``export_best``.
-        images: Image files, or folders searched for images.
-        top: How many classes per image.
-
-    Returns:
-        One Prediction per file: its top classes, or the reason it could not be read.
-
-    Raises:
-        CnnsearchError: the folder is not an export.
-
-    Example:
-        >>> [p.top[0] for p in cnnsearch.predict("exports/digits-cnn", ["seven.png"])]
-    """
-    load_keras()
-    from cnnsearch.export import Predictor
-
-    return Predictor(Path(export_dir)).predict([Path(p) for p in images], k=top)
-
-
-def tracking_uri(spec: SpecLike, *, overrides: Sequence[str] = ()) -> str:
-    """Where the spec's MLflow runs are: its ``tracking_uri``, ``$MLFLOW_TRACKING_URI`` or ``mlruns/mlflow.db``.
-
-    Example:
-        >>> cnnsearch.api.tracking_uri("search_spaces/digits.toml").startswith("sqlite:///")
-        True
-    """
-    from cnnsearch.tracking import tracking_uri as uri_of
-
-    return uri_of(load(spec, overrides))
-
-
-def ui_command(uri: str, host: str, port: int) -> list[str]:
-    """The ``mlflow ui`` command line for a local store; CnnsearchError if the store does not exist yet.
-
-    Example:
-        >>> cnnsearch.api.ui_command(cnnsearch.api.tracking_uri("search_spaces/digits.toml"), "127.0.0.1", 5000)[2:4]
-        ['mlflow', 'ui']
-    """
-    from cnnsearch.tracking import default_tracking_uri, mlflow_ui_command
-
-    if uri == default_tracking_uri() and not mlflow_db().is_file():
-        raise CnnsearchError(f"no MLflow store at {mlflow_db()} yet: run `cnnsearch run` here first")
-    return mlflow_ui_command(uri, host, port)
