@@ -13,6 +13,7 @@ Example (a notebook)::
 """
 
 from cnnsearch.api._browse import ReportResult, predict, report, tracking_uri, ui_command
+from cnnsearch.api._schema import spec_schema
 from cnnsearch.api._search import SpecLike, best, export_best, load, load_study, run, serve_worker, trials, validate
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "report",
     "run",
     "serve_worker",
+    "spec_schema",
     "tracking_uri",
     "trials",
     "ui_command",
