@@ -69,6 +69,8 @@ def _section_table(path: str, prop: dict[str, Any], defs: dict[str, Any]) -> str
     definition = _definition(prop, defs)
     tuned = path.split(".")[0] in TUNED_SECTIONS
     lines = [f"## `[{path}]`", "", _cell(definition.get("description", prop.get("description", ""))), ""]
+    if path.startswith("model"):
+        lines += ["With `model.hypermodel` set, the hypermodel builds the whole network and none of these apply.", ""]
     header = ["field", "type", "default", "allowed", *(["applies to"] if tuned else []), "description"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     required = set(definition.get("required", []))
@@ -198,10 +200,8 @@ def _applies(path: str, name: str) -> str:
         if len(chosen) < len(values):
             conditions.append(f"{parent} = " + " or ".join(f"`{value}`" for value in chosen))
     text = "; ".join(conditions) or "every trial"
-    if section == "model":
-        text += "; not with a hypermodel"
-    elif param in COMPILE_PARAMS:
-        text += "; not with a hypermodel that compiles"
+    if param in COMPILE_PARAMS:
+        text += " (not with a compiling hypermodel)"
     return text
 
 

@@ -70,10 +70,11 @@ def test_reference_says_which_architecture_or_optimizer_a_field_applies_to() -> 
         row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
         return row.split(" | ")[4]
 
-    assert applies("model.residual", "width") == "architecture = `residual`; not with a hypermodel"
-    assert applies("model.backbone", "alpha") == "architecture = `mobilenet_v2`; not with a hypermodel"
-    assert applies("model", "blocks") == "architecture = `plain`; not with a hypermodel"
-    assert applies("train", "momentum") == "optimizer = `sgd`; not with a hypermodel that compiles"
+    assert applies("model.residual", "width") == "architecture = `residual`"
+    assert applies("model.backbone", "alpha") == "architecture = `mobilenet_v2`"
+    assert applies("model", "blocks") == "architecture = `plain`"
+    assert applies("train", "momentum") == "optimizer = `sgd` (not with a compiling hypermodel)"
+    assert applies("train", "batch_size") == "every trial"
     assert applies("train", "warmup_epochs").startswith("lr_schedule = `warmup_cosine`")
     assert applies("augment", "flip") == "every trial"
 
