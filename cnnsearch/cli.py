@@ -102,6 +102,12 @@ def validate(
 
 
 @app.command()
+def schema() -> None:
+    """Print the JSON Schema of spec files, for completion and checking in editors (taplo, Even Better TOML)."""
+    typer.echo(api.spec_schema(), nl=False)
+
+
+@app.command()
 def run(
     spec: SpecArg,
     set_: SetOpt = None,

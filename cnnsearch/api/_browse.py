@@ -49,7 +49,7 @@ def report(
     Raises:
         CnnsearchError: no such study.
 
-    Example:
+    Examples:
         >>> cnnsearch.report("search_spaces/digits.toml", "report.html").path.stat().st_size > 0
         True
     """
@@ -78,7 +78,7 @@ def predict(export_dir: Path | str, images: Sequence[Path | str], *, top: int = 
     Raises:
         CnnsearchError: the folder is not an export.
 
-    Example:
+    Examples:
         >>> [p.top[0] for p in cnnsearch.predict("exports/digits-cnn", ["seven.png"])]
     """
     load_keras()
@@ -90,7 +90,7 @@ def predict(export_dir: Path | str, images: Sequence[Path | str], *, top: int = 
 def tracking_uri(spec: SpecLike, *, overrides: Sequence[str] = ()) -> str:
     """Where the spec's MLflow runs are: its ``tracking_uri``, ``$MLFLOW_TRACKING_URI`` or ``mlruns/mlflow.db``.
 
-    Example:
+    Examples:
         >>> cnnsearch.api.tracking_uri("search_spaces/digits.toml").startswith("sqlite:///")
         True
     """
@@ -102,7 +102,7 @@ def tracking_uri(spec: SpecLike, *, overrides: Sequence[str] = ()) -> str:
 def ui_command(uri: str, host: str, port: int) -> list[str]:
     """The ``mlflow ui`` command line for a local store; CnnsearchError if the store does not exist yet.
 
-    Example:
+    Examples:
         >>> cnnsearch.api.ui_command(cnnsearch.api.tracking_uri("search_spaces/digits.toml"), "127.0.0.1", 5000)[2:4]
         ['mlflow', 'ui']
     """
