@@ -282,10 +282,10 @@ def export_best(
         >>> result.card["test"]["accuracy"] > 0.9
         True
     """
+    resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
+    load_keras()  # before export's modules import Keras: TensorFlow's C++ start-up lines stay silenced
     from cnnsearch.export import export_best as run_export
     from cnnsearch.export import parse_formats
 
-    resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
     chosen = parse_formats(formats) if isinstance(formats, str) else parse_formats(",".join(formats))
-    load_keras()
     return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say, pick=pick)

@@ -136,6 +136,14 @@ class StudySpec(_Strict):
             f"'postgresql://host/db', got {value[:80]!r}"
         )
 
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        control = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+        if control is not None:
+            raise ValueError(f"contains the control character {control!r}; expected printable text")
+        return value
+
     @field_validator("metric")
     @classmethod
     def _metric_named(cls, value: str) -> str:
