@@ -238,10 +238,14 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = No
         True
     """
     from cnnsearch import search
+    from cnnsearch._paths import export_dir
+    from cnnsearch.export import export_summary
     from cnnsearch.reporting import best_record
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return best_record(search.load_study(resolved), resolved, pick)
+    record = best_record(search.load_study(resolved), resolved, pick)
+    record["exported"] = export_summary(export_dir(resolved.study.name), record["number"])  # the card's owner reads it
+    return record
 
 
 def export_best(
