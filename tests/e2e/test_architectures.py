@@ -16,68 +16,10 @@ import pytest
 from cnnsearch.models import AUGMENTATION, build, inference_model
 from cnnsearch.models import _backbones as backbones
 from cnnsearch.spec import load_spec
+from tests.helpers import BACKBONE_PARAMS, NO_AUGMENT, study_spec
 
 ALL = ["plain", "residual", "mobilenet_v2", "resnet50", "efficientnet_b0"]
-NO_AUGMENT = {"flip": "none", "rotation": 0.0, "translation": 0.0, "zoom": 0.0, "contrast": 0.0}
-BACKBONE_PARAMS = {
-    "backbone_weights": "none",
-    "backbone_freeze": "none",
-    "backbone_image_size": 0,
-    "backbone_alpha": 0.35,
-    "backbone_dropout": 0.0,
-    "backbone_dense_units": 0,
-    "backbone_fine_tune_epochs": 0,
-    "backbone_fine_tune_lr_factor": 0.1,
-}
 pytestmark = pytest.mark.slow
-
-#: A study over every architecture, 1 epoch on a few digits (8x8, resized to 32x32 for backbones).
-STUDY = """
-[study]
-name = "{name}"
-n_trials = {n_trials}
-sampler = "{sampler}"
-pruner = "none"
-seed = 3
-
-[data]
-dataset = "digits"
-max_train_samples = 150
-
-[model]
-architecture = {architecture}
-blocks = 1
-filters = 8
-batch_norm = false
-dropout = 0.0
-dense_units = 0
-kernel_size = 3
-
-[model.residual]
-stages = 2
-blocks_per_stage = 1
-width = 8
-dropout = 0.0
-
-[model.backbone]
-alpha = 0.35
-dropout = 0.1
-
-[train]
-epochs = 1
-batch_size = 32
-learning_rate = 0.01
-optimizer = "adam"
-{extra}
-"""
-
-
-def study_spec(
-    workdir: Path, name: str, architecture: str, n_trials: int = 1, sampler: str = "random", extra: str = ""
-) -> Path:
-    path = workdir / f"{name}.toml"
-    path.write_text(STUDY.format(name=name, architecture=architecture, n_trials=n_trials, sampler=sampler, extra=extra))
-    return path
 
 
 # --- training -------------------------------------------------------------------------

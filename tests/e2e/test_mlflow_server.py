@@ -13,10 +13,10 @@ from cnnsearch.reporting import CURVES_FILE, SUMMARY_FILE, TRIALS_CSV
 from cnnsearch.search import open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.training import LABELS
+from tests.helpers import GOOD
 
 pytestmark = pytest.mark.slow
 
-GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
 HOPELESS = {**GOOD, "learning_rate": 1e-6}  # learns nothing: pruned at epoch 1 by the median pruner
 SMALLER = {**GOOD, "filters": 8, "dropout": 0.1, "batch_norm": False}
 

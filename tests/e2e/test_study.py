@@ -18,10 +18,10 @@ from cnnsearch.reporting import SearchTracking
 from cnnsearch.search import Objective, open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
+from tests.helpers import GOOD
 
 pytestmark = pytest.mark.slow
 
-GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
 HOPELESS = {**GOOD, "learning_rate": 1e-3 * 1e-3}  # learns nothing in a few epochs
 
 

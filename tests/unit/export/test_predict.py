@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import TINY_PLAIN
+
 CARD = {"classes": ["a", "b", "c"], "input": {"shape": [8, 8, 1], "channels": 1, "dtype": "uint8"}}
 
 
@@ -20,18 +22,7 @@ def export_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "export"
     directory.mkdir()
     (directory / "model_card.json").write_text(json.dumps(CARD))
-    params = {
-        "blocks": 1,
-        "filters": 4,
-        "filter_growth": 2.0,
-        "convs_per_block": 1,
-        "kernel_size": 3,
-        "batch_norm": False,
-        "dropout": 0.0,
-        "dense_units": 0,
-        "head": "global_average",
-    }
-    build(params, (8, 8, 1), 3, augment=False, input_dtype="uint8").save(directory / "model.keras")
+    build(TINY_PLAIN, (8, 8, 1), 3, augment=False, input_dtype="uint8").save(directory / "model.keras")
     from PIL import Image
 
     Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "seven.png")

@@ -1,0 +1,170 @@
+"""Templates the tests share: tiny specs, tiny-model params, the hypermodel example.
+
+One copy of each, imported (``from tests.helpers import ...``) by the tests that need it,
+so a change to a template changes every test that uses it. Fixtures stay in conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: A spec small enough to train in seconds on 2 CPU cores.
+TINY_SPEC = """
+[study]
+name = "tiny"
+n_trials = {n_trials}
+sampler = "random"
+pruner = "{pruner}"
+seed = 7
+
+[data]
+dataset = "digits"
+max_train_samples = 400
+
+[model]
+blocks = {{ low = 1, high = 2 }}
+filters = {{ choices = [8, 16] }}
+kernel_size = 3
+batch_norm = {{ choices = [true, false] }}
+dropout = {{ low = 0.0, high = 0.3 }}
+dense_units = {{ choices = [0, 32] }}
+
+[train]
+epochs = {epochs}
+batch_size = 64
+learning_rate = {{ low = 1e-3, high = 1e-2, log = true }}
+optimizer = "adam"
+early_stopping_patience = 2
+"""
+
+
+def tiny_spec(n_trials: int = 3, epochs: int = 2, pruner: str = "none", extra: str = "") -> str:
+    """The text of :data:`TINY_SPEC` with these values, ``extra`` appended."""
+    return TINY_SPEC.format(n_trials=n_trials, epochs=epochs, pruner=pruner) + extra
+
+
+#: Trial params (for ``study.enqueue_trial``) inside TINY_SPEC's space that learn digits in a few epochs.
+GOOD: dict[str, Any] = {
+    "learning_rate": 1e-2,
+    "batch_norm": True,
+    "dropout": 0.0,
+    "dense_units": 32,
+    "filters": 16,
+    "blocks": 2,
+}
+
+#: The smallest plain network: one block of four 3x3 filters, no dense layer (built, rarely trained).
+TINY_PLAIN: dict[str, Any] = {
+    "blocks": 1,
+    "filters": 4,
+    "filter_growth": 2.0,
+    "convs_per_block": 1,
+    "kernel_size": 3,
+    "batch_norm": False,
+    "dropout": 0.0,
+    "dense_units": 0,
+    "head": "global_average",
+}
+
+#: Augmentation params that leave images as they are.
+NO_AUGMENT: dict[str, Any] = {"flip": "none", "rotation": 0.0, "translation": 0.0, "zoom": 0.0, "contrast": 0.0}
+
+#: Backbone params for a small untrained backbone (weights=None: nothing is downloaded).
+BACKBONE_PARAMS: dict[str, Any] = {
+    "backbone_weights": "none",
+    "backbone_freeze": "none",
+    "backbone_image_size": 0,
+    "backbone_alpha": 0.35,
+    "backbone_dropout": 0.0,
+    "backbone_dense_units": 0,
+    "backbone_fine_tune_epochs": 0,
+    "backbone_fine_tune_lr_factor": 0.1,
+}
+
+#: A study over any architecture, 1 epoch on a few digits (8x8, resized to 32x32 for backbones).
+ARCHITECTURE_STUDY = """
+[study]
+name = "{name}"
+n_trials = {n_trials}
+sampler = "{sampler}"
+pruner = "none"
+seed = 3
+
+[data]
+dataset = "digits"
+max_train_samples = 150
+
+[model]
+architecture = {architecture}
+blocks = 1
+filters = 8
+batch_norm = false
+dropout = 0.0
+dense_units = 0
+kernel_size = 3
+
+[model.residual]
+stages = 2
+blocks_per_stage = 1
+width = 8
+dropout = 0.0
+
+[model.backbone]
+alpha = 0.35
+dropout = 0.1
+
+[train]
+epochs = 1
+batch_size = 32
+learning_rate = 0.01
+optimizer = "adam"
+{extra}
+"""
+
+
+def study_spec(
+    folder: Path, name: str, architecture: str, n_trials: int = 1, sampler: str = "random", extra: str = ""
+) -> Path:
+    """Write :data:`ARCHITECTURE_STUDY` to ``folder/name.toml``; ``architecture`` is TOML (a quoted name or choices)."""
+    path = folder / f"{name}.toml"
+    text = ARCHITECTURE_STUDY.format(
+        name=name, architecture=architecture, n_trials=n_trials, sampler=sampler, extra=extra
+    )
+    path.write_text(text)
+    return path
+
+
+#: The shipped KerasTuner hypermodel example (a ``build(hp)`` function).
+HYPERMODEL_EXAMPLE = ROOT / "search_spaces" / "hypermodels" / "digits_hypermodel.py"
+
+#: A study whose network is a KerasTuner hypermodel named by a ``module:function`` reference.
+HYPERMODEL_SPEC = """
+[study]
+name = "hm"
+n_trials = {n_trials}
+sampler = "random"
+pruner = "none"
+seed = 3
+max_consecutive_failures = {failures}
+
+[data]
+dataset = "digits"
+max_train_samples = 300
+
+[model]
+hypermodel = "{reference}"
+
+[train]
+epochs = 1
+batch_size = 64
+"""
+
+
+def hypermodel_spec(folder: Path, reference: str, n_trials: int = 2, failures: int = 5) -> Path:
+    """Write :data:`HYPERMODEL_SPEC` to ``folder/hm.toml`` with this reference."""
+    path = folder / "hm.toml"
+    path.write_text(HYPERMODEL_SPEC.format(reference=reference, n_trials=n_trials, failures=failures))
+    return path
