@@ -6,6 +6,7 @@ so a change to a template changes every test that uses it. Fixtures stay in conf
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,11 @@ def hypermodel_spec(folder: Path, reference: str, n_trials: int = 2, failures: i
     path = folder / "hm.toml"
     path.write_text(HYPERMODEL_SPEC.format(reference=reference, n_trials=n_trials, failures=failures))
     return path
+
+
+#: The ``tiny_spec_file`` fixture: writes a tiny spec variant, returns its path.
+SpecFile = Callable[..., Path]
+#: The ``tiny_spec_text`` fixture: :func:`tiny_spec`.
+SpecText = Callable[..., str]
+#: The ``seed_store`` fixture: copies the session's migrated MLflow store into a folder.
+SeedStore = Callable[[Path], None]

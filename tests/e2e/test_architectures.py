@@ -16,6 +16,7 @@ import pytest
 from cnnsearch.models import AUGMENTATION, build, inference_model
 from cnnsearch.models import _backbones as backbones
 from cnnsearch.spec import load_spec
+from tests.e2e.conftest import Cli
 from tests.helpers import BACKBONE_PARAMS, NO_AUGMENT, study_spec
 
 ALL = ["plain", "residual", "mobilenet_v2", "resnet50", "efficientnet_b0"]
@@ -97,7 +98,7 @@ def _check_export(directory: Path, architecture: str) -> dict:
     return card
 
 
-def test_export_residual_through_the_cli(cli, workdir: Path) -> None:
+def test_export_residual_through_the_cli(cli: Cli, workdir: Path) -> None:
     spec = study_spec(workdir, "res", '"residual"', extra="[augment]\ntranslation = 0.1\n")
     ran = cli("run", str(spec), cwd=workdir)
     assert ran.returncode == 0, ran.stderr

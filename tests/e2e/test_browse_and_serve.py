@@ -24,6 +24,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e2e.conftest import Cli
+from tests.helpers import SeedStore, SpecText
+
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 # No network chatter, no sandbox (root in CI), no GPU: Chromium as a test renderer.
@@ -38,7 +41,7 @@ SEARCHED = {  # a brisk learning rate and a wider net: three epochs learn someth
 
 
 @pytest.fixture(scope="module")
-def study(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def study(tiny_spec_text: SpecText, seed_store: SeedStore, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A study (3 trials) and its export to the registry (`best --export --formats keras`, the kept checkpoint).
 
     In this process, through the API the CLI calls (a CLI process each would add two TensorFlow start-ups).
@@ -191,7 +194,7 @@ def _post(url: str, payload: dict) -> tuple[int, dict]:
 
 
 def test_serve_answers_uint8_like_predict_and_refuses_floats_scaled_to_0_1(
-    cli, study: dict, port: int, tmp_path: Path
+    cli: Cli, study: dict, port: int, tmp_path: Path
 ) -> None:
     from PIL import Image
 

@@ -14,11 +14,12 @@ from cnnsearch.models import build
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.spec import load_spec
 from cnnsearch.training import compile_model
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
 
-def test_only_the_top_k_trials_keep_weights(tiny_spec_file) -> None:
+def test_only_the_top_k_trials_keep_weights(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(n_trials=5, epochs=2, pruner="median")
     spec = load_spec(
         path, ["study.keep_top_k=2", "study.startup_trials=2", "train.learning_rate={low=1e-5,high=1e-2,log=true}"]
@@ -43,7 +44,7 @@ def test_only_the_top_k_trials_keep_weights(tiny_spec_file) -> None:
     assert np.isclose(accuracy, top.value, atol=1e-6)
 
 
-def test_keep_top_k_zero_keeps_nothing(tiny_spec_file) -> None:
+def test_keep_top_k_zero_keeps_nothing(tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(n_trials=1, epochs=1), ["study.keep_top_k=0"])
     run(spec)
     assert checkpoints.kept(spec) == {}

@@ -14,12 +14,14 @@ from mlflow.tracking import MlflowClient
 from cnnsearch.search import load_study, trial_counts
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
+from tests.e2e.conftest import Cli
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
-def test_run_prints_progress_and_best_table(cli, tiny_spec_file, workdir: Path) -> None:
+def test_run_prints_progress_and_best_table(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=2, epochs=2)
     result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stderr
@@ -33,7 +35,7 @@ def test_run_prints_progress_and_best_table(cli, tiny_spec_file, workdir: Path) 
 
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
-def test_bad_spec_stops_before_training(cli, workdir: Path) -> None:
+def test_bad_spec_stops_before_training(cli: Cli, workdir: Path) -> None:
     path = workdir / "bad.toml"
     path.write_text('[data]\ndataset = "digits"\n[train]\nepochs = 0\n')
     result = cli("run", str(path), cwd=workdir)
@@ -42,7 +44,7 @@ def test_bad_spec_stops_before_training(cli, workdir: Path) -> None:
     assert not (workdir / "mlruns").exists()
 
 
-def test_ctrl_c_then_rerun_finishes_at_n_trials(cli, tiny_spec_file, workdir: Path) -> None:
+def test_ctrl_c_then_rerun_finishes_at_n_trials(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=12, epochs=3)  # long enough to still be running when signalled
     proc = cli.popen("run", str(path), cwd=workdir, sigint=True)
     deadline = time.monotonic() + 300
@@ -81,7 +83,7 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(cli, tiny_spec_file, workdir: Pa
     assert all(t.user_attrs.get("fail_reason") == "interrupted (Ctrl-C)" for t in failed), failed
 
 
-def test_trials_and_best_read_the_study_back(cli, tiny_spec_file, workdir: Path) -> None:
+def test_trials_and_best_read_the_study_back(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     import io
     import json
 
@@ -111,7 +113,7 @@ def test_trials_and_best_read_the_study_back(cli, tiny_spec_file, workdir: Path)
     assert bad.returncode == 1 and bad.stderr.startswith("error: --state: expected one of")
 
 
-def test_best_before_any_run_is_a_clear_error(cli, tiny_spec_file, workdir: Path) -> None:
+def test_best_before_any_run_is_a_clear_error(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     result = cli("best", str(tiny_spec_file()), cwd=workdir)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: no study named 'tiny' yet: run `cnnsearch run` on this spec first"
@@ -119,7 +121,7 @@ def test_best_before_any_run_is_a_clear_error(cli, tiny_spec_file, workdir: Path
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
 def test_ui_waits_for_the_server_then_prints_the_experiments_page(
-    cli, port: int, tiny_spec_file, workdir: Path, _migrated_mlflow_db: Path
+    cli: Cli, port: int, tiny_spec_file: SpecFile, workdir: Path, _migrated_mlflow_db: Path
 ) -> None:
     """The real `mlflow ui` on a store holding the study's experiment (made without training): the
     URL is printed once the server answers, it is the experiment's page, and SIGTERM stops it all."""

@@ -16,6 +16,7 @@ from cnnsearch._keys import (
 )
 from cnnsearch.api import run
 from cnnsearch.spec import load_spec
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.slow
 BUDGET = ["study.timeout=900", "study.final_share=0.5"]
 
 
-def test_the_best_params_train_once_more_then_never_again(tiny_spec_file, workdir: Path, capsys) -> None:
+def test_the_best_params_train_once_more_then_never_again(
+    tiny_spec_file: SpecFile, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tiny_spec_file(n_trials=2, epochs=1)
     study = run(load_spec(path, BUDGET))
     explored, last = study.trials[:2], study.trials[-1]
@@ -47,7 +50,7 @@ PRIOR = (
 
 
 def test_neighbours_left_queued_at_the_exploration_deadline_do_not_take_the_final_trainings_place(
-    tiny_spec_file, workdir: Path
+    tiny_spec_file: SpecFile, workdir: Path
 ) -> None:
     """3 s of exploration cannot start 8 queued neighbours (the first trial alone takes longer).
 

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.e2e.conftest import Cli
+
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "search_spaces" / "folder.toml"
@@ -30,7 +32,7 @@ def _folder(root: Path) -> Path:
     return root
 
 
-def test_folder_spec_searches_and_exports_with_test_time_flips(cli, tmp_path: Path) -> None:
+def test_folder_spec_searches_and_exports_with_test_time_flips(cli: Cli, tmp_path: Path) -> None:
     images = _folder(tmp_path / "images")
     sets = [
         f"data.path={images}",

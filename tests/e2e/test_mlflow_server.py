@@ -13,7 +13,7 @@ from cnnsearch.reporting import CURVES_FILE, SUMMARY_FILE, TRIALS_CSV
 from cnnsearch.search import open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.training import LABELS
-from tests.helpers import GOOD
+from tests.helpers import GOOD, SpecFile
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ SMALLER = {**GOOD, "filters": 8, "dropout": 0.1, "batch_norm": False}
 
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
-def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir: Path) -> None:
+def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=3, epochs=3, pruner="median")
     overrides = [
         f"tracking.tracking_uri={mlflow_server}",

@@ -17,6 +17,8 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from cnnsearch.search import _heartbeat as heartbeat
+from tests.e2e.conftest import Cli
+from tests.helpers import SpecFile
 
 URL = os.environ.get("CNNSEARCH_TEST_POSTGRES_URL")
 pytestmark = [
@@ -28,7 +30,9 @@ pytestmark = [
 ]
 
 
-def test_two_processes_share_a_study_through_postgres(cli, tiny_spec_file, workdir: Path, mlflow_server: str) -> None:
+def test_two_processes_share_a_study_through_postgres(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path, mlflow_server: str
+) -> None:
     name = f"pg-{uuid.uuid4().hex[:10]}"  # a fresh study in a database that outlives the test
     path = tiny_spec_file(n_trials=6, epochs=2)
     overrides = [

@@ -22,12 +22,14 @@ from cnnsearch.export import ship
 from cnnsearch.models import inference_model
 from cnnsearch.search import build_for_trial, kept, ranked, suggest
 from cnnsearch.spec import load_spec
+from tests.conftest import Invoke
+from tests.helpers import SeedStore, SpecFile, SpecText
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def study_dir(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def study_dir(tiny_spec_text: SpecText, seed_store: SeedStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four complete 2-epoch trials with their weights kept (keep_top_k = 3)."""
     root = tmp_path_factory.mktemp("shipping")
     seed_store(root)
@@ -167,6 +169,6 @@ def test_rerank_cross_validates_the_best_trials_and_ships_the_winners_fold_model
     assert [m["trial"] for m in checkpoint.members] == [checkpoint.rerank[0]["trial"]]
 
 
-def test_rerank_on_a_cross_validated_study_is_refused(invoke, tiny_spec_file) -> None:
+def test_rerank_on_a_cross_validated_study_is_refused(invoke: Invoke, tiny_spec_file: SpecFile) -> None:
     line = invoke.error_line("validate", str(tiny_spec_file()), "--set", "study.folds=3", "--set", "export.rerank=2")
     assert "export.rerank" in line and "study.folds" in line

@@ -18,7 +18,7 @@ from cnnsearch.reporting import SearchTracking
 from cnnsearch.search import Objective, open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
-from tests.helpers import GOOD
+from tests.helpers import GOOD, SpecFile
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def _runs(experiment: str):
     return client, client.search_runs([exp.experiment_id], max_results=1000)
 
 
-def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file) -> None:
+def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(
         n_trials=3,
         epochs=4,
@@ -72,7 +72,7 @@ def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file) ->
     assert len(client.get_metric_history(parent_id, "best_value")) == 3
 
 
-def test_resume_counts_the_whole_study(tiny_spec_file) -> None:
+def test_resume_counts_the_whole_study(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(n_trials=2, epochs=1)
     first = run(load_spec(path))
     assert len(first.trials) == 2
@@ -83,7 +83,7 @@ def test_resume_counts_the_whole_study(tiny_spec_file) -> None:
     assert len(runs) == 4  # one parent + three trials
 
 
-def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
+def test_nan_loss_fails_that_trial_alone(tiny_spec_file: SpecFile) -> None:
     """Real training on images holding NaN pixels: that trial fails, the next one completes.
 
     Batch norm is on: without it ReLU turns NaN activations into zeros and the loss stays finite.
@@ -109,7 +109,7 @@ def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
     assert run_of["1"].info.status == "FINISHED"
 
 
-def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
+def test_consecutive_failures_stop_the_study(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(n_trials=5, epochs=1)
     spec = load_spec(path, ["study.metric=val_auc", "study.max_consecutive_failures=2"])
     with pytest.raises(CnnsearchError, match="stopped after 2 failed trials in a row.*val_auc"):
@@ -120,7 +120,7 @@ def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
     assert all(r.info.status != "RUNNING" for r in runs)
 
 
-def test_hyperband_reports_every_epoch_of_a_real_study(tiny_spec_file) -> None:
+def test_hyperband_reports_every_epoch_of_a_real_study(tiny_spec_file: SpecFile) -> None:
     """The shipped specs' pruner on real training. Every sampler and pruner name's Optuna class, and
     each sampler drawing the spec's space, are checked without training in tests/unit/search/test_study.py;
     the median pruner prunes for real in test_study_logs_parent_and_nested_runs_with_epoch_history."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import Invoke
 from tests.helpers import TINY_PLAIN
 
 CARD = {"classes": ["a", "b", "c"], "input": {"shape": [8, 8, 1], "channels": 1, "dtype": "uint8"}}
@@ -29,7 +30,7 @@ def export_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def test_a_whole_export_predicts(invoke, export_dir: Path) -> None:
+def test_a_whole_export_predicts(invoke: Invoke, export_dir: Path) -> None:
     result = invoke("predict", str(export_dir), str(export_dir.parent / "seven.png"), "--format", "json")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)[0]["predictions"]) == 3
@@ -45,7 +46,7 @@ def test_a_whole_export_predicts(invoke, export_dir: Path) -> None:
         ([8, 8, 3], "input.channels: expected 1 or 3, the last of input.shape [8, 8, 3], got 1"),
     ],
 )
-def test_malformed_card_shape(invoke, export_dir: Path, shape: object, expected: str) -> None:
+def test_malformed_card_shape(invoke: Invoke, export_dir: Path, shape: object, expected: str) -> None:
     card = export_dir / "model_card.json"
     card.write_text(json.dumps({**CARD, "input": {**CARD["input"], "shape": shape}}))
     before = card.read_bytes()
@@ -54,14 +55,14 @@ def test_malformed_card_shape(invoke, export_dir: Path, shape: object, expected:
     assert card.read_bytes() == before
 
 
-def test_card_without_class_names(invoke, export_dir: Path) -> None:
+def test_card_without_class_names(invoke: Invoke, export_dir: Path) -> None:
     card = export_dir / "model_card.json"
     card.write_text(json.dumps({**CARD, "classes": []}))
     line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
     assert line == f"error: {card}: classes: expected a list of class names, got []"
 
 
-def test_garbage_model_is_not_reported_as_missing(invoke, export_dir: Path) -> None:
+def test_garbage_model_is_not_reported_as_missing(invoke: Invoke, export_dir: Path) -> None:
     model = export_dir / "model.keras"
     model.write_bytes(b"garbage, not a zip archive")
     line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
@@ -69,7 +70,7 @@ def test_garbage_model_is_not_reported_as_missing(invoke, export_dir: Path) -> N
     assert model.read_bytes() == b"garbage, not a zip archive"
 
 
-def test_zip_that_is_not_a_keras_model(invoke, export_dir: Path) -> None:
+def test_zip_that_is_not_a_keras_model(invoke: Invoke, export_dir: Path) -> None:
     import zipfile
 
     model = export_dir / "model.keras"
@@ -80,7 +81,7 @@ def test_zip_that_is_not_a_keras_model(invoke, export_dir: Path) -> None:
     assert line.startswith(f"error: {model}: cannot load the Keras model: ")
 
 
-def test_an_empty_file_says_so_and_no_empty_table_is_printed(invoke, export_dir: Path) -> None:
+def test_an_empty_file_says_so_and_no_empty_table_is_printed(invoke: Invoke, export_dir: Path) -> None:
     """0 bytes is its own reason (not "not an image"); with nothing predicted there is no table header."""
     empty = export_dir.parent / "empty.png"
     empty.write_bytes(b"")
@@ -93,7 +94,7 @@ def test_an_empty_file_says_so_and_no_empty_table_is_printed(invoke, export_dir:
     assert missing.stderr.strip() == f"error: {export_dir.parent / 'missing.png'}: no such file"
 
 
-def test_the_table_header_is_printed_when_some_file_was_predicted(invoke, export_dir: Path) -> None:
+def test_the_table_header_is_printed_when_some_file_was_predicted(invoke: Invoke, export_dir: Path) -> None:
     empty = export_dir.parent / "empty.png"
     empty.write_bytes(b"")
     result = invoke("predict", str(export_dir), str(export_dir.parent / "seven.png"), str(empty))

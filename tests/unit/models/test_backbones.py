@@ -16,6 +16,7 @@ import pytest
 from cnnsearch.models import _backbones as backbones
 from cnnsearch.models import build
 from cnnsearch.spec import BACKBONES, load_spec
+from tests.conftest import Invoke
 from tests.helpers import BACKBONE_PARAMS, NO_AUGMENT, study_spec
 
 
@@ -83,7 +84,7 @@ def test_freeze_all_none_and_top_layers() -> None:
     assert len(head_only.trainable_weights) < len(top.trainable_weights) < len(everything.trainable_weights)
 
 
-def test_weights_errors_are_one_line_and_fast(invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_weights_errors_are_one_line_and_fast(invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(
         '[data]\ndataset = "digits"\n[model]\narchitecture = "mobilenet_v2"\n'

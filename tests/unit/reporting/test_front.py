@@ -10,6 +10,7 @@ from optuna.trial import TrialState, create_trial
 
 from cnnsearch.reporting import front_frame, front_table, plot_front, trials_frame, write_front_plot
 from cnnsearch.spec import load_spec
+from tests.helpers import SpecFile
 
 OBJECTIVES = (
     'study.objectives=[{ metric = "val_accuracy", direction = "maximize" }, '
@@ -49,7 +50,7 @@ def study() -> optuna.Study:
     return study
 
 
-def test_front_frame_and_trials_front_only(study: optuna.Study, tiny_spec_file) -> None:
+def test_front_frame_and_trials_front_only(study: optuna.Study, tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES, "study.max_latency_ms=3"])
     frame = front_frame(study, spec)
     assert frame["number"].tolist() == [0, 1]  # best score first; trial 2 is dominated by trial 1
@@ -66,7 +67,9 @@ def test_front_frame_and_trials_front_only(study: optuna.Study, tiny_spec_file) 
     assert not any(str(line).endswith(" ") for line in lines)
 
 
-def test_the_plot_shows_feasible_and_infeasible_trials(study: optuna.Study, tiny_spec_file, tmp_path: Path) -> None:
+def test_the_plot_shows_feasible_and_infeasible_trials(
+    study: optuna.Study, tiny_spec_file: SpecFile, tmp_path: Path
+) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES, "study.max_latency_ms=3", "study.max_params=5000"])
     written = write_front_plot(study, spec, tmp_path)
     assert [p.name for p in written] == ["pareto_front.png", "pareto_front.html"]

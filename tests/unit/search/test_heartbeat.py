@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
@@ -70,7 +71,7 @@ class ClosesRuns:
         return 1
 
 
-def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path) -> None:
+def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path: Path) -> None:
     from cnnsearch.search import fail_stale_trials, open_study
     from cnnsearch.spec import validate_spec
 

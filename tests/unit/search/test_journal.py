@@ -70,7 +70,9 @@ def test_the_last_record_of_the_fixture_completes_the_last_trial() -> None:
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
-def test_a_journal_cut_at_any_byte_of_its_last_record_loads(tmp_path: Path, capsys, offset: int) -> None:
+def test_a_journal_cut_at_any_byte_of_its_last_record_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], offset: int
+) -> None:
     data = optuna_journal()
     path = tmp_path / "s.journal"
     path.write_bytes(data[:offset])
@@ -231,7 +233,9 @@ def _storage(path: Path) -> JournalStorage:
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def test_an_append_after_a_tail_torn_since_opening_moves_it_aside_first(tmp_path: Path, capsys) -> None:
+def test_an_append_after_a_tail_torn_since_opening_moves_it_aside_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "s.journal"
     study = open_study(_spec(path))
     whole = path.read_bytes()

@@ -10,6 +10,7 @@ import pytest
 
 from cnnsearch.errors import SpecError
 from cnnsearch.spec import load_spec
+from tests.conftest import Invoke
 from tests.helpers import HYPERMODEL_EXAMPLE as EXAMPLE
 from tests.helpers import hypermodel_spec as write_spec
 
@@ -83,7 +84,7 @@ def test_a_real_ctrl_c_during_the_import_still_interrupts(tmp_path: Path) -> Non
         signal.signal(signal.SIGINT, previous)
 
 
-def test_a_module_that_prints_as_it_loads_leaves_validate_json_intact(invoke, tmp_path: Path) -> None:
+def test_a_module_that_prints_as_it_loads_leaves_validate_json_intact(invoke: Invoke, tmp_path: Path) -> None:
     module = tmp_path / "noisy.py"
     module.write_text(
         f"print('loading noisy')\nfrom runpy import run_path\nbuild = run_path({str(EXAMPLE)!r})['build']\n"

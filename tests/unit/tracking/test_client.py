@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.helpers import SpecFile
+
 
 @pytest.fixture
 def tracked(mlflow_store, tiny_spec_file):
@@ -32,7 +34,7 @@ def test_the_experiment_is_a_model_training_one(tracked) -> None:
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
-def test_an_experiment_made_before_gets_the_kind(mlflow_store, tiny_spec_file) -> None:
+def test_an_experiment_made_before_gets_the_kind(mlflow_store: Path, tiny_spec_file: SpecFile) -> None:
     from cnnsearch.spec import load_spec
     from cnnsearch.tracking import Tracker, default_tracking_uri
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SpecFile
+
 
 def test_logging_the_model_leaves_the_process_tracking_uri_alone(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -33,7 +35,7 @@ def _card(accuracy: float, trial: int) -> dict:
 
 
 def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_better_test(
-    mlflow_store, tiny_spec_file
+    mlflow_store: Path, tiny_spec_file: SpecFile
 ) -> None:
     """Real registry versions (no model files needed): description, tags, and the champion alias rule."""
     from mlflow.tracking import MlflowClient
@@ -81,7 +83,9 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == better
 
 
-def test_a_repeat_export_ties_with_the_champion_whatever_its_accuracy_s_decimals(mlflow_store, tiny_spec_file) -> None:
+def test_a_repeat_export_ties_with_the_champion_whatever_its_accuracy_s_decimals(
+    mlflow_store: Path, tiny_spec_file: SpecFile
+) -> None:
     """66/360 has endless decimals; the champion's tag keeps 6: the same figure again is a tie, not a win."""
     from mlflow.tracking import MlflowClient
 
