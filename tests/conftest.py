@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import Result
 
-from tests.helpers import tiny_spec
+from tests.helpers import SpecFile, tiny_spec
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -68,7 +69,7 @@ def tiny_spec_text() -> Callable[..., str]:
 
 
 @pytest.fixture
-def tiny_spec_file(workdir: Path):
+def tiny_spec_file(workdir: Path) -> SpecFile:
     """Write a tiny digits spec and return a function making variants of it."""
 
     def make(n_trials: int = 3, epochs: int = 2, pruner: str = "none", extra: str = "") -> Path:
@@ -87,7 +88,7 @@ class Invoke:
 
         self.runner = CliRunner()
 
-    def __call__(self, *args: str):
+    def __call__(self, *args: str) -> Result:
         from cnnsearch.cli import app
 
         return self.runner.invoke(app, list(args))

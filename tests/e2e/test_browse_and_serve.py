@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pytest
@@ -177,7 +178,7 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
             assert len(image.convert("RGB").getcolors(maxcolors=1400 * size) or []) > 100, name  # not blank
 
 
-def _read_lines(stream, lines: queue.Queue) -> None:
+def _read_lines(stream: IO[str], lines: queue.Queue) -> None:
     for line in stream:
         lines.put(line.rstrip("\n"))
 

@@ -5,6 +5,7 @@ cannot be written are each one ``error:`` line, exit 1, with nothing stored chan
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def _trials(cli: Cli, spec: Path, cwd: Path) -> tuple[list[dict], str]:
     return json.loads(result.stdout), result.stderr
 
 
-def _one_error(result) -> str:
+def _one_error(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

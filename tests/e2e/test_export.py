@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from cnnsearch.data import Splits
 from tests.e2e.conftest import Cli
 from tests.helpers import SeedStore, SpecText
 
@@ -50,7 +51,7 @@ def exported(
     return {"root": root, "spec": spec, "record": record, "dir": directory, "card": card, "log": result.stderr}
 
 
-def _splits(spec: Path):
+def _splits(spec: Path) -> Splits:
     from cnnsearch.data import load
     from cnnsearch.spec import load_spec
 

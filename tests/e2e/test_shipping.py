@@ -17,11 +17,11 @@ import optuna
 import pytest
 
 import cnnsearch
-from cnnsearch.data import load
+from cnnsearch.data import Splits, load
 from cnnsearch.export import ship
 from cnnsearch.models import inference_model
 from cnnsearch.search import build_for_trial, kept, ranked, suggest
-from cnnsearch.spec import load_spec
+from cnnsearch.spec import Spec, load_spec
 from tests.conftest import Invoke
 from tests.helpers import SeedStore, SpecFile, SpecText
 
@@ -49,7 +49,7 @@ def in_study(study_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return study_dir
 
 
-def _checkpoint_twin(spec, trial, splits) -> keras.Model:
+def _checkpoint_twin(spec: Spec, trial: optuna.trial.FrozenTrial, splits: Splits) -> keras.Model:
     """A kept trial's network, rebuilt by hand from its params and weights file."""
     fixed = optuna.trial.FixedTrial(dict(trial.params))
     params = suggest(fixed, spec)

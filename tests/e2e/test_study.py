@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import optuna
 import pytest
+from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.slow
 HOPELESS = {**GOOD, "learning_rate": 1e-3 * 1e-3}  # learns nothing in a few epochs
 
 
-def _runs(experiment: str):
+def _runs(experiment: str) -> tuple[MlflowClient, list[Run]]:
     client = MlflowClient(default_tracking_uri())
     exp = client.get_experiment_by_name(experiment)
     return client, client.search_runs([exp.experiment_id], max_results=1000)

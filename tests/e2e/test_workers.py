@@ -11,11 +11,14 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import optuna
 import pytest
 from mlflow.tracking import MlflowClient
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import load_study
@@ -24,6 +27,7 @@ from cnnsearch.tracking import default_tracking_uri
 from tests.e2e.conftest import Cli
 from tests.helpers import SpecFile
 
+T = TypeVar("T")
 pytestmark = pytest.mark.slow
 
 
@@ -32,7 +36,7 @@ def _runs(experiment: str = "tiny") -> list:
     return client.search_runs([client.get_experiment_by_name(experiment).experiment_id], max_results=1000)
 
 
-def _check_one_run_per_trial(study) -> list:
+def _check_one_run_per_trial(study: optuna.Study) -> list:
     """Every trial has exactly one MLflow run, none left RUNNING; one parent run."""
     runs = _runs()
     assert [r.info.status for r in runs if r.info.status == "RUNNING"] == []
@@ -79,7 +83,7 @@ def test_two_workers_finish_exactly_n_trials_and_are_recycled(
     assert "trials.csv" in uploaded, uploaded
 
 
-def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
+def _wait_for(predicate: Callable[[], T | None], timeout: float, what: str, proc: subprocess.Popen | None = None) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = predicate()
@@ -93,7 +97,7 @@ def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | Non
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _running_mid_epoch(path: Path):
+def _running_mid_epoch(path: Path) -> FrozenTrial | None:
     """A RUNNING trial that reported at least one epoch (so it is inside training)."""
     try:
         study = load_study(load_spec(path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 import optuna
 import pytest
@@ -16,7 +17,7 @@ from rich.console import Console
 
 from cnnsearch._keys import INITIAL_ATTR, NEIGHBOUR_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
 from cnnsearch.reporting import PoolConsole, SearchConsole, best_trials_table
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 DISTRIBUTIONS = {
     "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
@@ -25,7 +26,7 @@ DISTRIBUTIONS = {
 START = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 
-def _spec(n_trials: int = 6):
+def _spec(n_trials: int = 6) -> Spec:
     return validate_spec({"study": {"name": "shown", "n_trials": n_trials}, "data": {"dataset": "digits"}})
 
 
@@ -35,7 +36,7 @@ def _console() -> tuple[Console, io.StringIO]:
 
 
 def _add(study: optuna.Study, state: TrialState, value: float | None = None, seconds: float = 12.5, lr: float = 0.001,
-         **attrs) -> optuna.trial.FrozenTrial:  # fmt: skip
+         **attrs: Any) -> optuna.trial.FrozenTrial:  # fmt: skip
     trial = create_trial(
         state=state,
         value=value if state == TrialState.COMPLETE else None,

@@ -12,12 +12,12 @@ from optuna.trial import TrialState, create_trial
 from cnnsearch._keys import EPOCHS_RUN_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, RUN_ID_ATTR
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.reporting import best_record, trials_frame
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 START = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 
-def _spec(direction: str = "maximize"):
+def _spec(direction: str = "maximize") -> Spec:
     return validate_spec({"study": {"name": "table", "direction": direction}, "data": {"dataset": "digits"}})
 
 

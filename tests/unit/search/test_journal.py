@@ -29,7 +29,7 @@ from cnnsearch.errors import CnnsearchError
 from cnnsearch.search import _journal as journal
 from cnnsearch.search import fail_stale_trials, load_study, open_study
 from cnnsearch.search._heartbeat import HOST
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 NAME = "journal"
 
@@ -55,7 +55,7 @@ LAST = _last_record_start(optuna_journal())
 OFFSETS = list(range(LAST, len(optuna_journal()) + 1))
 
 
-def _spec(path: Path):
+def _spec(path: Path) -> Spec:
     return validate_spec({"study": {"name": NAME, "storage": str(path)}, "data": {"dataset": "digits"}})
 
 

@@ -11,10 +11,10 @@ import pytest
 
 from cnnsearch.search import _locks as locks
 from cnnsearch.search import study_lock
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 
-def _spec(storage: str | None = None, name: str = "locked"):
+def _spec(storage: str | None = None, name: str = "locked") -> Spec:
     study = {"name": name} if storage is None else {"name": name, "storage": storage}
     return validate_spec({"study": study, "data": {"dataset": "digits"}})
 

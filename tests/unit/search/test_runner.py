@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -16,7 +17,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from cnnsearch._keys import INITIAL_ATTR
 from cnnsearch.search import AfterTrial, Session, close_session, deadline_of, open_session
 from cnnsearch.search._runner import spec_files
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 
 class FakeTracking:
@@ -60,7 +61,7 @@ class Recorder:
             raise RuntimeError("plotting failed")
 
 
-def _spec(tmp_path: Path, **study):
+def _spec(tmp_path: Path, **study: Any) -> Spec:
     study = {"name": "session", "n_trials": 4, "storage": str(tmp_path / "session.journal"), **study}
     return validate_spec({"study": study, "data": {"dataset": "digits"}})
 

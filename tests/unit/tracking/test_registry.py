@@ -47,7 +47,7 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     client = MlflowClient(tracker.uri)
     client.create_registered_model("tiny")
 
-    def register(accuracy: float, trial: int):
+    def register(accuracy: float, trial: int) -> tuple[str, str]:
         run = client.create_run(tracker.experiment_id)
         version = str(client.create_model_version("tiny", f"runs:/{run.info.run_id}/model", run.info.run_id).version)
         return version, describe_version(tracker, "tiny", version, _card(accuracy, trial), "ab" * 32)
