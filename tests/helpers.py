@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -177,3 +181,114 @@ SpecFile = Callable[..., Path]
 SpecText = Callable[..., str]
 #: The ``seed_store`` fixture: copies the session's migrated MLflow store into a folder.
 SeedStore = Callable[[Path], None]
+
+
+class FakeTracking:
+    """A stand-in for the search's tracking (``cnnsearch.search.Tracking``): records each call, in order.
+
+    Every method of the protocol is here, so mypy checks the fake wherever a test passes it to
+    the search; a test that compares ``calls`` with a list also sees any call it did not expect.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.plots = Recorder()
+
+    @property
+    def busy_s(self) -> float:
+        return 0.0
+
+    # The study's run (StudyTracking).
+    def open_study_run(self, study: optuna.Study, spec_files: dict[str, str]) -> str:
+        self.calls.append(("open_study_run", study.study_name, sorted(spec_files)))
+        return "parent-1"
+
+    def close_study_run(self, run_id: str, status: str = "FINISHED") -> None:
+        self.calls.append(("close_study_run", run_id, status))
+
+    def log_study_progress(self, run_id: str, step: int, best: float | None, counts: dict[str, int]) -> None:
+        self.calls.append(("log_study_progress", run_id, step, best, counts))
+
+    def study_plots(self, run_id: str) -> Recorder:
+        self.calls.append(("study_plots", run_id))
+        return self.plots
+
+    def close_trial_runs(self, trial: FrozenTrial, reason: str, state: str) -> int:
+        self.calls.append(("close_trial_runs", trial.number, reason, state))
+        return 1
+
+    def close_orphan_runs(self, study: optuna.Study) -> int:
+        self.calls.append(("close_orphan_runs", study.study_name))
+        return 0
+
+    # A trial's run (TrialTracking).
+    def start_trial(self, parent_run_id: str, number: int, params: dict[str, Any]) -> str:
+        self.calls.append(("start_trial", parent_run_id, number))
+        return f"trial-{number}"
+
+    def end_trial(
+        self, run_id: str, state: str, value: float | None = None, tags: dict[str, str] | None = None
+    ) -> None:
+        self.calls.append(("end_trial", run_id, state, value))
+
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        self.calls.append(("log_params", run_id, sorted(params)))
+
+    def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None:
+        self.calls.append(("log_metrics", run_id, step, metrics))
+
+    def log_class_table(self, run_id: str, table: dict[str, list[Any]]) -> None:
+        self.calls.append(("log_class_table", run_id, sorted(table)))
+
+    def epoch_logger(self, run_id: str) -> Callable[[int, dict[str, float]], None]:
+        return lambda epoch, metrics: self.log_metrics(run_id, epoch, metrics)
+
+    def log_model_summary(self, run_id: str, model: Any) -> None:
+        self.calls.append(("log_model_summary", run_id))
+
+    def log_trial_curves(
+        self,
+        run_id: str,
+        trial: optuna.Trial,
+        history: dict[str, list[float]],
+        *,
+        pruned_epoch: int | None,
+        planned_epochs: int,
+        num_classes: int,
+    ) -> None:
+        self.calls.append(("log_trial_curves", run_id, trial.number, pruned_epoch))
+
+
+class Recorder:
+    """A stand-in for a study display (``StudyDisplay``) or the study plots (``StudyPlots``): records each call.
+
+    ``fail_on``: the name of a call that raises after it is recorded.
+    """
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.fail_on = fail_on
+
+    def _record(self, *call: Any) -> None:
+        self.calls.append(call)
+        if call[0] == self.fail_on:
+            raise RuntimeError(f"{self.fail_on} failed")
+
+    def study_opened(self, study: optuna.Study) -> None:
+        self._record("study_opened", study.study_name)
+
+    def trial_started(self, number: int, params: dict[str, Any]) -> None:
+        self._record("trial_started", number)
+
+    def epoch_ended(self, epoch: int, metrics: dict[str, float]) -> None:
+        self._record("epoch_ended", epoch)
+
+    def trial_finished(self, study: optuna.Study, trial: FrozenTrial | None = None) -> None:
+        """A display is told the trial; the plots (``StudyPlots.trial_finished(study)``) are not."""
+        self._record("trial_finished", None if trial is None else trial.number)
+
+    def say(self, text: str) -> None:
+        self._record("say", text)
+
+    def finish(self, study: optuna.Study) -> None:
+        self._record("finish")
