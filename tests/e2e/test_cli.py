@@ -47,6 +47,7 @@ def test_bad_spec_stops_before_training(cli: Cli, workdir: Path) -> None:
 def test_ctrl_c_then_rerun_finishes_at_n_trials(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=12, epochs=3)  # long enough to still be running when signalled
     proc = cli.popen("run", str(path), cwd=workdir, sigint=True)
+    assert proc.stdout is not None
     deadline = time.monotonic() + 300
     seen = ""
     while time.monotonic() < deadline:
@@ -71,7 +72,9 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(cli: Cli, tiny_spec_file: SpecFi
     assert trial_counts(study).finished == 12
 
     client = MlflowClient(default_tracking_uri())
-    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], max_results=100)
+    experiment = client.get_experiment_by_name("tiny")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
     statuses = sorted(r.info.status for r in runs)
     assert "RUNNING" not in statuses
     trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]
@@ -141,6 +144,7 @@ def test_ui_waits_for_the_server_then_prints_the_experiments_page(
     proc = cli.popen(
         "ui", str(path), "--port", str(port), cwd=workdir, stderr=log, start_new_session=True
     )  # fmt: skip
+    assert proc.stdout is not None
     try:
         deadline, line = time.monotonic() + 120, ""
         while not line and time.monotonic() < deadline and proc.poll() is None:

@@ -199,9 +199,9 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli: Cli, exported: 
                 (root / ("exports/tiny" if number == "1" else "second") / "spec.toml").read_bytes()
             ).hexdigest(),
         }
-        assert f"Test accuracy {exported_card['test']['accuracy']:.4f}" in stored.description
-        assert f"Shipped: {exported_card['shipped']['description']}." in stored.description
-    assert "On export the `champion` stayed version 1" in client.get_model_version(name, "2").description
+        assert f"Test accuracy {exported_card['test']['accuracy']:.4f}" in str(stored.description)
+        assert f"Shipped: {exported_card['shipped']['description']}." in str(stored.description)
+    assert "On export the `champion` stayed version 1" in str(client.get_model_version(name, "2").description)
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"  # MLflow answers an int here
     run = client.get_run(card["mlflow"]["run_id"])
     assert run.info.status == "FINISHED"

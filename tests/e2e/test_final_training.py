@@ -15,6 +15,7 @@ from cnnsearch._keys import (
     NEIGHBOUR_ATTR,
 )
 from cnnsearch.api import run
+from cnnsearch.search import score
 from cnnsearch.spec import load_spec
 from tests.helpers import SpecFile
 
@@ -32,7 +33,7 @@ def test_the_best_params_train_once_more_then_never_again(
     study = run(load_spec(path, BUDGET))
     explored, last = study.trials[:2], study.trials[-1]
     assert len(study.trials) == 3 and last.state == TrialState.COMPLETE
-    best = max((t for t in explored if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    best = max((t for t in explored if t.state == TrialState.COMPLETE), key=lambda t: score(t) or 0.0)
     assert last.user_attrs[FINAL_EPOCHS_ATTR] == 10 and last.user_attrs[FINAL_OF_ATTR] == best.number
     assert last.params == best.params
     assert last.user_attrs[EPOCHS_RUN_ATTR] >= 3  # more than train.epochs: early stopping's patience is 2

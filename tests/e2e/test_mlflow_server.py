@@ -39,6 +39,7 @@ def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file: SpecFile
 
     client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name("served")
+    assert experiment is not None
     assert experiment.artifact_location.startswith("mlflow-artifacts:")  # proxied through the server
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parent_id = study.user_attrs[PARENT_RUN_ATTR]
@@ -76,7 +77,7 @@ def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file: SpecFile
         assert {CURVES_FILE, SUMMARY_FILE} <= files
         summary = client.download_artifacts(run_id, SUMMARY_FILE, str(workdir / f"s{number}"))
         assert "Total params" in Path(summary).read_text()
-        assert 0 < trial.user_attrs["tracking_s"] < trial.duration.total_seconds()
+        assert trial.duration is not None and 0 < trial.user_attrs["tracking_s"] < trial.duration.total_seconds()
 
     pruned = [c for c in children if c.data.tags["cnnsearch.state"] == "PRUNED"]
     assert len(pruned) == 1 and pruned[0].data.tags["cnnsearch.pruned_epoch"] == "1"

@@ -48,12 +48,14 @@ def test_two_processes_share_a_study_through_postgres(
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, out + err
 
+    assert URL is not None
     study = optuna.load_study(study_name=name, storage=URL)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6  # exactly n_trials, none RUNNING
     assert {t.user_attrs[heartbeat.OWNER_ATTR]["pid"] for t in study.trials} == {p.pid for p in procs}
 
     client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name(name)
+    assert experiment is not None
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parents = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "study"]
     trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]

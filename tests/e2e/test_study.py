@@ -29,6 +29,7 @@ HOPELESS = {**GOOD, "learning_rate": 1e-3 * 1e-3}  # learns nothing in a few epo
 def _runs(experiment: str) -> tuple[MlflowClient, list[Run]]:
     client = MlflowClient(default_tracking_uri())
     exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, experiment
     return client, client.search_runs([exp.experiment_id], max_results=1000)
 
 

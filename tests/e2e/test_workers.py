@@ -33,7 +33,9 @@ pytestmark = pytest.mark.slow
 
 def _runs(experiment: str = "tiny") -> list:
     client = MlflowClient(default_tracking_uri())
-    return client.search_runs([client.get_experiment_by_name(experiment).experiment_id], max_results=1000)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, experiment
+    return client.search_runs([found.experiment_id], max_results=1000)
 
 
 def _check_one_run_per_trial(study: optuna.Study) -> list:

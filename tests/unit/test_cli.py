@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,7 +156,7 @@ def test_best_rounds_like_trials_and_says_it_was_not_exported(invoke: Invoke, re
 
 
 def test_best_says_where_its_trial_was_exported(invoke: Invoke, recorded: Path, workdir: Path) -> None:
-    card = {
+    card: dict[str, dict[str, Any]] = {
         "search": {"trial": 1},
         "test": {"accuracy": 0.971},
         "mlflow": {"registered_model": "tiny", "version": "2"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from tests.conftest import Invoke
 from tests.helpers import TINY_PLAIN
 
-CARD = {"classes": ["a", "b", "c"], "input": {"shape": [8, 8, 1], "channels": 1, "dtype": "uint8"}}
+CARD: dict[str, Any] = {"classes": ["a", "b", "c"], "input": {"shape": [8, 8, 1], "channels": 1, "dtype": "uint8"}}
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ def study() -> optuna.Study:
     """Three complete trials (1 dominated), a pruned one and one over the limit (never trained)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(study_name="edge", directions=["maximize", "minimize"])
-    dist = {"filters": optuna.distributions.CategoricalDistribution([8, 16, 32])}
+    dist: dict[str, optuna.distributions.BaseDistribution] = {
+        "filters": optuna.distributions.CategoricalDistribution([8, 16, 32])
+    }
     for accuracy, latency, filters in ((0.9, 2.0, 32), (0.8, 1.0, 16), (0.7, 2.5, 16)):
         costs = {"latency_ms": latency, "params": filters * 100}
         study.add_trial(

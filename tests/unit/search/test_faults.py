@@ -74,7 +74,8 @@ def test_a_fault_hidden_by_an_error_in_cleanup_is_still_found(tmp_path: Path) ->
             raise RuntimeError("the run could not be closed") from None  # context still holds it
 
     error = _raised(cleanup_fails)
-    assert isinstance(error, RuntimeError) and faults.infrastructure_fault(error).startswith("File exists (EEXIST)")
+    fault = faults.infrastructure_fault(error)
+    assert isinstance(error, RuntimeError) and fault is not None and fault.startswith("File exists (EEXIST)")
 
 
 def test_trial_errors_and_a_locked_database_are_not_faults(tmp_path: Path) -> None:

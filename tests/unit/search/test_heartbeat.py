@@ -37,9 +37,9 @@ def test_stale_reason_by_pid_and_by_heartbeat() -> None:
     fresh = _running({heartbeat.OWNER_ATTR: remote, heartbeat.BEAT_ATTR: now - 5})
     assert heartbeat.stale_reason(fresh, now) is None  # another machine, still beating
     silent = _running({heartbeat.OWNER_ATTR: remote, heartbeat.BEAT_ATTR: now - heartbeat.GRACE_S - 1})
-    assert "no heartbeat from process 1 on elsewhere" in heartbeat.stale_reason(silent, now)
+    assert "no heartbeat from process 1 on elsewhere" in str(heartbeat.stale_reason(silent, now))
 
-    assert "unclaimed" in heartbeat.stale_reason(_running({}), now)
+    assert "unclaimed" in str(heartbeat.stale_reason(_running({}), now))
 
 
 def test_retry_keeps_params_and_caps_the_chain() -> None:

@@ -73,7 +73,8 @@ def test_the_front_is_the_feasible_undominated_trials_best_score_first() -> None
     assert front_numbers(study) == [0, 1, 2]
     assert front_numbers(study, candidate=(9, [0.7, 0.4])) == [0, 1, 9]  # a candidate that dominates trial 2
     assert [t.number for t in ranked(study)] == [0, 3, 1, 2]  # feasible, by the first objective
-    assert best_trial(study).number == 0 and score(best_trial(study)) == 0.9
+    best = best_trial(study)
+    assert best is not None and best.number == 0 and score(best) == 0.9
 
 
 def test_a_single_objective_front_is_its_best_trial() -> None:

@@ -177,7 +177,7 @@ def test_taplo_agrees_with_validate(tmp_path: Path, section: str, line: str) -> 
 
 def _examples(schema: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(section path, field, example) for every example the schema gives."""
-    found = []
+    found: list[tuple[str, str, Any]] = []
     pending = [("", schema)]
     while pending:
         prefix, node = pending.pop()

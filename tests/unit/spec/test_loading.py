@@ -71,7 +71,7 @@ def test_relative_path_in_file_is_relative_to_the_file(tmp_path: Path) -> None:
     sub = tmp_path / "specs"
     sub.mkdir()
     spec = load_spec(write(sub, '[data]\ndataset = "directory"\npath = "../images"\n'))
-    assert Path(spec.data.path) == (tmp_path / "images").resolve()
+    assert spec.data.path is not None and Path(spec.data.path) == (tmp_path / "images").resolve()
 
 
 # Each class of bad spec: (what is wrong, spec text, words the one-line message must hold).

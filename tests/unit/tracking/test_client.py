@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -98,7 +98,7 @@ def test_a_run_closed_by_another_tracker_is_named_from_its_trial_tag(tracked: Tr
 def test_per_class_figures_are_one_table_artifact(tracked: Tracked, tmp_path: Path) -> None:
     _, _, tracker, parent = tracked
     run_id = tracker.start_trial(parent, 0, {})
-    table = {"class": ["0", "1"], "recall": [1.0, 0.5], "f1": [0.8, 0.6], "support": [3, 4]}
+    table: dict[str, list[Any]] = {"class": ["0", "1"], "recall": [1.0, 0.5], "f1": [0.8, 0.6], "support": [3, 4]}
     tracker.log_class_table(run_id, table)
     tracker.end_trial(run_id, "COMPLETE", 0.9)
 

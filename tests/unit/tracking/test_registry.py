@@ -41,13 +41,13 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     from mlflow.tracking import MlflowClient
 
     from cnnsearch.spec import load_spec
-    from cnnsearch.tracking import CHAMPION_RULE, Tracker, describe_version
+    from cnnsearch.tracking import CHAMPION_RULE, Tracker, VersionNote, describe_version
 
     tracker = Tracker(load_spec(tiny_spec_file()))
     client = MlflowClient(tracker.uri)
     client.create_registered_model("tiny")
 
-    def register(accuracy: float, trial: int) -> tuple[str, str]:
+    def register(accuracy: float, trial: int) -> tuple[str, VersionNote]:
         run = client.create_run(tracker.experiment_id)
         version = str(client.create_model_version("tiny", f"runs:/{run.info.run_id}/model", run.info.run_id).version)
         return version, describe_version(tracker, "tiny", version, _card(accuracy, trial), "ab" * 32)
@@ -56,7 +56,7 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     assert note.champion and note.previous is None
     stored = client.get_model_version("tiny", first)
     assert stored.tags == {"test_accuracy": "0.900000", "study": "tiny", "trial": "3", "spec_sha256": "ab" * 32}
-    assert stored.description.startswith(
+    assert stored.description is not None and stored.description.startswith(
         "cnnsearch study `tiny`, trial 3 (val_accuracy 0.9800 in the search). Test accuracy 0.9000 on 360 held-out "
         "images. Shipped: trial 3 retrained on train + validation for 4 epochs. On export it took the alias `champion` (the first version)."
     )
@@ -64,17 +64,15 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
 
     tie, note = register(0.90, 4)  # equal: the older one stays
     assert not note.champion and note.previous == first == "1"
-    assert (
-        "On export the `champion` stayed version 1 (test accuracy 0.9000)."
-        in client.get_model_version("tiny", tie).description
+    assert "On export the `champion` stayed version 1 (test accuracy 0.9000)." in str(
+        client.get_model_version("tiny", tie).description
     )
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == first
 
     better, note = register(0.95, 5)
     assert note.champion and note.previous == first
-    assert (
-        "On export it took the alias `champion` (it beat version 1's 0.9000)."
-        in client.get_model_version("tiny", better).description
+    assert "On export it took the alias `champion` (it beat version 1's 0.9000)." in str(
+        client.get_model_version("tiny", better).description
     )
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == better
 
