@@ -6,15 +6,18 @@ so a change to a template changes every test that uses it. Fixtures stay in conf
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 #: A spec small enough to train in seconds on 2 CPU cores.
 TINY_SPEC = """
@@ -292,3 +295,23 @@ class Recorder:
 
     def finish(self, study: optuna.Study) -> None:
         self._record("finish")
+
+
+def wait_until(
+    found: Callable[[], T | None], what: str, timeout: float = 120, proc: subprocess.Popen[str] | None = None
+) -> T:
+    """Poll ``found`` until it returns something other than None, and return that.
+
+    For a condition another process makes true (a trial inside training, a line in a file):
+    the test goes on as soon as it holds instead of sleeping a fixed time. Fails naming
+    ``what`` after ``timeout`` seconds, or at once if ``proc`` exited meanwhile.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = found()
+        if result is not None:
+            return result
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the process exited ({proc.returncode}) while waiting for {what}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")

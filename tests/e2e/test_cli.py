@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch.search import load_study, trial_counts
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
 from tests.e2e.conftest import Cli
-from tests.helpers import SpecFile
+from tests.helpers import SpecFile, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -45,31 +46,32 @@ def test_bad_spec_stops_before_training(cli: Cli, workdir: Path) -> None:
 
 
 def test_ctrl_c_then_rerun_finishes_at_n_trials(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
-    path = tiny_spec_file(n_trials=12, epochs=3)  # long enough to still be running when signalled
+    path = tiny_spec_file(n_trials=3, epochs=3)
     proc = cli.popen("run", str(path), cwd=workdir, sigint=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 300
-    seen = ""
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        seen += line
-        if line.startswith("trial   0"):
-            break
-    time.sleep(1.0)  # into trial 1's training
+
+    def second_trial_training() -> FrozenTrial | None:
+        """Trial 1 (trial 0 is done) after its first epoch: Ctrl-C lands inside its training."""
+        try:
+            trials = load_study(load_spec(path)).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        except Exception:  # noqa: BLE001 - the study may not exist yet
+            return None
+        return next((t for t in trials if t.number >= 1 and t.intermediate_values), None)
+
+    wait_until(second_trial_training, "trial 1 to finish an epoch", timeout=300, proc=proc)
     proc.send_signal(signal.SIGINT)  # once: it is acted on at the next batch or between trials
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, seen + out + err
+    assert proc.returncode == 130, out + err
     assert "run the same command again to resume" in err
 
     spec = load_spec(path)
     done_before = trial_counts(load_study(spec)).finished
-    assert 1 <= done_before < 12
+    assert 1 <= done_before < 3
 
     result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stderr
-    assert f"Resuming study 'tiny': {done_before} of 12 trials done." in result.stdout
+    assert f"Resuming study 'tiny': {done_before} of 3 trials done." in result.stdout
     study = load_study(spec)
-    assert trial_counts(study).finished == 12
+    assert trial_counts(study).finished == 3
 
     client = MlflowClient(default_tracking_uri())
     experiment = client.get_experiment_by_name("tiny")
