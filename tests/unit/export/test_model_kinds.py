@@ -1,9 +1,10 @@
-"""Every export format on every kind of network the exports ship, built (never trained) and converted once.
+"""Every export format on the network kinds the e2e exports write as ``keras`` only, built (never trained).
 
-The e2e exports write the four formats for one plain CNN (tests/e2e/test_export.py) and only
-``keras`` elsewhere: the residual network, a Keras Applications backbone, an ensemble and
-test-time flips are converted here, all inside one model, so each converter sees every layer
-they bring without retraining anything.
+The e2e tests write the four formats for a plain CNN (tests/e2e/test_export.py) and a
+MobileNetV2 backbone with test-time flips (tests/e2e/test_architectures.py); the residual
+network, an ensemble and test-time flips are converted here, all inside one model, so each
+converter sees every layer they bring without retraining anything. (An untrained MobileNetV2
+is no stand-in for a trained one here: its SavedModel disagrees with it; the e2e test keeps it.)
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from tests.helpers import BACKBONE_PARAMS, NO_AUGMENT
+from tests.helpers import NO_AUGMENT, TINY_PLAIN
 
 
-def test_an_ensemble_of_a_residual_net_and_a_backbone_with_flips_converts_to_every_format(tmp_path: Path) -> None:
+@pytest.mark.slow  # three converters (SavedModel, tf2onnx, LiteRT): a minute on 2 CPU cores
+def test_an_ensemble_of_a_residual_and_a_plain_net_with_flips_converts_to_every_format(tmp_path: Path) -> None:
     import keras
 
     from cnnsearch.export import FORMATS, MAX_PROB_DIFF, average, with_flips, write_and_verify
@@ -31,8 +34,8 @@ def test_an_ensemble_of_a_residual_net_and_a_backbone_with_flips_converts_to_eve
         "residual_dropout": 0.0,
         "residual_dense_units": 0,
     }
-    backbone = {**NO_AUGMENT, **BACKBONE_PARAMS, "architecture": "mobilenet_v2"}
-    members = [build(params, (8, 8, 1), 3, augment=False, input_dtype="uint8") for params in (residual, backbone)]
+    plain = {**NO_AUGMENT, **TINY_PLAIN, "architecture": "plain", "head": "flatten"}  # flatten: mirrors differ
+    members = [build(params, (8, 8, 1), 3, augment=False, input_dtype="uint8") for params in (residual, plain)]
     model = with_flips(average(members))
     layers = [layer.name for layer in model.get_layer("unflipped").layers]
     assert "member_0" in layers and "member_1" in layers  # the ensemble is inside the flips wrapper
