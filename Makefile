@@ -27,7 +27,7 @@ test: setup lint docs
 test-fast: setup
 	$(BIN)/python -m pytest tests/unit -m "not slow"
 
-# One-way layers (import-linter), ruff (lint + format) and mypy on the package.
+# One-way layers (import-linter), ruff (lint + format) and mypy on the package and the tests.
 lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/ruff check cnnsearch tests

@@ -12,38 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import Result
+
+from tests.helpers import SpecFile, tiny_spec
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-#: A spec small enough to train in seconds on 2 CPU cores.
-TINY_SPEC = """
-[study]
-name = "tiny"
-n_trials = {n_trials}
-sampler = "random"
-pruner = "{pruner}"
-seed = 7
-
-[data]
-dataset = "digits"
-max_train_samples = 400
-
-[model]
-blocks = {{ low = 1, high = 2 }}
-filters = {{ choices = [8, 16] }}
-kernel_size = 3
-batch_norm = {{ choices = [true, false] }}
-dropout = {{ low = 0.0, high = 0.3 }}
-dense_units = {{ choices = [0, 32] }}
-
-[train]
-epochs = {epochs}
-batch_size = 64
-learning_rate = {{ low = 1e-3, high = 1e-2, log = true }}
-optimizer = "adam"
-early_stopping_patience = 2
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -88,19 +62,14 @@ def mlflow_store(workdir: Path, _migrated_mlflow_db: Path) -> Path:
     return path
 
 
-def tiny_spec(n_trials: int = 3, epochs: int = 2, pruner: str = "none", extra: str = "") -> str:
-    """The text of :data:`TINY_SPEC` with these values, ``extra`` appended."""
-    return TINY_SPEC.format(n_trials=n_trials, epochs=epochs, pruner=pruner) + extra
-
-
 @pytest.fixture(scope="session")
 def tiny_spec_text() -> Callable[..., str]:
-    """:func:`tiny_spec`, for fixtures of any scope (e.g. a module's shared study)."""
+    """:func:`tests.helpers.tiny_spec`, for fixtures of any scope (e.g. a module's shared study)."""
     return tiny_spec
 
 
 @pytest.fixture
-def tiny_spec_file(workdir: Path):
+def tiny_spec_file(workdir: Path) -> SpecFile:
     """Write a tiny digits spec and return a function making variants of it."""
 
     def make(n_trials: int = 3, epochs: int = 2, pruner: str = "none", extra: str = "") -> Path:
@@ -119,7 +88,7 @@ class Invoke:
 
         self.runner = CliRunner()
 
-    def __call__(self, *args: str):
+    def __call__(self, *args: str) -> Result:
         from cnnsearch.cli import app
 
         return self.runner.invoke(app, list(args))

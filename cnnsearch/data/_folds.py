@@ -8,6 +8,7 @@ give each trial k validation figures on disjoint images; their mean is the value
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -38,6 +39,9 @@ class Folds:
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def __iter__(self) -> Iterator[Splits]:
+        return (self[i] for i in range(len(self)))
 
     def __getitem__(self, i: int) -> Splits:
         train, val = self.indices[i]

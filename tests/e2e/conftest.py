@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ class Cli:
 
     def __init__(self, columns: int = 160) -> None:
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": str(columns)}
-        self.spawned: list[subprocess.Popen] = []
+        self.spawned: list[subprocess.Popen[str]] = []
 
     def __call__(
         self, *args: str, cwd: Path, columns: int | None = None, timeout: float = 600
@@ -38,7 +39,7 @@ class Cli:
         env = self.env if columns is None else {**self.env, "COLUMNS": str(columns)}
         return subprocess.run([*self.command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
-    def popen(self, *args: str, cwd: Path, sigint: bool = False, **options) -> subprocess.Popen:
+    def popen(self, *args: str, cwd: Path, sigint: bool = False, **options: Any) -> subprocess.Popen[str]:
         """Start a command and return at once; stdout and stderr are text pipes unless ``options`` say otherwise.
 
         ``sigint=True``: the process receives SIGINT as from a terminal's Ctrl-C.

@@ -20,9 +20,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pytest
+
+from tests.e2e.conftest import Cli
+from tests.helpers import SeedStore, SpecText
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -38,7 +42,7 @@ SEARCHED = {  # a brisk learning rate and a wider net: three epochs learn someth
 
 
 @pytest.fixture(scope="module")
-def study(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def study(tiny_spec_text: SpecText, seed_store: SeedStore, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A study (3 trials) and its export to the registry (`best --export --formats keras`, the kept checkpoint).
 
     In this process, through the API the CLI calls (a CLI process each would add two TensorFlow start-ups).
@@ -89,6 +93,7 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
     shots.mkdir(parents=True, exist_ok=True)
     client = MlflowClient(study["uri"])
     experiment = client.get_experiment_by_name("tiny")
+    assert experiment is not None
     trials = {
         r.data.tags["cnnsearch.trial"]: r
         for r in client.search_runs([experiment.experiment_id], "tags.`cnnsearch.kind` = 'trial'")
@@ -141,30 +146,30 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
         stop_server(ui.process)
     (tmp_path / "page_texts.json").write_text(json.dumps(texts, indent=2))
 
-    page = texts["experiment"]
-    assert "Model training" in page and "cnnsearch trials" in page  # the runs, in the saved view
-    assert "No data available" not in page  # not the GenAI overview of traces
+    text = texts["experiment"]
+    assert "Model training" in text and "cnnsearch trials" in text  # the runs, in the saved view
+    assert "No data available" not in text  # not the GenAI overview of traces
     for number in trials:
-        assert f"trial-{number} (complete)" in page
-    assert "score_val_accuracy" in page and "cnnsearch.state" in page and "learning_rate" in page
-    assert "Sort: score_val_accuracy" in page
+        assert f"trial-{number} (complete)" in text
+    assert "score_val_accuracy" in text and "cnnsearch.state" in text and "learning_rate" in text
+    assert "Sort: score_val_accuracy" in text
     scores = [r.data.metrics["score_val_accuracy"] for r in trials.values()]
-    assert page.index(f"trial-{best.data.tags['cnnsearch.trial']} (complete)") < min(
-        page.index(f"trial-{n} (complete)") for n in trials if trials[n] is not best
+    assert text.index(f"trial-{best.data.tags['cnnsearch.trial']} (complete)") < min(
+        text.index(f"trial-{n} (complete)") for n in trials if trials[n] is not best
     ), "the best score is listed first"
     assert max(scores) == best.data.metrics["score_val_accuracy"]
 
-    page = texts["trial"]
-    assert best.info.run_name in page and "score_val_accuracy" in page
-    assert str(best.data.metrics["score_val_accuracy"]) in page  # the value the search used
-    assert "cnnsearch.state" in page and "COMPLETE" in page
+    text = texts["trial"]
+    assert best.info.run_name in text and "score_val_accuracy" in text
+    assert str(best.data.metrics["score_val_accuracy"]) in text  # the value the search used
+    assert "cnnsearch.state" in text and "COMPLETE" in text
 
-    page = texts["version"]
+    text = texts["version"]
     card = study["card"]
-    assert "Version 1" in page and "champion" in page
-    assert f"Test accuracy {card['test']['accuracy']:.4f}" in page
-    assert "test_accuracy" in page and f"{card['test']['accuracy']:.6f}" in page
-    assert "spec_sha256" in page and f"trial {card['search']['trial']}" in page
+    assert "Version 1" in text and "champion" in text
+    assert f"Test accuracy {card['test']['accuracy']:.4f}" in text
+    assert "test_accuracy" in text and f"{card['test']['accuracy']:.6f}" in text
+    assert "spec_sha256" in text and f"trial {card['search']['trial']}" in text
 
     from PIL import Image
 
@@ -174,7 +179,7 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
             assert len(image.convert("RGB").getcolors(maxcolors=1400 * size) or []) > 100, name  # not blank
 
 
-def _read_lines(stream, lines: queue.Queue) -> None:
+def _read_lines(stream: IO[str], lines: queue.Queue) -> None:
     for line in stream:
         lines.put(line.rstrip("\n"))
 
@@ -191,7 +196,7 @@ def _post(url: str, payload: dict) -> tuple[int, dict]:
 
 
 def test_serve_answers_uint8_like_predict_and_refuses_floats_scaled_to_0_1(
-    cli, study: dict, port: int, tmp_path: Path
+    cli: Cli, study: dict, port: int, tmp_path: Path
 ) -> None:
     from PIL import Image
 

@@ -12,13 +12,15 @@ from cnnsearch import search as space
 from cnnsearch.api import run
 from cnnsearch.models import build
 from cnnsearch.search import _checkpoints as checkpoints
+from cnnsearch.search import score
 from cnnsearch.spec import load_spec
 from cnnsearch.training import compile_model
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
 
-def test_only_the_top_k_trials_keep_weights(tiny_spec_file) -> None:
+def test_only_the_top_k_trials_keep_weights(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(n_trials=5, epochs=2, pruner="median")
     spec = load_spec(
         path, ["study.keep_top_k=2", "study.startup_trials=2", "train.learning_rate={low=1e-5,high=1e-2,log=true}"]
@@ -26,7 +28,7 @@ def test_only_the_top_k_trials_keep_weights(tiny_spec_file) -> None:
     study = run(spec)
 
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    best_two = sorted(complete, key=lambda t: (-t.value, t.number))[:2]
+    best_two = sorted(complete, key=lambda t: (-(score(t) or 0.0), t.number))[:2]
     kept = checkpoints.kept(spec)
     assert sorted(kept) == sorted(t.number for t in best_two)
     assert all(t.number not in kept for t in study.trials if t.state != TrialState.COMPLETE)
@@ -40,10 +42,10 @@ def test_only_the_top_k_trials_keep_weights(tiny_spec_file) -> None:
     model.load_weights(str(kept[top.number]))
     compile_model(model, params)
     _, accuracy = model.evaluate(splits.x_val, splits.y_val, verbose=0)
-    assert np.isclose(accuracy, top.value, atol=1e-6)
+    assert np.isclose(accuracy, score(top) or 0.0, atol=1e-6)
 
 
-def test_keep_top_k_zero_keeps_nothing(tiny_spec_file) -> None:
+def test_keep_top_k_zero_keeps_nothing(tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(n_trials=1, epochs=1), ["study.keep_top_k=0"])
     run(spec)
     assert checkpoints.kept(spec) == {}

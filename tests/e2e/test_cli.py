@@ -10,16 +10,19 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch.search import load_study, trial_counts
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
+from tests.e2e.conftest import Cli
+from tests.helpers import SpecFile, wait_until
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
-def test_run_prints_progress_and_best_table(cli, tiny_spec_file, workdir: Path) -> None:
+def test_run_prints_progress_and_best_table(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=2, epochs=2)
     result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stderr
@@ -33,7 +36,7 @@ def test_run_prints_progress_and_best_table(cli, tiny_spec_file, workdir: Path) 
 
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
-def test_bad_spec_stops_before_training(cli, workdir: Path) -> None:
+def test_bad_spec_stops_before_training(cli: Cli, workdir: Path) -> None:
     path = workdir / "bad.toml"
     path.write_text('[data]\ndataset = "digits"\n[train]\nepochs = 0\n')
     result = cli("run", str(path), cwd=workdir)
@@ -42,34 +45,38 @@ def test_bad_spec_stops_before_training(cli, workdir: Path) -> None:
     assert not (workdir / "mlruns").exists()
 
 
-def test_ctrl_c_then_rerun_finishes_at_n_trials(cli, tiny_spec_file, workdir: Path) -> None:
-    path = tiny_spec_file(n_trials=12, epochs=3)  # long enough to still be running when signalled
+def test_ctrl_c_then_rerun_finishes_at_n_trials(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
+    path = tiny_spec_file(n_trials=3, epochs=3)
     proc = cli.popen("run", str(path), cwd=workdir, sigint=True)
-    deadline = time.monotonic() + 300
-    seen = ""
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        seen += line
-        if line.startswith("trial   0"):
-            break
-    time.sleep(1.0)  # into trial 1's training
+
+    def second_trial_training() -> FrozenTrial | None:
+        """Trial 1 (trial 0 is done) after its first epoch: Ctrl-C lands inside its training."""
+        try:
+            trials = load_study(load_spec(path)).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        except Exception:  # noqa: BLE001 - the study may not exist yet
+            return None
+        return next((t for t in trials if t.number >= 1 and t.intermediate_values), None)
+
+    wait_until(second_trial_training, "trial 1 to finish an epoch", timeout=300, proc=proc)
     proc.send_signal(signal.SIGINT)  # once: it is acted on at the next batch or between trials
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, seen + out + err
+    assert proc.returncode == 130, out + err
     assert "run the same command again to resume" in err
 
     spec = load_spec(path)
     done_before = trial_counts(load_study(spec)).finished
-    assert 1 <= done_before < 12
+    assert 1 <= done_before < 3
 
     result = cli("run", str(path), cwd=workdir)
     assert result.returncode == 0, result.stderr
-    assert f"Resuming study 'tiny': {done_before} of 12 trials done." in result.stdout
+    assert f"Resuming study 'tiny': {done_before} of 3 trials done." in result.stdout
     study = load_study(spec)
-    assert trial_counts(study).finished == 12
+    assert trial_counts(study).finished == 3
 
     client = MlflowClient(default_tracking_uri())
-    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], max_results=100)
+    experiment = client.get_experiment_by_name("tiny")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
     statuses = sorted(r.info.status for r in runs)
     assert "RUNNING" not in statuses
     trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]
@@ -81,7 +88,7 @@ def test_ctrl_c_then_rerun_finishes_at_n_trials(cli, tiny_spec_file, workdir: Pa
     assert all(t.user_attrs.get("fail_reason") == "interrupted (Ctrl-C)" for t in failed), failed
 
 
-def test_trials_and_best_read_the_study_back(cli, tiny_spec_file, workdir: Path) -> None:
+def test_trials_and_best_read_the_study_back(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     import io
     import json
 
@@ -111,7 +118,7 @@ def test_trials_and_best_read_the_study_back(cli, tiny_spec_file, workdir: Path)
     assert bad.returncode == 1 and bad.stderr.startswith("error: --state: expected one of")
 
 
-def test_best_before_any_run_is_a_clear_error(cli, tiny_spec_file, workdir: Path) -> None:
+def test_best_before_any_run_is_a_clear_error(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     result = cli("best", str(tiny_spec_file()), cwd=workdir)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: no study named 'tiny' yet: run `cnnsearch run` on this spec first"
@@ -119,7 +126,7 @@ def test_best_before_any_run_is_a_clear_error(cli, tiny_spec_file, workdir: Path
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
 def test_ui_waits_for_the_server_then_prints_the_experiments_page(
-    cli, port: int, tiny_spec_file, workdir: Path, _migrated_mlflow_db: Path
+    cli: Cli, port: int, tiny_spec_file: SpecFile, workdir: Path, _migrated_mlflow_db: Path
 ) -> None:
     """The real `mlflow ui` on a store holding the study's experiment (made without training): the
     URL is printed once the server answers, it is the experiment's page, and SIGTERM stops it all."""
@@ -139,6 +146,7 @@ def test_ui_waits_for_the_server_then_prints_the_experiments_page(
     proc = cli.popen(
         "ui", str(path), "--port", str(port), cwd=workdir, stderr=log, start_new_session=True
     )  # fmt: skip
+    assert proc.stdout is not None
     try:
         deadline, line = time.monotonic() + 120, ""
         while not line and time.monotonic() < deadline and proc.poll() is None:

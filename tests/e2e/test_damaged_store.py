@@ -5,9 +5,13 @@ cannot be written are each one ``error:`` line, exit 1, with nothing stored chan
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.conftest import Cli
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
@@ -16,13 +20,13 @@ SET_TRIAL_STATE_VALUES = 6  # optuna.storages.journal._storage.JournalOperation
 COMPLETE = 1  # optuna.trial.TrialState.COMPLETE
 
 
-def _trials(cli, spec: Path, cwd: Path) -> tuple[list[dict], str]:
+def _trials(cli: Cli, spec: Path, cwd: Path) -> tuple[list[dict], str]:
     result = cli("trials", str(spec), "--format", "json", cwd=cwd)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout), result.stderr
 
 
-def _one_error(result) -> str:
+def _one_error(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -30,7 +34,9 @@ def _one_error(result) -> str:
     return lines[0]
 
 
-def test_a_journal_torn_in_its_last_record_resumes_to_n_trials(cli, tiny_spec_file, mlflow_store, workdir) -> None:
+def test_a_journal_torn_in_its_last_record_resumes_to_n_trials(
+    cli: Cli, tiny_spec_file: SpecFile, mlflow_store: Path, workdir: Path
+) -> None:
     spec = tiny_spec_file(n_trials=2, epochs=1)
     first = cli("run", str(spec), cwd=workdir)
     assert first.returncode == 0, first.stderr
@@ -67,7 +73,9 @@ def test_a_journal_torn_in_its_last_record_resumes_to_n_trials(cli, tiny_spec_fi
     assert all(json.loads(line) for line in journal.read_bytes().splitlines())
 
 
-def test_a_corrupt_journal_is_one_error_for_every_command_and_is_left_unchanged(cli, tiny_spec_file, workdir) -> None:
+def test_a_corrupt_journal_is_one_error_for_every_command_and_is_left_unchanged(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path
+) -> None:
     spec = tiny_spec_file(n_trials=1, epochs=1)
     journal = workdir / JOURNAL
     journal.parent.mkdir(parents=True)
@@ -81,7 +89,9 @@ def test_a_corrupt_journal_is_one_error_for_every_command_and_is_left_unchanged(
 
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
-def test_read_only_commands_in_the_wrong_folder_create_nothing(cli, tiny_spec_file, workdir, tmp_path) -> None:
+def test_read_only_commands_in_the_wrong_folder_create_nothing(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path, tmp_path: Path
+) -> None:
     spec = tiny_spec_file(n_trials=1, epochs=1)
     for command in ("trials", "best", "report"):
         line = _one_error(cli(command, str(spec), cwd=workdir))
@@ -89,7 +99,9 @@ def test_read_only_commands_in_the_wrong_folder_create_nothing(cli, tiny_spec_fi
     assert not (workdir / "mlruns").exists()
 
 
-def test_an_unwritable_weights_folder_stops_before_the_first_trial(cli, tiny_spec_file, mlflow_store, workdir) -> None:
+def test_an_unwritable_weights_folder_stops_before_the_first_trial(
+    cli: Cli, tiny_spec_file: SpecFile, mlflow_store: Path, workdir: Path
+) -> None:
     spec = tiny_spec_file(n_trials=3, epochs=1)
     (workdir / "mlruns" / "weights").write_text("")  # a file in its place: refuses root too, unlike chmod
     line = _one_error(cli("run", str(spec), "--set", "study.max_consecutive_failures=5", cwd=workdir))

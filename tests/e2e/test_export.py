@@ -16,12 +16,18 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from cnnsearch.data import Splits
+from tests.e2e.conftest import Cli
+from tests.helpers import SeedStore, SpecText
+
 pytestmark = pytest.mark.slow
 AUGMENTED = "\n[augment]\ntranslation = 0.05\nrotation = 0.05\n"
 
 
 @pytest.fixture(scope="module")
-def exported(cli, tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def exported(
+    cli: Cli, tiny_spec_text: SpecText, seed_store: SeedStore, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
     """A 2-trial study with augmentation, then `best --export --format json` into the default folder."""
     root = tmp_path_factory.mktemp("export")
     seed_store(root)
@@ -45,7 +51,7 @@ def exported(cli, tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathF
     return {"root": root, "spec": spec, "record": record, "dir": directory, "card": card, "log": result.stderr}
 
 
-def _splits(spec: Path):
+def _splits(spec: Path) -> Splits:
     from cnnsearch.data import load
     from cnnsearch.spec import load_spec
 
@@ -94,7 +100,7 @@ def test_export_writes_every_format_and_the_card(exported: dict) -> None:
     assert "Shipped (ensemble" in md
 
 
-def test_fresh_process_reproduces_card_accuracy(cli, exported: dict) -> None:
+def test_fresh_process_reproduces_card_accuracy(cli: Cli, exported: dict) -> None:
     """model.keras exactly; SavedModel, ONNX and LiteRT within half a point; all on raw uint8 images."""
     script = textwrap.dedent(
         f"""
@@ -162,7 +168,7 @@ def test_card_figures_match_sklearn_on_the_same_predictions(exported: dict) -> N
     assert sum(map(sum, test["confusion_matrix"])) == len(y) == test["samples"]
 
 
-def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict) -> None:
+def test_second_export_is_version_2_linked_to_the_study_run(cli: Cli, exported: dict) -> None:
     root, card = exported["root"], exported["card"]
     again = cli("best", str(exported["spec"]), "--export", "second", "--formats", "keras", cwd=root)
     assert again.returncode == 0, again.stderr
@@ -193,9 +199,9 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict)
                 (root / ("exports/tiny" if number == "1" else "second") / "spec.toml").read_bytes()
             ).hexdigest(),
         }
-        assert f"Test accuracy {exported_card['test']['accuracy']:.4f}" in stored.description
-        assert f"Shipped: {exported_card['shipped']['description']}." in stored.description
-    assert "On export the `champion` stayed version 1" in client.get_model_version(name, "2").description
+        assert f"Test accuracy {exported_card['test']['accuracy']:.4f}" in str(stored.description)
+        assert f"Shipped: {exported_card['shipped']['description']}." in str(stored.description)
+    assert "On export the `champion` stayed version 1" in str(client.get_model_version(name, "2").description)
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"  # MLflow answers an int here
     run = client.get_run(card["mlflow"]["run_id"])
     assert run.info.status == "FINISHED"
@@ -221,7 +227,7 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli, exported: dict)
     np.testing.assert_allclose(probs, model.predict(splits.x_test[:16].astype(np.float32)), atol=1e-6)
 
 
-def test_predict_png_files_gives_their_classes_and_reports_bad_files(cli, exported: dict, tmp_path: Path) -> None:
+def test_predict_png_files_gives_their_classes_and_reports_bad_files(cli: Cli, exported: dict, tmp_path: Path) -> None:
     import keras
     from PIL import Image
 
@@ -272,7 +278,7 @@ def test_predict_png_files_gives_their_classes_and_reports_bad_files(cli, export
     assert header.split()[:2] == ["file", "top"] and line.split()[1] == str(expected[0])
 
 
-def test_export_errors_are_one_line(cli, exported: dict, workdir: Path) -> None:
+def test_export_errors_are_one_line(cli: Cli, exported: dict, workdir: Path) -> None:
     spec = exported["spec"]
     stray = cli("best", str(spec), "somewhere", cwd=workdir)
     assert stray.returncode == 1 and stray.stderr.strip().count("\n") == 0 and "needs --export" in stray.stderr

@@ -15,7 +15,9 @@ from cnnsearch._keys import (
     NEIGHBOUR_ATTR,
 )
 from cnnsearch.api import run
+from cnnsearch.search import score
 from cnnsearch.spec import load_spec
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +26,14 @@ pytestmark = pytest.mark.slow
 BUDGET = ["study.timeout=900", "study.final_share=0.5"]
 
 
-def test_the_best_params_train_once_more_then_never_again(tiny_spec_file, workdir: Path, capsys) -> None:
+def test_the_best_params_train_once_more_then_never_again(
+    tiny_spec_file: SpecFile, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tiny_spec_file(n_trials=2, epochs=1)
     study = run(load_spec(path, BUDGET))
     explored, last = study.trials[:2], study.trials[-1]
     assert len(study.trials) == 3 and last.state == TrialState.COMPLETE
-    best = max((t for t in explored if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    best = max((t for t in explored if t.state == TrialState.COMPLETE), key=lambda t: score(t) or 0.0)
     assert last.user_attrs[FINAL_EPOCHS_ATTR] == 10 and last.user_attrs[FINAL_OF_ATTR] == best.number
     assert last.params == best.params
     assert last.user_attrs[EPOCHS_RUN_ATTR] >= 3  # more than train.epochs: early stopping's patience is 2
@@ -47,7 +51,7 @@ PRIOR = (
 
 
 def test_neighbours_left_queued_at_the_exploration_deadline_do_not_take_the_final_trainings_place(
-    tiny_spec_file, workdir: Path
+    tiny_spec_file: SpecFile, workdir: Path
 ) -> None:
     """3 s of exploration cannot start 8 queued neighbours (the first trial alone takes longer).
 

@@ -20,13 +20,14 @@ from cnnsearch.export import ship
 from cnnsearch.models import inference_model
 from cnnsearch.search import build_for_trial, fold_files, kept, ranked, suggest
 from cnnsearch.spec import load_spec
+from tests.helpers import SeedStore, SpecFile, SpecText
 
 pytestmark = pytest.mark.slow
 FOLDS = ["study.folds=2"]
 
 
 @pytest.fixture(scope="module")
-def study_dir(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def study_dir(tiny_spec_text: SpecText, seed_store: SeedStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three complete 2-epoch trials on 2 folds, keep_top_k = 2."""
     root = tmp_path_factory.mktemp("folds")
     seed_store(root)
@@ -114,7 +115,7 @@ def test_fold_trials_ships_the_fold_models_of_several_best_trials(in_study: Path
     keras.backend.clear_session()
 
 
-def test_wilcoxon_pruner_sees_one_value_per_fold(tiny_spec_file, workdir: Path) -> None:
+def test_wilcoxon_pruner_sees_one_value_per_fold(tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=4, epochs=1, pruner="none")
     study = cnnsearch.run(path, overrides=["study.folds=3", "study.pruner=wilcoxon"], progress=False)
     states = {t.state for t in study.trials}

@@ -10,40 +10,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from cnnsearch.spec import load_spec
+from tests.e2e.conftest import Cli
+from tests.helpers import HYPERMODEL_EXAMPLE as EXAMPLE
+from tests.helpers import hypermodel_spec as write_spec
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "search_spaces" / "hypermodels" / "digits_hypermodel.py"
-
-SPEC = """
-[study]
-name = "hm"
-n_trials = {n_trials}
-sampler = "random"
-pruner = "none"
-seed = 3
-max_consecutive_failures = {failures}
-
-[data]
-dataset = "digits"
-max_train_samples = 300
-
-[model]
-hypermodel = "{reference}"
-
-[train]
-epochs = 1
-batch_size = 64
-"""
 
 
-def write_spec(folder: Path, reference: str, n_trials: int = 2, failures: int = 5) -> Path:
-    path = folder / "hm.toml"
-    path.write_text(SPEC.format(reference=reference, n_trials=n_trials, failures=failures))
-    return path
-
-
-def test_hypermodel_study_tracks_and_exports(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hypermodel_study_tracks_and_exports(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     shutil.copy(EXAMPLE, tmp_path / "my_hypermodel.py")
     spec = write_spec(tmp_path, "my_hypermodel:build")  # a module importable from the cwd
@@ -75,7 +49,7 @@ def test_hypermodel_study_tracks_and_exports(cli, tmp_path: Path, monkeypatch: p
 
 
 def test_a_hypermodel_that_raises_or_returns_junk_fails_its_trial_with_the_reason(
-    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "bad.py").write_text(
         "def raises(hp):\n    hp.Int('units', 1, 4)\n    raise ValueError('no model for you')\n\n"

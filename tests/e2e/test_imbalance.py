@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 import pytest
 
-from cnnsearch.data import load
+from cnnsearch.data import Splits, load
 from cnnsearch.models import build
 from cnnsearch.spec import DataSpec
 from cnnsearch.training import fit
@@ -35,7 +36,7 @@ PLAIN = {
 
 
 @pytest.fixture(scope="module")
-def imbalanced(tmp_path_factory: pytest.TempPathFactory):
+def imbalanced(tmp_path_factory: pytest.TempPathFactory) -> Splits:
     """Digits with classes 5-9 cut to 8 training images each; the test split stays balanced."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -57,7 +58,7 @@ def imbalanced(tmp_path_factory: pytest.TempPathFactory):
     return load(DataSpec(dataset="npz", path=str(path), validation_split=0.1), seed=0)
 
 
-def _minority_recall(splits, **extra) -> float:
+def _minority_recall(splits: Splits, **extra: Any) -> float:
     keras.backend.clear_session()
     keras.utils.set_random_seed(1)
     model = build(PLAIN, splits.input_shape, splits.num_classes)
@@ -66,7 +67,7 @@ def _minority_recall(splits, **extra) -> float:
     return float(np.mean([np.mean(predicted[splits.y_test == c] == c) for c in range(5, 10)]))
 
 
-def test_class_weights_and_oversampling_raise_minority_recall(imbalanced) -> None:
+def test_class_weights_and_oversampling_raise_minority_recall(imbalanced: Splits) -> None:
     counts = np.bincount(imbalanced.y_train)
     assert counts[:5].min() > 10 * counts[5:].max()  # really imbalanced
     plain = _minority_recall(imbalanced, class_weight="none")
@@ -76,13 +77,13 @@ def test_class_weights_and_oversampling_raise_minority_recall(imbalanced) -> Non
     assert oversampled > plain + 0.2, (plain, oversampled)
 
 
-def test_sampling_touches_the_training_split_only(imbalanced) -> None:
+def test_sampling_touches_the_training_split_only(imbalanced: Splits) -> None:
     class Count(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
             self.batches = 0
 
-        def on_train_batch_end(self, batch, logs=None) -> None:
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             self.batches += 1
 
     params = {**PLAIN, "epochs": 1, "batch_size": 10, "sampling": "oversample"}

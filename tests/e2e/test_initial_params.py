@@ -9,13 +9,14 @@ import pytest
 from cnnsearch._keys import INITIAL_ATTR, NEIGHBOUR_ATTR
 from cnnsearch.api import run
 from cnnsearch.spec import load_spec
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
 START = "\n[study.initial_params]\nlearning_rate = 0.005\nfilters = 16\nbatch_norm = true\n"
 
 
-def test_first_trial_takes_initial_params_once(tiny_spec_file, workdir: Path) -> None:
+def test_first_trial_takes_initial_params_once(tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=2, epochs=1, extra=START)
     spec = load_spec(path, [])
     assert spec.study.initial_params == {"learning_rate": 0.005, "filters": 16, "batch_norm": True}
@@ -30,7 +31,7 @@ def test_first_trial_takes_initial_params_once(tiny_spec_file, workdir: Path) ->
     assert [t.user_attrs.get(INITIAL_ATTR, False) for t in study.trials] == [True, False, False]
 
 
-def test_neighbours_run_after_the_initial_trial_each_one_change_away(tiny_spec_file, workdir: Path) -> None:
+def test_neighbours_run_after_the_initial_trial_each_one_change_away(tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=3, epochs=2, pruner="hyperband", extra=START)
     spec = load_spec(path, ["study.initial_neighbours=2", 'study.neighbour_params=["learning_rate", "filters"]'])
     study = run(spec)

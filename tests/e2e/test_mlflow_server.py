@@ -13,16 +13,16 @@ from cnnsearch.reporting import CURVES_FILE, SUMMARY_FILE, TRIALS_CSV
 from cnnsearch.search import open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.training import LABELS
+from tests.helpers import GOOD, SpecFile
 
 pytestmark = pytest.mark.slow
 
-GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
 HOPELESS = {**GOOD, "learning_rate": 1e-6}  # learns nothing: pruned at epoch 1 by the median pruner
 SMALLER = {**GOOD, "filters": 8, "dropout": 0.1, "batch_norm": False}
 
 
 @pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
-def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir: Path) -> None:
+def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=3, epochs=3, pruner="median")
     overrides = [
         f"tracking.tracking_uri={mlflow_server}",
@@ -39,6 +39,7 @@ def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir:
 
     client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name("served")
+    assert experiment is not None
     assert experiment.artifact_location.startswith("mlflow-artifacts:")  # proxied through the server
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parent_id = study.user_attrs[PARENT_RUN_ATTR]
@@ -76,7 +77,7 @@ def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir:
         assert {CURVES_FILE, SUMMARY_FILE} <= files
         summary = client.download_artifacts(run_id, SUMMARY_FILE, str(workdir / f"s{number}"))
         assert "Total params" in Path(summary).read_text()
-        assert 0 < trial.user_attrs["tracking_s"] < trial.duration.total_seconds()
+        assert trial.duration is not None and 0 < trial.user_attrs["tracking_s"] < trial.duration.total_seconds()
 
     pruned = [c for c in children if c.data.tags["cnnsearch.state"] == "PRUNED"]
     assert len(pruned) == 1 and pruned[0].data.tags["cnnsearch.pruned_epoch"] == "1"

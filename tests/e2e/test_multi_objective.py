@@ -19,6 +19,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
+from tests.conftest import Invoke
+from tests.helpers import SeedStore, SpecText
+
 pytestmark = pytest.mark.slow
 
 EXTRA = """
@@ -34,7 +37,7 @@ QUEUED = [
 ]
 
 
-def _spec_text(tiny_spec_text) -> str:
+def _spec_text(tiny_spec_text: SpecText) -> str:
     text = tiny_spec_text(n_trials=5, epochs=3, pruner="median", extra=EXTRA)
     replacements = {
         'name = "tiny"': 'name = "tiny-mo"\nstartup_trials = 2\nmax_params = 10000\n'
@@ -54,7 +57,7 @@ def _spec_text(tiny_spec_text) -> str:
 
 
 @pytest.fixture(scope="module")
-def study(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def study(tiny_spec_text: SpecText, seed_store: SeedStore, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The five queued trials run by `cnnsearch run` (in process), in a folder of their own."""
     import os
 
@@ -110,7 +113,7 @@ def test_the_cost_group_rule_prunes_only_against_trials_that_cost_no_more(study:
     assert cheapest.user_attrs["epochs_run"] == 3
 
 
-def test_trials_front_lists_only_the_front(study: dict, invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trials_front_lists_only_the_front(study: dict, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(study["root"])
     result = invoke("trials", str(study["spec"]), "--front", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -136,7 +139,7 @@ def test_the_parent_run_holds_the_front_plot_and_table(study: dict) -> None:
 
 
 def test_best_export_pick_ships_that_trial_with_its_objectives_measured(
-    study: dict, invoke, monkeypatch: pytest.MonkeyPatch
+    study: dict, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(study["root"])
     assert invoke.error_line("best", str(study["spec"]), "--pick", "params<=500").startswith(

@@ -7,11 +7,12 @@ from mlflow.tracking import MlflowClient
 
 from cnnsearch.api import run
 from cnnsearch.tracking import default_tracking_uri
+from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
 
-def test_a_study_trains_with_the_specs_settings_and_records_them(tiny_spec_file) -> None:
+def test_a_study_trains_with_the_specs_settings_and_records_them(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(n_trials=1, epochs=1)
     study = run(path, overrides=["performance.steps_per_execution=3", "performance.mixed_precision=false"])
     client = MlflowClient(default_tracking_uri())

@@ -17,6 +17,8 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from cnnsearch.search import _heartbeat as heartbeat
+from tests.e2e.conftest import Cli
+from tests.helpers import SpecFile
 
 URL = os.environ.get("CNNSEARCH_TEST_POSTGRES_URL")
 pytestmark = [
@@ -28,7 +30,9 @@ pytestmark = [
 ]
 
 
-def test_two_processes_share_a_study_through_postgres(cli, tiny_spec_file, workdir: Path, mlflow_server: str) -> None:
+def test_two_processes_share_a_study_through_postgres(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path, mlflow_server: str
+) -> None:
     name = f"pg-{uuid.uuid4().hex[:10]}"  # a fresh study in a database that outlives the test
     path = tiny_spec_file(n_trials=6, epochs=2)
     overrides = [
@@ -44,12 +48,14 @@ def test_two_processes_share_a_study_through_postgres(cli, tiny_spec_file, workd
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, out + err
 
+    assert URL is not None
     study = optuna.load_study(study_name=name, storage=URL)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6  # exactly n_trials, none RUNNING
     assert {t.user_attrs[heartbeat.OWNER_ATTR]["pid"] for t in study.trials} == {p.pid for p in procs}
 
     client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name(name)
+    assert experiment is not None
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parents = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "study"]
     trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]

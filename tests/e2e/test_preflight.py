@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import Cli
+
 pytestmark = pytest.mark.slow
 
 SPEC = '[study]\nname = "tiny"\nn_trials = 1\n\n[data]\ndataset = "digits"\n'
@@ -52,7 +54,7 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_store_on_a_read_only_file_system(cli, tmp_path: Path, read_only_mounts: None) -> None:
+def test_store_on_a_read_only_file_system(cli: Cli, tmp_path: Path, read_only_mounts: None) -> None:
     folder = tmp_path / "work"
     (folder / "mlruns" / "studies").mkdir(parents=True)
     (folder / "tiny.toml").write_text(SPEC)
@@ -71,7 +73,7 @@ def test_store_on_a_read_only_file_system(cli, tmp_path: Path, read_only_mounts:
     assert sorted(p.name for p in (folder / "mlruns").rglob("*")) == ["studies", "tiny.journal"]
 
 
-def test_run_against_a_tracking_server_nobody_runs(cli, tmp_path: Path, port: int) -> None:
+def test_run_against_a_tracking_server_nobody_runs(cli: Cli, tmp_path: Path, port: int) -> None:
     """Without the check MLflow retried for over 3 minutes in silence; now one line before any training."""
     (tmp_path / "tiny.toml").write_text(SPEC)
     uri = f"http://127.0.0.1:{port}"

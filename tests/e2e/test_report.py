@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from cnnsearch.training import LABELS
+from tests.e2e.conftest import Cli
+from tests.helpers import SeedStore, SpecText
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -29,7 +31,9 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def reported(cli, tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reported(
+    cli: Cli, tiny_spec_text: SpecText, seed_store: SeedStore, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """One tiny study (4 trials, 3 epochs) and its report, shared by the tests below."""
     root = tmp_path_factory.mktemp("report")
     seed_store(root)
@@ -43,7 +47,7 @@ def reported(cli, tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathF
     return root
 
 
-def test_trials_lists_a_diagnosis_per_trial_and_fits_80_columns(cli, reported: Path) -> None:
+def test_trials_lists_a_diagnosis_per_trial_and_fits_80_columns(cli: Cli, reported: Path) -> None:
     csv = cli("trials", "tiny.toml", "--format", "csv", cwd=reported, columns=COLUMNS)
     frame = pd.read_csv(io.StringIO(csv.stdout))
     assert len(frame) == 4 and set(frame["diagnosis"]) <= set(LABELS)

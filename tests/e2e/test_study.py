@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import optuna
 import pytest
+from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
@@ -18,20 +19,21 @@ from cnnsearch.reporting import SearchTracking
 from cnnsearch.search import Objective, open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
+from tests.helpers import GOOD, SpecFile
 
 pytestmark = pytest.mark.slow
 
-GOOD = {"learning_rate": 1e-2, "batch_norm": True, "dropout": 0.0, "dense_units": 32, "filters": 16, "blocks": 2}
 HOPELESS = {**GOOD, "learning_rate": 1e-3 * 1e-3}  # learns nothing in a few epochs
 
 
-def _runs(experiment: str):
+def _runs(experiment: str) -> tuple[MlflowClient, list[Run]]:
     client = MlflowClient(default_tracking_uri())
     exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, experiment
     return client, client.search_runs([exp.experiment_id], max_results=1000)
 
 
-def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file) -> None:
+def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(
         n_trials=3,
         epochs=4,
@@ -72,7 +74,7 @@ def test_study_logs_parent_and_nested_runs_with_epoch_history(tiny_spec_file) ->
     assert len(client.get_metric_history(parent_id, "best_value")) == 3
 
 
-def test_resume_counts_the_whole_study(tiny_spec_file) -> None:
+def test_resume_counts_the_whole_study(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(n_trials=2, epochs=1)
     first = run(load_spec(path))
     assert len(first.trials) == 2
@@ -83,7 +85,7 @@ def test_resume_counts_the_whole_study(tiny_spec_file) -> None:
     assert len(runs) == 4  # one parent + three trials
 
 
-def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
+def test_nan_loss_fails_that_trial_alone(tiny_spec_file: SpecFile) -> None:
     """Real training on images holding NaN pixels: that trial fails, the next one completes.
 
     Batch norm is on: without it ReLU turns NaN activations into zeros and the loss stays finite.
@@ -109,7 +111,7 @@ def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
     assert run_of["1"].info.status == "FINISHED"
 
 
-def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
+def test_consecutive_failures_stop_the_study(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file(n_trials=5, epochs=1)
     spec = load_spec(path, ["study.metric=val_auc", "study.max_consecutive_failures=2"])
     with pytest.raises(CnnsearchError, match="stopped after 2 failed trials in a row.*val_auc"):
@@ -120,7 +122,7 @@ def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
     assert all(r.info.status != "RUNNING" for r in runs)
 
 
-def test_hyperband_reports_every_epoch_of_a_real_study(tiny_spec_file) -> None:
+def test_hyperband_reports_every_epoch_of_a_real_study(tiny_spec_file: SpecFile) -> None:
     """The shipped specs' pruner on real training. Every sampler and pruner name's Optuna class, and
     each sampler drawing the spec's space, are checked without training in tests/unit/search/test_study.py;
     the median pruner prunes for real in test_study_logs_parent_and_nested_runs_with_epoch_history."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import SpecFile
+
 pytestmark = pytest.mark.slow
 
 
-def test_a_study_with_every_knob_trains(tiny_spec_file) -> None:
+def test_a_study_with_every_knob_trains(tiny_spec_file: SpecFile) -> None:
     """Label smoothing, clipping, SGD with Nesterov, warmup + cosine: a real 2-epoch study completes."""
     import cnnsearch
     from cnnsearch.spec import load_spec

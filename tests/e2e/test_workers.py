@@ -11,26 +11,34 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import optuna
 import pytest
 from mlflow.tracking import MlflowClient
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import load_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
+from tests.e2e.conftest import Cli
+from tests.helpers import SpecFile
 
+T = TypeVar("T")
 pytestmark = pytest.mark.slow
 
 
 def _runs(experiment: str = "tiny") -> list:
     client = MlflowClient(default_tracking_uri())
-    return client.search_runs([client.get_experiment_by_name(experiment).experiment_id], max_results=1000)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, experiment
+    return client.search_runs([found.experiment_id], max_results=1000)
 
 
-def _check_one_run_per_trial(study) -> list:
+def _check_one_run_per_trial(study: optuna.Study) -> list:
     """Every trial has exactly one MLflow run, none left RUNNING; one parent run."""
     runs = _runs()
     assert [r.info.status for r in runs if r.info.status == "RUNNING"] == []
@@ -49,7 +57,9 @@ def _check_one_run_per_trial(study) -> list:
     return trial_runs
 
 
-def test_two_workers_finish_exactly_n_trials_and_are_recycled(cli, tiny_spec_file, workdir: Path) -> None:
+def test_two_workers_finish_exactly_n_trials_and_are_recycled(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path
+) -> None:
     path = tiny_spec_file(n_trials=6, epochs=1, extra="")
     result = cli("run", str(path), "--workers", "2", "--set", "study.trials_per_worker=2", cwd=workdir)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -75,7 +85,7 @@ def test_two_workers_finish_exactly_n_trials_and_are_recycled(cli, tiny_spec_fil
     assert "trials.csv" in uploaded, uploaded
 
 
-def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
+def _wait_for(predicate: Callable[[], T | None], timeout: float, what: str, proc: subprocess.Popen | None = None) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = predicate()
@@ -89,7 +99,7 @@ def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | Non
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _running_mid_epoch(path: Path):
+def _running_mid_epoch(path: Path) -> FrozenTrial | None:
     """A RUNNING trial that reported at least one epoch (so it is inside training)."""
     try:
         study = load_study(load_spec(path))
@@ -101,7 +111,7 @@ def _running_mid_epoch(path: Path):
     return None
 
 
-def test_four_workers_on_the_local_store_count_exactly(cli, tiny_spec_file, workdir: Path) -> None:
+def test_four_workers_on_the_local_store_count_exactly(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     """Four processes writing one journal and one SQLite MLflow store: no "database is locked", exact counts."""
     path = tiny_spec_file(n_trials=8, epochs=1, extra="")
     result = cli("run", str(path), "--workers", "4", cwd=workdir)
@@ -114,7 +124,7 @@ def test_four_workers_on_the_local_store_count_exactly(cli, tiny_spec_file, work
     assert len(_check_one_run_per_trial(study)) == 8
 
 
-def test_sigkilled_worker_trial_fails_and_is_retried(cli, tiny_spec_file, workdir: Path) -> None:
+def test_sigkilled_worker_trial_fails_and_is_retried(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=4, epochs=4)
     proc = cli.popen("run", str(path), "--workers", "2", cwd=workdir)
     try:
@@ -142,7 +152,7 @@ def test_sigkilled_worker_trial_fails_and_is_retried(cli, tiny_spec_file, workdi
     assert "died during the trial" in runs[victim.number].data.tags["cnnsearch.fail_reason"]
 
 
-def test_ctrl_c_stops_every_worker_then_rerun_completes(cli, tiny_spec_file, workdir: Path) -> None:
+def test_ctrl_c_stops_every_worker_then_rerun_completes(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=5, epochs=4)
     proc = cli.popen("run", str(path), "--workers", "2", cwd=workdir, sigint=True)
     try:
@@ -173,7 +183,7 @@ def test_ctrl_c_stops_every_worker_then_rerun_completes(cli, tiny_spec_file, wor
     _check_one_run_per_trial(study)
 
 
-def test_consecutive_failures_stop_all_workers(cli, tiny_spec_file, workdir: Path) -> None:
+def test_consecutive_failures_stop_all_workers(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=8, epochs=1)
     result = cli(
         "run", str(path), "--workers", "2", "--set", "study.metric=val_auc", "--set", "study.max_consecutive_failures=2",
@@ -187,7 +197,9 @@ def test_consecutive_failures_stop_all_workers(cli, tiny_spec_file, workdir: Pat
     _check_one_run_per_trial(study)
 
 
-def test_rerun_after_a_crash_fails_and_retries_the_abandoned_trial(cli, tiny_spec_file, workdir: Path) -> None:
+def test_rerun_after_a_crash_fails_and_retries_the_abandoned_trial(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path
+) -> None:
     """`cnnsearch run` (no workers) killed by SIGKILL mid-trial; running it again cleans up and finishes."""
     path = tiny_spec_file(n_trials=3, epochs=4)
     proc = cli.popen("run", str(path), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Invoke
+
 SPEC = '[study]\nname = "tiny"\nn_trials = 1\n\n[data]\ndataset = "digits"\n'
 
 
@@ -43,7 +45,7 @@ def spec(workdir: Path) -> Path:
     return path
 
 
-def refused(invoke, workdir: Path, *args: str) -> str:
+def refused(invoke: Invoke, workdir: Path, *args: str) -> str:
     """The one error line of a command that must fail, checking that it changed nothing under workdir."""
     before = snapshot(workdir)
     line = invoke.error_line(*args)
@@ -52,13 +54,13 @@ def refused(invoke, workdir: Path, *args: str) -> str:
     return line.removeprefix("error: ")
 
 
-def test_validate_of_a_good_spec_creates_nothing(invoke, spec: Path, workdir: Path) -> None:
+def test_validate_of_a_good_spec_creates_nothing(invoke: Invoke, spec: Path, workdir: Path) -> None:
     before = snapshot(workdir)
     assert invoke("validate", str(spec)).exit_code == 0
     assert snapshot(workdir) == before  # no mlruns/ made by a check
 
 
-def test_study_name_too_long_for_its_files(invoke, spec: Path, workdir: Path) -> None:
+def test_study_name_too_long_for_its_files(invoke: Invoke, spec: Path, workdir: Path) -> None:
     line = refused(invoke, workdir, "validate", str(spec), "--set", "study.name=" + "n" * 300)
     assert line == (
         "--set: study.name: 300 characters is too long: its journal, weights and export file names must stay "
@@ -68,7 +70,7 @@ def test_study_name_too_long_for_its_files(invoke, spec: Path, workdir: Path) ->
     assert refused(invoke, workdir, "run", str(spec)).startswith(f"{spec}: study.name: 201 characters is too long")
 
 
-def test_spec_file_path_too_long_or_a_loop(invoke, workdir: Path) -> None:
+def test_spec_file_path_too_long_or_a_loop(invoke: Invoke, workdir: Path) -> None:
     name = "b" * 300 + ".toml"
     assert refused(invoke, workdir, "validate", name) == (
         f"{'b' * 30}...bbbbb.toml: the spec file's path has a 305-byte component; expected at most 255 bytes each"
@@ -83,7 +85,7 @@ def test_spec_file_path_too_long_or_a_loop(invoke, workdir: Path) -> None:
     )
 
 
-def test_data_path_nul_long_or_a_loop(invoke, workdir: Path) -> None:
+def test_data_path_nul_long_or_a_loop(invoke: Invoke, workdir: Path) -> None:
     (workdir / "loop1").symlink_to("loop2")
     (workdir / "loop2").symlink_to("loop1")
     path = workdir / "npz.toml"
@@ -98,7 +100,7 @@ def test_data_path_nul_long_or_a_loop(invoke, workdir: Path) -> None:
     assert line.startswith("--set: data.path: ") and line.endswith("is too long a name for the file system")
 
 
-def test_storage_whose_parent_is_a_file(invoke, spec: Path, workdir: Path) -> None:
+def test_storage_whose_parent_is_a_file(invoke: Invoke, spec: Path, workdir: Path) -> None:
     line = refused(invoke, workdir, "validate", str(spec), "--set", "study.storage=/etc/passwd/x.journal")
     assert line == "--set: study.storage: cannot write the journal: '/etc/passwd' is a file, not a folder"
     (workdir / "plain").write_text("keep")
@@ -109,13 +111,13 @@ def test_storage_whose_parent_is_a_file(invoke, spec: Path, workdir: Path) -> No
     )
 
 
-def test_storage_with_a_nul(invoke, spec: Path, workdir: Path) -> None:
+def test_storage_with_a_nul(invoke: Invoke, spec: Path, workdir: Path) -> None:
     spec.write_text(SPEC.replace("n_trials = 1\n", 'n_trials = 1\nstorage = "/tmp/x\\u0000y.journal"\n'))
     line = refused(invoke, workdir, "validate", str(spec))
     assert line.startswith(f"{spec}: study.storage: ") and "contains a NUL character" in line
 
 
-def test_unreachable_database_storage(invoke, spec: Path, workdir: Path, closed_port: int) -> None:
+def test_unreachable_database_storage(invoke: Invoke, spec: Path, workdir: Path, closed_port: int) -> None:
     url = f"postgresql://cnn:secret@127.0.0.1:{closed_port}/study"
     line = refused(invoke, workdir, "validate", str(spec), "--set", f"study.storage={url}")
     assert line.startswith(
@@ -124,7 +126,7 @@ def test_unreachable_database_storage(invoke, spec: Path, workdir: Path, closed_
     assert "Connection refused" in line and "secret" not in line
 
 
-def test_unknown_tracking_scheme(invoke, spec: Path, workdir: Path) -> None:
+def test_unknown_tracking_scheme(invoke: Invoke, spec: Path, workdir: Path) -> None:
     line = refused(invoke, workdir, "validate", str(spec), "--set", "tracking.tracking_uri=nonsense://x")
     assert line == (
         "--set: tracking.tracking_uri: unknown scheme 'nonsense://' in 'nonsense://x'; "
@@ -132,7 +134,7 @@ def test_unknown_tracking_scheme(invoke, spec: Path, workdir: Path) -> None:
     )
 
 
-def test_tracking_server_that_does_not_answer(invoke, spec: Path, workdir: Path, closed_port: int) -> None:
+def test_tracking_server_that_does_not_answer(invoke: Invoke, spec: Path, workdir: Path, closed_port: int) -> None:
     uri = f"http://127.0.0.1:{closed_port}"
     for command in ("validate", "run"):
         assert refused(invoke, workdir, command, str(spec), "--set", f"tracking.tracking_uri={uri}") == (
@@ -141,7 +143,9 @@ def test_tracking_server_that_does_not_answer(invoke, spec: Path, workdir: Path,
         )
 
 
-def test_tracking_uri_from_the_environment(invoke, spec: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tracking_uri_from_the_environment(
+    invoke: Invoke, spec: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "nonsense://x")
     assert refused(invoke, workdir, "validate", str(spec)).startswith(
         "$MLFLOW_TRACKING_URI: unknown scheme 'nonsense://'"
@@ -151,21 +155,21 @@ def test_tracking_uri_from_the_environment(invoke, spec: Path, workdir: Path, mo
 HINT = " (cnnsearch's local store, mlruns/ in the working folder: move it aside, or run elsewhere)"
 
 
-def test_mlruns_is_a_file(invoke, spec: Path, workdir: Path) -> None:
+def test_mlruns_is_a_file(invoke: Invoke, spec: Path, workdir: Path) -> None:
     (workdir / "mlruns").write_text("someone's notes")
     for command in (["validate"], ["run"], ["trials"], ["best"], ["best", "--export"], ["report"]):
         line = refused(invoke, workdir, command[0], str(spec), *command[1:])
         assert line == "'mlruns' is a file, not a folder" + HINT, command
 
 
-def test_mlruns_artifacts_is_a_file(invoke, spec: Path, workdir: Path) -> None:
+def test_mlruns_artifacts_is_a_file(invoke: Invoke, spec: Path, workdir: Path) -> None:
     (workdir / "mlruns").mkdir()
     (workdir / "mlruns" / "artifacts").write_text("")
     for command in ("validate", "run", "report"):
         assert refused(invoke, workdir, command, str(spec)) == "'mlruns/artifacts' is a file, not a folder" + HINT
 
 
-def test_mlflow_db_that_is_not_sqlite(invoke, spec: Path, workdir: Path) -> None:
+def test_mlflow_db_that_is_not_sqlite(invoke: Invoke, spec: Path, workdir: Path) -> None:
     (workdir / "mlruns").mkdir()
     (workdir / "mlruns" / "mlflow.db").write_bytes(b"\x00garbage, not a database" * 10)
     expected = (
@@ -175,7 +179,7 @@ def test_mlflow_db_that_is_not_sqlite(invoke, spec: Path, workdir: Path) -> None
         assert refused(invoke, workdir, command[0], str(spec), *command[1:]) == expected, command
 
 
-def test_read_only_commands_leave_a_healthy_empty_folder_alone(invoke, spec: Path, workdir: Path) -> None:
+def test_read_only_commands_leave_a_healthy_empty_folder_alone(invoke: Invoke, spec: Path, workdir: Path) -> None:
     before = snapshot(workdir)
     line = invoke.error_line("best", str(spec))
     assert "no study named 'tiny'" in line

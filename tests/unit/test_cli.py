@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cnnsearch.spec import load_spec, spec_to_dict
+from tests.conftest import Invoke
+from tests.helpers import SpecFile
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = '[data]\ndataset = "digits"\n'
@@ -19,7 +22,7 @@ def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
     return path
 
 
-def test_bad_override_names_set(invoke, tmp_path: Path) -> None:
+def test_bad_override_names_set(invoke: Invoke, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     result = invoke("validate", str(path), "--set", "study.n_trials=many")
     assert result.exit_code == 1
@@ -29,20 +32,20 @@ def test_bad_override_names_set(invoke, tmp_path: Path) -> None:
     assert "expected SECTION.KEY=VALUE" in result.stderr
 
 
-def test_missing_spec_file(invoke, tmp_path: Path) -> None:
+def test_missing_spec_file(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("validate", str(tmp_path / "nope.toml"))
     assert result.exit_code == 1
     assert "no such spec file" in result.stderr
 
 
-def test_validate_prints_resolved_spec(invoke, tmp_path: Path) -> None:
+def test_validate_prints_resolved_spec(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("validate", str(write(tmp_path, GOOD)), "--set", "study.n_trials=4")
     assert result.exit_code == 0
     assert "n_trials = 4" in result.stdout
     assert "[augment]" in result.stdout and 'flip = "none"' in result.stdout
 
 
-def test_help_lists_every_user_command_and_hides_the_worker(invoke) -> None:
+def test_help_lists_every_user_command_and_hides_the_worker(invoke: Invoke) -> None:
     result = invoke("--help")
     assert result.exit_code == 0, result.output
     assert "Declarative hyperparameter search for Keras CNNs" in result.stdout
@@ -55,7 +58,7 @@ def test_help_lists_every_user_command_and_hides_the_worker(invoke) -> None:
     assert run_help.exit_code == 0 and "--workers" in run_help.stdout and "--set" in run_help.stdout
 
 
-def test_validate_the_shipped_digits_spec(invoke, tmp_path: Path) -> None:
+def test_validate_the_shipped_digits_spec(invoke: Invoke, tmp_path: Path) -> None:
     path = REPO / "search_spaces" / "digits.toml"
     result = invoke("validate", str(path))
     assert result.exit_code == 0, result.output
@@ -67,7 +70,7 @@ def test_validate_the_shipped_digits_spec(invoke, tmp_path: Path) -> None:
     assert as_json.exit_code == 0 and json.loads(as_json.stdout) == spec_to_dict(load_spec(path))
 
 
-def test_a_bad_set_is_exit_1_and_one_error_line(invoke) -> None:
+def test_a_bad_set_is_exit_1_and_one_error_line(invoke: Invoke) -> None:
     path = REPO / "search_spaces" / "digits.toml"
     line = invoke.error_line("validate", str(path), "--set", "study.sampler=annealing")
     assert line.startswith("error: --set: study.sampler: ") and "'annealing'" in line
@@ -75,7 +78,7 @@ def test_a_bad_set_is_exit_1_and_one_error_line(invoke) -> None:
     assert line == "error: --set: train.epochs: input should be greater than 0, got 0"
 
 
-def test_an_output_folder_without_export_is_an_error_before_anything_loads(invoke, tmp_path: Path) -> None:
+def test_an_output_folder_without_export_is_an_error_before_anything_loads(invoke: Invoke, tmp_path: Path) -> None:
     line = invoke.error_line("best", str(tmp_path / "never-read.toml"), "somewhere")
     assert line == "error: 'somewhere': an output folder needs --export (cnnsearch best SPEC --export DIR)"
 
@@ -84,7 +87,7 @@ def test_an_output_folder_without_export_is_an_error_before_anything_loads(invok
 
 
 @pytest.fixture
-def recorded(workdir: Path, tiny_spec_file) -> Path:
+def recorded(workdir: Path, tiny_spec_file: SpecFile) -> Path:
     """The tiny spec's study with two complete trials; trial 1 (the best) has no ``dense_units``."""
     from optuna.distributions import FloatDistribution, IntDistribution
     from optuna.trial import TrialState, create_trial
@@ -114,7 +117,7 @@ def recorded(workdir: Path, tiny_spec_file) -> Path:
     return path
 
 
-def test_trials_json_and_csv_keep_integer_params_integers(invoke, recorded: Path) -> None:
+def test_trials_json_and_csv_keep_integer_params_integers(invoke: Invoke, recorded: Path) -> None:
     rows = json.loads(invoke("trials", str(recorded), "--format", "json").stdout)
     assert [row["params.blocks"] for row in rows] == [1, 2]
     assert [row["params.dense_units"] for row in rows] == [32, None]  # a gap, not NaN or 32.0
@@ -127,7 +130,7 @@ def test_trials_json_and_csv_keep_integer_params_integers(invoke, recorded: Path
 
 
 def test_trials_prints_one_line_per_trial_and_wide_every_column(
-    invoke, recorded: Path, monkeypatch: pytest.MonkeyPatch
+    invoke: Invoke, recorded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "40")
     lines = invoke("trials", str(recorded)).stdout.splitlines()
@@ -143,7 +146,7 @@ def test_trials_prints_one_line_per_trial_and_wide_every_column(
     assert wide[3].split() == ["1", "COMPLETE", "0.9877", "2", "0.002315"] and len(wide) == 4
 
 
-def test_best_rounds_like_trials_and_says_it_was_not_exported(invoke, recorded: Path) -> None:
+def test_best_rounds_like_trials_and_says_it_was_not_exported(invoke: Invoke, recorded: Path) -> None:
     result = invoke("best", str(recorded))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -152,8 +155,8 @@ def test_best_rounds_like_trials_and_says_it_was_not_exported(invoke, recorded: 
     assert "exported    no (cnnsearch best SPEC --export)" in lines
 
 
-def test_best_says_where_its_trial_was_exported(invoke, recorded: Path, workdir: Path) -> None:
-    card = {
+def test_best_says_where_its_trial_was_exported(invoke: Invoke, recorded: Path, workdir: Path) -> None:
+    card: dict[str, dict[str, Any]] = {
         "search": {"trial": 1},
         "test": {"accuracy": 0.971},
         "mlflow": {"registered_model": "tiny", "version": "2"},
@@ -171,7 +174,7 @@ def test_best_says_where_its_trial_was_exported(invoke, recorded: Path, workdir:
     assert "exported    no: exports/tiny/ holds trial 0 (test accuracy 0.9710)" in lines
 
 
-def test_version_prints_the_version(invoke) -> None:
+def test_version_prints_the_version(invoke: Invoke) -> None:
     from cnnsearch import __version__
 
     result = invoke("--version")

@@ -81,7 +81,7 @@ def test_to_images_resizes_and_converts_like_pil() -> None:
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (2, 6, 5, 3)).astype(np.uint8)
     gray = to_images(rgb, (4, 3), 1)
-    expected = np.asarray(Image.fromarray(rgb[1]).convert("L").resize((3, 4), Image.BILINEAR))
+    expected = np.asarray(Image.fromarray(rgb[1]).convert("L").resize((3, 4), Image.Resampling.BILINEAR))
     assert gray.shape == (2, 4, 3, 1)
     assert np.abs(gray[1, ..., 0].astype(int) - expected).max() <= 2  # convert/resize order differs
     same = to_images(rgb, (6, 5), None)
@@ -268,7 +268,7 @@ def test_npz_with_test_arrays_and_class_names(tmp_path: Path) -> None:
 )
 def test_npz_errors(tmp_path: Path, arrays: dict[str, np.ndarray], message: str) -> None:
     path = tmp_path / "d.npz"
-    np.savez(path, **arrays)
+    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub takes allow_pickle for **kwds
     with pytest.raises(DataError, match=message):
         load(DataSpec(dataset="npz", path=str(path)), seed=0)
 

@@ -60,7 +60,7 @@ def test_a_class_too_small_to_stratify_falls_back_to_plain_folds(splits: Splits)
         splits.class_names,
     )
     folds = cross_validation_folds(small, 3, seed=0)
-    assert sum(len(f.x_val) for f in folds) == len(small.x_train) + len(small.x_val)
+    assert sum([len(f.x_val) for f in folds]) == len(small.x_train) + len(small.x_val)
 
 
 def test_too_few_images_for_the_folds_is_a_data_error(splits: Splits) -> None:

@@ -8,17 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-PARAMS: dict[str, Any] = {
-    "blocks": 1,
-    "filters": 4,
-    "filter_growth": 2.0,
-    "convs_per_block": 1,
-    "kernel_size": 3,
-    "batch_norm": False,
-    "dropout": 0.0,
-    "dense_units": 0,
-    "head": "flatten",  # keeps position: a mirrored image gets other probabilities
-}
+from tests.helpers import TINY_PLAIN
+
+PARAMS: dict[str, Any] = {**TINY_PLAIN, "head": "flatten"}  # flatten keeps position: a mirror gets other probabilities
 
 
 def _model_and_images() -> tuple[Any, np.ndarray]:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-CARD = {"classes": ["a", "b", "c"], "input": {"shape": [8, 8, 1], "channels": 1, "dtype": "uint8"}}
+from tests.conftest import Invoke
+from tests.helpers import TINY_PLAIN
+
+CARD: dict[str, Any] = {"classes": ["a", "b", "c"], "input": {"shape": [8, 8, 1], "channels": 1, "dtype": "uint8"}}
 
 
 @pytest.fixture
@@ -20,25 +24,14 @@ def export_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "export"
     directory.mkdir()
     (directory / "model_card.json").write_text(json.dumps(CARD))
-    params = {
-        "blocks": 1,
-        "filters": 4,
-        "filter_growth": 2.0,
-        "convs_per_block": 1,
-        "kernel_size": 3,
-        "batch_norm": False,
-        "dropout": 0.0,
-        "dense_units": 0,
-        "head": "global_average",
-    }
-    build(params, (8, 8, 1), 3, augment=False, input_dtype="uint8").save(directory / "model.keras")
+    build(TINY_PLAIN, (8, 8, 1), 3, augment=False, input_dtype="uint8").save(directory / "model.keras")
     from PIL import Image
 
     Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "seven.png")
     return directory
 
 
-def test_a_whole_export_predicts(invoke, export_dir: Path) -> None:
+def test_a_whole_export_predicts(invoke: Invoke, export_dir: Path) -> None:
     result = invoke("predict", str(export_dir), str(export_dir.parent / "seven.png"), "--format", "json")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)[0]["predictions"]) == 3
@@ -54,7 +47,7 @@ def test_a_whole_export_predicts(invoke, export_dir: Path) -> None:
         ([8, 8, 3], "input.channels: expected 1 or 3, the last of input.shape [8, 8, 3], got 1"),
     ],
 )
-def test_malformed_card_shape(invoke, export_dir: Path, shape: object, expected: str) -> None:
+def test_malformed_card_shape(invoke: Invoke, export_dir: Path, shape: object, expected: str) -> None:
     card = export_dir / "model_card.json"
     card.write_text(json.dumps({**CARD, "input": {**CARD["input"], "shape": shape}}))
     before = card.read_bytes()
@@ -63,14 +56,14 @@ def test_malformed_card_shape(invoke, export_dir: Path, shape: object, expected:
     assert card.read_bytes() == before
 
 
-def test_card_without_class_names(invoke, export_dir: Path) -> None:
+def test_card_without_class_names(invoke: Invoke, export_dir: Path) -> None:
     card = export_dir / "model_card.json"
     card.write_text(json.dumps({**CARD, "classes": []}))
     line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
     assert line == f"error: {card}: classes: expected a list of class names, got []"
 
 
-def test_garbage_model_is_not_reported_as_missing(invoke, export_dir: Path) -> None:
+def test_garbage_model_is_not_reported_as_missing(invoke: Invoke, export_dir: Path) -> None:
     model = export_dir / "model.keras"
     model.write_bytes(b"garbage, not a zip archive")
     line = invoke.error_line("predict", str(export_dir), str(export_dir.parent / "seven.png"))
@@ -78,7 +71,7 @@ def test_garbage_model_is_not_reported_as_missing(invoke, export_dir: Path) -> N
     assert model.read_bytes() == b"garbage, not a zip archive"
 
 
-def test_zip_that_is_not_a_keras_model(invoke, export_dir: Path) -> None:
+def test_zip_that_is_not_a_keras_model(invoke: Invoke, export_dir: Path) -> None:
     import zipfile
 
     model = export_dir / "model.keras"
@@ -89,7 +82,7 @@ def test_zip_that_is_not_a_keras_model(invoke, export_dir: Path) -> None:
     assert line.startswith(f"error: {model}: cannot load the Keras model: ")
 
 
-def test_an_empty_file_says_so_and_no_empty_table_is_printed(invoke, export_dir: Path) -> None:
+def test_an_empty_file_says_so_and_no_empty_table_is_printed(invoke: Invoke, export_dir: Path) -> None:
     """0 bytes is its own reason (not "not an image"); with nothing predicted there is no table header."""
     empty = export_dir.parent / "empty.png"
     empty.write_bytes(b"")
@@ -102,7 +95,7 @@ def test_an_empty_file_says_so_and_no_empty_table_is_printed(invoke, export_dir:
     assert missing.stderr.strip() == f"error: {export_dir.parent / 'missing.png'}: no such file"
 
 
-def test_the_table_header_is_printed_when_some_file_was_predicted(invoke, export_dir: Path) -> None:
+def test_the_table_header_is_printed_when_some_file_was_predicted(invoke: Invoke, export_dir: Path) -> None:
     empty = export_dir.parent / "empty.png"
     empty.write_bytes(b"")
     result = invoke("predict", str(export_dir), str(export_dir.parent / "seven.png"), str(empty))

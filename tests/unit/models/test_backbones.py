@@ -16,65 +16,8 @@ import pytest
 from cnnsearch.models import _backbones as backbones
 from cnnsearch.models import build
 from cnnsearch.spec import BACKBONES, load_spec
-
-NO_AUGMENT = {"flip": "none", "rotation": 0.0, "translation": 0.0, "zoom": 0.0, "contrast": 0.0}
-BACKBONE_PARAMS = {
-    "backbone_weights": "none",
-    "backbone_freeze": "none",
-    "backbone_image_size": 0,
-    "backbone_alpha": 0.35,
-    "backbone_dropout": 0.0,
-    "backbone_dense_units": 0,
-    "backbone_fine_tune_epochs": 0,
-    "backbone_fine_tune_lr_factor": 0.1,
-}
-#: A study over every architecture, 1 epoch on a few digits (8x8, resized to 32x32 for backbones).
-STUDY = """
-[study]
-name = "{name}"
-n_trials = {n_trials}
-sampler = "{sampler}"
-pruner = "none"
-seed = 3
-
-[data]
-dataset = "digits"
-max_train_samples = 150
-
-[model]
-architecture = {architecture}
-blocks = 1
-filters = 8
-batch_norm = false
-dropout = 0.0
-dense_units = 0
-kernel_size = 3
-
-[model.residual]
-stages = 2
-blocks_per_stage = 1
-width = 8
-dropout = 0.0
-
-[model.backbone]
-alpha = 0.35
-dropout = 0.1
-
-[train]
-epochs = 1
-batch_size = 32
-learning_rate = 0.01
-optimizer = "adam"
-{extra}
-"""
-
-
-def study_spec(
-    workdir: Path, name: str, architecture: str, n_trials: int = 1, sampler: str = "random", extra: str = ""
-) -> Path:
-    path = workdir / f"{name}.toml"
-    path.write_text(STUDY.format(name=name, architecture=architecture, n_trials=n_trials, sampler=sampler, extra=extra))
-    return path
+from tests.conftest import Invoke
+from tests.helpers import BACKBONE_PARAMS, NO_AUGMENT, study_spec
 
 
 def _preprocessed(model: keras.Model, images: np.ndarray) -> np.ndarray:
@@ -141,7 +84,7 @@ def test_freeze_all_none_and_top_layers() -> None:
     assert len(head_only.trainable_weights) < len(top.trainable_weights) < len(everything.trainable_weights)
 
 
-def test_weights_errors_are_one_line_and_fast(invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_weights_errors_are_one_line_and_fast(invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(
         '[data]\ndataset = "digits"\n[model]\narchitecture = "mobilenet_v2"\n'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import pytest
 
 from cnnsearch.errors import TrialFailed
@@ -44,7 +45,7 @@ def bad_layer(hp):
 """
 
 
-def _build(tmp_path: Path, function: str):
+def _build(tmp_path: Path, function: str) -> keras.Model:
     import keras_tuner
 
     module = tmp_path / "builds.py"

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from cnnsearch._keys import INITIAL_ATTR, NEIGHBOUR_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
 from cnnsearch.reporting import PoolConsole, SearchConsole, best_trials_table
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 DISTRIBUTIONS = {
     "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
@@ -25,7 +25,7 @@ DISTRIBUTIONS = {
 START = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 
-def _spec(n_trials: int = 6):
+def _spec(n_trials: int = 6) -> Spec:
     return validate_spec({"study": {"name": "shown", "n_trials": n_trials}, "data": {"dataset": "digits"}})
 
 
@@ -35,13 +35,13 @@ def _console() -> tuple[Console, io.StringIO]:
 
 
 def _add(study: optuna.Study, state: TrialState, value: float | None = None, seconds: float = 12.5, lr: float = 0.001,
-         **attrs) -> optuna.trial.FrozenTrial:  # fmt: skip
+         attrs: dict[str, object] | None = None) -> optuna.trial.FrozenTrial:  # fmt: skip
     trial = create_trial(
         state=state,
         value=value if state == TrialState.COMPLETE else None,
         params={"learning_rate": lr, "optimizer": "adam"},
         distributions=DISTRIBUTIONS,
-        user_attrs=attrs,
+        user_attrs=dict(attrs or {}),
         intermediate_values={0: 0.31, 1: 0.42} if state == TrialState.PRUNED else None,
     )
     trial.datetime_start = START
@@ -60,9 +60,9 @@ def test_a_line_per_finished_trial_in_each_state(study: optuna.Study) -> None:
     console, out = _console()
     display = SearchConsole(_spec(), console)
     trials = [
-        _add(study, TrialState.COMPLETE, 0.91234, **{STOPPED_EPOCH_ATTR: 7}),
-        _add(study, TrialState.PRUNED, seconds=3.0, **{PRUNED_EPOCH_ATTR: 2}),
-        _add(study, TrialState.FAIL, seconds=0.4, **{REASON_ATTR: "loss became NaN at epoch 0"}),
+        _add(study, TrialState.COMPLETE, 0.91234, attrs={STOPPED_EPOCH_ATTR: 7}),
+        _add(study, TrialState.PRUNED, seconds=3.0, attrs={PRUNED_EPOCH_ATTR: 2}),
+        _add(study, TrialState.FAIL, seconds=0.4, attrs={REASON_ATTR: "loss became NaN at epoch 0"}),
         _add(study, TrialState.COMPLETE, 0.5, seconds=100.0),
     ]
     for trial in trials:
@@ -78,8 +78,8 @@ def test_a_line_per_finished_trial_in_each_state(study: optuna.Study) -> None:
 def test_the_planned_start_up_trials_say_where_they_came_from(study: optuna.Study) -> None:
     console, out = _console()
     display = SearchConsole(_spec(), console)
-    display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.5, **{INITIAL_ATTR: True}))
-    display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.6, **{NEIGHBOUR_ATTR: "learning_rate=0.006"}))
+    display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.5, attrs={INITIAL_ATTR: True}))
+    display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.6, attrs={NEIGHBOUR_ATTR: "learning_rate=0.006"}))
     display.trial_finished(study, _add(study, TrialState.COMPLETE, 0.4))
     assert out.getvalue().splitlines() == [
         "trial   0  COMPLETE    12.5s  val_accuracy 0.5000  initial params",
@@ -126,7 +126,7 @@ def test_pool_console_prints_each_ended_trial_once(study: optuna.Study) -> None:
     display = PoolConsole(_spec(), workers=2, console=console)
     display.study_opened(study)
     assert "trial   0" not in out.getvalue()
-    _add(study, TrialState.FAIL, **{REASON_ATTR: "worker 1 died"})
+    _add(study, TrialState.FAIL, attrs={REASON_ATTR: "worker 1 died"})
     study.add_trial(create_trial(state=TrialState.RUNNING))
     display.refresh(study)
     display.refresh(study)  # nothing new: nothing printed

@@ -10,6 +10,7 @@ from optuna.trial import TrialState, create_trial
 
 from cnnsearch.reporting import front_frame, front_table, plot_front, trials_frame, write_front_plot
 from cnnsearch.spec import load_spec
+from tests.helpers import SpecFile
 
 OBJECTIVES = (
     'study.objectives=[{ metric = "val_accuracy", direction = "maximize" }, '
@@ -22,7 +23,9 @@ def study() -> optuna.Study:
     """Three complete trials (1 dominated), a pruned one and one over the limit (never trained)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(study_name="edge", directions=["maximize", "minimize"])
-    dist = {"filters": optuna.distributions.CategoricalDistribution([8, 16, 32])}
+    dist: dict[str, optuna.distributions.BaseDistribution] = {
+        "filters": optuna.distributions.CategoricalDistribution([8, 16, 32])
+    }
     for accuracy, latency, filters in ((0.9, 2.0, 32), (0.8, 1.0, 16), (0.7, 2.5, 16)):
         costs = {"latency_ms": latency, "params": filters * 100}
         study.add_trial(
@@ -49,7 +52,7 @@ def study() -> optuna.Study:
     return study
 
 
-def test_front_frame_and_trials_front_only(study: optuna.Study, tiny_spec_file) -> None:
+def test_front_frame_and_trials_front_only(study: optuna.Study, tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES, "study.max_latency_ms=3"])
     frame = front_frame(study, spec)
     assert frame["number"].tolist() == [0, 1]  # best score first; trial 2 is dominated by trial 1
@@ -66,7 +69,9 @@ def test_front_frame_and_trials_front_only(study: optuna.Study, tiny_spec_file) 
     assert not any(str(line).endswith(" ") for line in lines)
 
 
-def test_the_plot_shows_feasible_and_infeasible_trials(study: optuna.Study, tiny_spec_file, tmp_path: Path) -> None:
+def test_the_plot_shows_feasible_and_infeasible_trials(
+    study: optuna.Study, tiny_spec_file: SpecFile, tmp_path: Path
+) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES, "study.max_latency_ms=3", "study.max_params=5000"])
     written = write_front_plot(study, spec, tmp_path)
     assert [p.name for p in written] == ["pareto_front.png", "pareto_front.html"]

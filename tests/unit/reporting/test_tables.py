@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
 import optuna
 import pytest
@@ -12,20 +13,20 @@ from optuna.trial import TrialState, create_trial
 from cnnsearch._keys import EPOCHS_RUN_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, RUN_ID_ATTR
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.reporting import best_record, trials_frame
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 START = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 
-def _spec(direction: str = "maximize"):
+def _spec(direction: Literal["maximize", "minimize"] = "maximize") -> Spec:
     return validate_spec({"study": {"name": "table", "direction": direction}, "data": {"dataset": "digits"}})
 
 
-def _study(direction: str = "maximize") -> optuna.Study:
+def _study(direction: Literal["maximize", "minimize"] = "maximize") -> optuna.Study:
     """Trials 0..3: complete 0.6 (4 s), pruned at epoch 1, failed, complete 0.9 (2 s)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(study_name="table", direction=direction)
-    rows = [
+    rows: list[tuple[TrialState, float | None, float, dict[str, Any]]] = [
         (TrialState.COMPLETE, 0.6, 4.0, {RUN_ID_ATTR: "a" * 32, EPOCHS_RUN_ATTR: 5}),
         (TrialState.PRUNED, None, 1.0, {RUN_ID_ATTR: "c" * 32, PRUNED_EPOCH_ATTR: 1, EPOCHS_RUN_ATTR: 2}),
         (TrialState.FAIL, None, 0.5, {RUN_ID_ATTR: "d" * 32, REASON_ATTR: "loss became NaN at epoch 0"}),
@@ -52,7 +53,9 @@ def test_trials_frame_has_a_row_per_trial_and_a_column_per_param() -> None:
 
 
 @pytest.mark.parametrize(("direction", "order"), [("maximize", [3, 0]), ("minimize", [0, 3])])
-def test_sort_by_value_is_best_first_for_the_direction(direction: str, order: list[int]) -> None:
+def test_sort_by_value_is_best_first_for_the_direction(
+    direction: Literal["maximize", "minimize"], order: list[int]
+) -> None:
     frame = trials_frame(_study(direction), _spec(direction), sort="value")
     assert list(frame["number"])[:2] == order  # trials without a value last
     assert list(trials_frame(_study(), _spec(), sort="duration_s")["number"]) == [2, 1, 3, 0]

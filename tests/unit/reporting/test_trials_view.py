@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
@@ -29,7 +30,7 @@ DISTRIBUTIONS = {
 REASON = "loss became NaN at epoch 0 (learning rate too high?)"
 
 
-def _frame(n: int = 12):
+def _frame(n: int = 12) -> pd.DataFrame:
     """``n`` trials of the digits demo's space: complete, pruned at epoch 1 and failed in turn."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(study_name="view", direction="maximize")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import optuna
 import pytest
-from optuna.trial import TrialState, create_trial
+from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from cnnsearch.search import CostGroupRule, CurveTrial
 
 
-def _trial(number: int, params: int, curve: list[float], state: TrialState = TrialState.COMPLETE, **attrs):
+def _trial(
+    number: int, params: int, curve: list[float], state: TrialState = TrialState.COMPLETE, **attrs: Any
+) -> FrozenTrial:
     values = [max(curve), float(params)] if state == TrialState.COMPLETE else None
     trial = create_trial(state=state, values=values, user_attrs={"costs": {"params": params}, "curve": curve, **attrs})
     trial.number = number

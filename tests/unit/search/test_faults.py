@@ -6,7 +6,9 @@ from __future__ import annotations
 import resource
 import signal
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -14,10 +16,10 @@ from optuna.trial import TrialState
 
 from cnnsearch.search import _faults as faults
 from cnnsearch.search import open_study, run_trials
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 
-def _raised(action) -> BaseException:
+def _raised(action: Callable[[], object]) -> BaseException:
     try:
         action()
     except BaseException as exc:  # noqa: BLE001 - the error itself is what is tested
@@ -72,7 +74,8 @@ def test_a_fault_hidden_by_an_error_in_cleanup_is_still_found(tmp_path: Path) ->
             raise RuntimeError("the run could not be closed") from None  # context still holds it
 
     error = _raised(cleanup_fails)
-    assert isinstance(error, RuntimeError) and faults.infrastructure_fault(error).startswith("File exists (EEXIST)")
+    fault = faults.infrastructure_fault(error)
+    assert isinstance(error, RuntimeError) and fault is not None and fault.startswith("File exists (EEXIST)")
 
 
 def test_trial_errors_and_a_locked_database_are_not_faults(tmp_path: Path) -> None:
@@ -109,7 +112,7 @@ def test_check_writable_stops_before_training_and_leaves_no_probe(tmp_path: Path
     assert list(tmp_path.iterdir()) == [blocked]
 
 
-def _spec(tmp_path: Path, **study):
+def _spec(tmp_path: Path, **study: Any) -> Spec:
     study = {"name": "faults", "n_trials": 4, "storage": str(tmp_path / "f.journal"), **study}
     return validate_spec({"study": study, "data": {"dataset": "digits"}})
 

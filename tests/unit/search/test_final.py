@@ -17,7 +17,7 @@ from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
 from cnnsearch.errors import SpecError
 from cnnsearch.search import _final as final
 from cnnsearch.search._objective import final_params
-from cnnsearch.spec import load_spec
+from cnnsearch.spec import Spec, load_spec
 from tests.conftest import tiny_spec
 
 START = dt.datetime(2026, 12, 2, 8, 0, 0)
@@ -28,7 +28,7 @@ def _quiet() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
-def _spec(tmp_path: Path, *overrides: str, epochs: int = 4):
+def _spec(tmp_path: Path, *overrides: str, epochs: int = 4) -> Spec:
     path = tmp_path / "tiny.toml"
     path.write_text(tiny_spec(n_trials=5, epochs=epochs))
     return load_spec(path, ["study.timeout=600", "study.final_share=0.5", *overrides])

@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 
 from cnnsearch.search import _heartbeat as heartbeat
+from tests.helpers import FakeTracking
 
 
 def _running(user_attrs: dict) -> optuna.trial.FrozenTrial:
@@ -35,9 +37,9 @@ def test_stale_reason_by_pid_and_by_heartbeat() -> None:
     fresh = _running({heartbeat.OWNER_ATTR: remote, heartbeat.BEAT_ATTR: now - 5})
     assert heartbeat.stale_reason(fresh, now) is None  # another machine, still beating
     silent = _running({heartbeat.OWNER_ATTR: remote, heartbeat.BEAT_ATTR: now - heartbeat.GRACE_S - 1})
-    assert "no heartbeat from process 1 on elsewhere" in heartbeat.stale_reason(silent, now)
+    assert "no heartbeat from process 1 on elsewhere" in str(heartbeat.stale_reason(silent, now))
 
-    assert "unclaimed" in heartbeat.stale_reason(_running({}), now)
+    assert "unclaimed" in str(heartbeat.stale_reason(_running({}), now))
 
 
 def test_retry_keeps_params_and_caps_the_chain() -> None:
@@ -59,18 +61,7 @@ def test_retry_keeps_params_and_caps_the_chain() -> None:
     assert len(study.trials) == heartbeat.MAX_RETRIES + 1
 
 
-class ClosesRuns:
-    """The part of the search's tracking that closes a dead trial's runs: records the calls."""
-
-    def __init__(self) -> None:
-        self.closed: list[tuple[int, str, str]] = []
-
-    def close_trial_runs(self, trial: optuna.trial.FrozenTrial, reason: str, state: str) -> int:
-        self.closed.append((trial.number, reason, state))
-        return 1
-
-
-def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path) -> None:
+def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path: Path) -> None:
     from cnnsearch.search import fail_stale_trials, open_study
     from cnnsearch.spec import validate_spec
 
@@ -85,12 +76,12 @@ def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path) -> None:
     alive = study.ask()
     alive.set_user_attr(heartbeat.OWNER_ATTR, {"host": heartbeat.HOST, "pid": os.getpid()})
     alive.set_user_attr(heartbeat.BEAT_ATTR, time.time())
-    tracking = ClosesRuns()
+    tracking = FakeTracking()
 
     assert fail_stale_trials(study, spec, tracking) == [dead.number]
     failed = study.trials[dead.number]
     assert failed.state == TrialState.FAIL and "died during the trial" in failed.user_attrs["fail_reason"]
-    assert tracking.closed == [(dead.number, failed.user_attrs["fail_reason"], "FAIL")]
+    assert tracking.calls == [("close_trial_runs", dead.number, failed.user_attrs["fail_reason"], "FAIL")]
     assert study.trials[alive.number].state == TrialState.RUNNING  # its worker is alive: left alone
     (retry,) = study.get_trials(states=(TrialState.WAITING,))
     assert retry.params == failed.params and retry.user_attrs["retried_from"] == dead.number

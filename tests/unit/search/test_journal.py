@@ -29,7 +29,7 @@ from cnnsearch.errors import CnnsearchError
 from cnnsearch.search import _journal as journal
 from cnnsearch.search import fail_stale_trials, load_study, open_study
 from cnnsearch.search._heartbeat import HOST
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 NAME = "journal"
 
@@ -55,7 +55,7 @@ LAST = _last_record_start(optuna_journal())
 OFFSETS = list(range(LAST, len(optuna_journal()) + 1))
 
 
-def _spec(path: Path):
+def _spec(path: Path) -> Spec:
     return validate_spec({"study": {"name": NAME, "storage": str(path)}, "data": {"dataset": "digits"}})
 
 
@@ -70,7 +70,9 @@ def test_the_last_record_of_the_fixture_completes_the_last_trial() -> None:
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
-def test_a_journal_cut_at_any_byte_of_its_last_record_loads(tmp_path: Path, capsys, offset: int) -> None:
+def test_a_journal_cut_at_any_byte_of_its_last_record_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], offset: int
+) -> None:
     data = optuna_journal()
     path = tmp_path / "s.journal"
     path.write_bytes(data[:offset])
@@ -231,7 +233,9 @@ def _storage(path: Path) -> JournalStorage:
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def test_an_append_after_a_tail_torn_since_opening_moves_it_aside_first(tmp_path: Path, capsys) -> None:
+def test_an_append_after_a_tail_torn_since_opening_moves_it_aside_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "s.journal"
     study = open_study(_spec(path))
     whole = path.read_bytes()

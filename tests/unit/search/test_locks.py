@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from cnnsearch.search import _locks as locks
 from cnnsearch.search import study_lock
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
+from tests.helpers import wait_until
 
 
-def _spec(storage: str | None = None, name: str = "locked"):
+def _spec(storage: str | None = None, name: str = "locked") -> Spec:
     study = {"name": name} if storage is None else {"name": name, "storage": storage}
     return validate_spec({"study": study, "data": {"dataset": "digits"}})
 
@@ -63,8 +63,16 @@ def test_study_lock_on_a_journal_is_exclusive_while_held(tmp_path: Path) -> None
     assert not _held_elsewhere(lock_file)  # released by an error too
 
 
+def _waiters(path: Path) -> int:
+    """How many flock requests on ``path`` the kernel holds back (``->`` lines of /proc/locks)."""
+    inode = f":{path.stat().st_ino} "
+    return sum(1 for line in Path("/proc/locks").read_text().splitlines() if "-> FLOCK" in line and inode in line)
+
+
+@pytest.mark.skipif(not Path("/proc/locks").is_file(), reason="reads the kernel's lock table (Linux)")
 def test_a_second_holder_waits_for_the_first(tmp_path: Path) -> None:
     spec = _spec(str(tmp_path / "s.journal"))
+    lock_file = tmp_path / "s.journal.study-lock"
     events: list[str] = []
     inside = threading.Event()
 
@@ -78,7 +86,8 @@ def test_a_second_holder_waits_for_the_first(tmp_path: Path) -> None:
     with study_lock(spec):
         events.append("first in")
         inside.set()
-        time.sleep(0.3)  # the second holder is blocked meanwhile
+        # Leave only once the second holder is blocked on the lock, not after a guessed time.
+        wait_until(lambda: _waiters(lock_file) or None, "the second holder to block on the lock", timeout=10)
         events.append("first out")
     thread.join(10)
     assert events == ["first in", "first out", "second in"]

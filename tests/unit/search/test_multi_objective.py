@@ -22,6 +22,7 @@ from cnnsearch.search import (
     score,
 )
 from cnnsearch.spec import load_spec
+from tests.helpers import SpecFile
 
 OBJECTIVES = (
     'study.objectives=[{ metric = "val_accuracy", direction = "maximize" }, '
@@ -72,7 +73,8 @@ def test_the_front_is_the_feasible_undominated_trials_best_score_first() -> None
     assert front_numbers(study) == [0, 1, 2]
     assert front_numbers(study, candidate=(9, [0.7, 0.4])) == [0, 1, 9]  # a candidate that dominates trial 2
     assert [t.number for t in ranked(study)] == [0, 3, 1, 2]  # feasible, by the first objective
-    assert best_trial(study).number == 0 and score(best_trial(study)) == 0.9
+    best = best_trial(study)
+    assert best is not None and best.number == 0 and score(best) == 0.9
 
 
 def test_a_single_objective_front_is_its_best_trial() -> None:
@@ -96,13 +98,13 @@ def test_a_single_objective_front_is_its_best_trial() -> None:
         ("trial=2", 2, "trial=2"),
     ],
 )
-def test_pick(tiny_spec_file, pick: str | None, number: int, rule: str) -> None:
+def test_pick(tiny_spec_file: SpecFile, pick: str | None, number: int, rule: str) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES])
     chosen = pick_trial(_study(*POINTS, infeasible=(4,)), spec, pick)
     assert (chosen.trial.number, chosen.rule, chosen.on_front) == (number, rule, True)
 
 
-def test_pick_a_dominated_trial_says_which_one_dominates_it(tiny_spec_file) -> None:
+def test_pick_a_dominated_trial_says_which_one_dominates_it(tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES])
     chosen = pick_trial(_study(*POINTS), spec, "trial=3")
     assert not chosen.on_front and chosen.note == "trial 3 is not on the front: trial 0 dominates it"
@@ -123,7 +125,7 @@ def test_pick_a_dominated_trial_says_which_one_dominates_it(tiny_spec_file) -> N
         ("trial=42", "--pick trial=42: study 'no-name"),
     ],
 )
-def test_a_pick_that_fits_nothing_is_one_line(tiny_spec_file, pick: str, message: str) -> None:
+def test_a_pick_that_fits_nothing_is_one_line(tiny_spec_file: SpecFile, pick: str, message: str) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES])
     with pytest.raises(CnnsearchError) as error:
         pick_trial(_study(*POINTS, infeasible=(4,)), spec, pick)
@@ -131,7 +133,7 @@ def test_a_pick_that_fits_nothing_is_one_line(tiny_spec_file, pick: str, message
     assert "\n" not in str(error.value)
 
 
-def test_a_multi_objective_study_keeps_the_weights_of_its_front(tiny_spec_file, tmp_path: Path) -> None:
+def test_a_multi_objective_study_keeps_the_weights_of_its_front(tiny_spec_file: SpecFile, tmp_path: Path) -> None:
     spec = load_spec(tiny_spec_file(), [OBJECTIVES, "study.keep_top_k=1"])
     study = _study(*POINTS, infeasible=(4,))
     assert checkpoints.top_k(study, spec) == [0, 1, 2]  # every trial a pick can ship, not only the best one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -11,7 +12,7 @@ from cnnsearch._keys import INITIAL_ATTR, NEIGHBOUR_ATTR
 from cnnsearch.errors import SpecError
 from cnnsearch.search import enqueue_initial_params, open_study
 from cnnsearch.search._neighbours import neighbours
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 PRIOR = {"filters": 32, "learning_rate": 0.004, "dropout": 0.2, "optimizer": "adam", "blocks": 2, "batch_norm": True}
 SPACE = {
@@ -28,7 +29,7 @@ SPACE = {
 }
 
 
-def _spec(tmp_path: Path | None = None, **study):
+def _spec(tmp_path: Path | None = None, **study: Any) -> Spec:
     study = {"name": "near", "initial_params": PRIOR, **study}
     if tmp_path is not None:
         study["storage"] = str(tmp_path / "near.journal")

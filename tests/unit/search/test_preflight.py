@@ -12,7 +12,7 @@ import pytest
 
 from cnnsearch._databases import database_problem, masked, sqlite_file
 from cnnsearch.search._preflight import storage_problem
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def closed_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def spec_with(storage: str | None, name: str = "tiny"):
+def spec_with(storage: str | None, name: str = "tiny") -> Spec:
     study = {"name": name} if storage is None else {"name": name, "storage": storage}
     return validate_spec({"study": study, "data": {"dataset": "digits"}})
 

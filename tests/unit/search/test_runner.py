@@ -8,59 +8,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
-from optuna.trial import FrozenTrial, TrialState, create_trial
+from optuna.trial import TrialState, create_trial
 
 from cnnsearch._keys import INITIAL_ATTR
 from cnnsearch.search import AfterTrial, Session, close_session, deadline_of, open_session
 from cnnsearch.search._runner import spec_files
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
+from tests.helpers import FakeTracking, Recorder
 
 
-class FakeTracking:
-    """Records what the search asks of its tracking."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def open_study_run(self, study: optuna.Study, spec_files: dict[str, str]) -> str:
-        self.calls.append(("open_study_run", study.study_name, sorted(spec_files)))
-        return "parent-1"
-
-    def close_study_run(self, run_id: str, status: str = "FINISHED") -> None:
-        self.calls.append(("close_study_run", run_id, status))
-
-    def log_study_progress(self, run_id: str, step: int, best: float | None, counts: dict[str, int]) -> None:
-        self.calls.append(("log_study_progress", run_id, step, best, counts))
-
-    def close_trial_runs(self, trial: FrozenTrial, reason: str, state: str) -> int:
-        self.calls.append(("close_trial_runs", trial.number, state))
-        return 1
-
-    def close_orphan_runs(self, study: optuna.Study) -> int:
-        self.calls.append(("close_orphan_runs", study.study_name))
-        return 0
-
-
-class Recorder:
-    """A display or the study plots: records each call by name."""
-
-    def __init__(self, fail_on: str | None = None) -> None:
-        self.calls: list[tuple] = []
-        self.fail_on = fail_on
-
-    def trial_finished(self, study: optuna.Study, trial: FrozenTrial | None = None) -> None:
-        self.calls.append(("trial_finished", None if trial is None else trial.number))
-
-    def finish(self, study: optuna.Study) -> None:
-        self.calls.append(("finish",))
-        if self.fail_on == "finish":
-            raise RuntimeError("plotting failed")
-
-
-def _spec(tmp_path: Path, **study):
+def _spec(tmp_path: Path, **study: Any) -> Spec:
     study = {"name": "session", "n_trials": 4, "storage": str(tmp_path / "session.journal"), **study}
     return validate_spec({"study": study, "data": {"dataset": "digits"}})
 
@@ -150,7 +111,7 @@ def test_close_session_after_ctrl_c_skips_the_plots_and_always_closes_the_parent
     failing = Recorder(fail_on="finish")
     tracking = FakeTracking()
     session = Session(_spec(tmp_path), _study(0.5), "parent-2", tracking, since=time.time())
-    with pytest.raises(RuntimeError, match="plotting failed"):
+    with pytest.raises(RuntimeError, match="finish failed"):
         close_session(session, "FINISHED", failing)
     assert tracking.calls == [("close_study_run", "parent-2", "FINISHED")]  # closed although plotting raised
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
@@ -15,7 +17,9 @@ def _quiet() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
-def _study(direction: str = "maximize", values: tuple[float, ...] | list[float] = (), **states: int) -> optuna.Study:
+def _study(
+    direction: Literal["maximize", "minimize"] = "maximize", values: tuple[float, ...] | list[float] = (), **states: int
+) -> optuna.Study:
     """A complete trial per value (its param ``x`` is the value), then ``states`` (e.g. PRUNED=2) more."""
     study = optuna.create_study(direction=direction)
     for value in values:
@@ -46,12 +50,13 @@ def test_the_state_groups() -> None:
 
 
 @pytest.mark.parametrize(("direction", "order"), [("maximize", [0.9, 0.5, 0.1]), ("minimize", [0.1, 0.5, 0.9])])
-def test_ranked_is_complete_trials_best_first(direction: str, order: list[float]) -> None:
+def test_ranked_is_complete_trials_best_first(direction: Literal["maximize", "minimize"], order: list[float]) -> None:
     study = _study(direction, values=[0.5, 0.1, 0.9], PRUNED=1, FAIL=1, RUNNING=1)
     trials = ranked(study)
     assert [t.value for t in trials] == order
     assert all(t.state == TrialState.COMPLETE for t in trials)
-    assert trials[0].number == best_trial(study).number == study.best_trial.number
+    best = best_trial(study)
+    assert best is not None and trials[0].number == best.number == study.best_trial.number
 
 
 def test_best_trial_is_none_without_a_complete_trial() -> None:

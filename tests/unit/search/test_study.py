@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from cnnsearch._keys import INITIAL_ATTR, SPEC_SHA_ATTR
 from cnnsearch.errors import CnnsearchError, SpecError
 from cnnsearch.search import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study, suggest
-from cnnsearch.spec import spec_to_toml, validate_spec
+from cnnsearch.spec import Spec, spec_to_toml, validate_spec
 
 #: Each spec sampler name and the Optuna sampler it makes.
 SAMPLERS = {
@@ -37,7 +38,7 @@ GRID_READY = {
 }
 
 
-def _spec(tmp_path: Path | None = None, **study):
+def _spec(tmp_path: Path | None = None, **study: Any) -> Spec:
     study = {"name": "opened", **study}
     if tmp_path is not None:
         study.setdefault("storage", str(tmp_path / "opened.journal"))

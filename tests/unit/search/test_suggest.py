@@ -48,8 +48,9 @@ def test_hp_calls_become_optuna_params_and_inactive_ones_are_not_suggested() -> 
     # hp.Int(..., step=2, sampling="log") is KerasTuner's ladder 16, 32, 64.
     assert isinstance(dense.distributions["filters_0"], optuna.distributions.CategoricalDistribution)
     assert dense.distributions["filters_0"].choices == (16, 32, 64)
-    assert dense.distributions["dropout"].step == pytest.approx(0.1)
-    assert dense.distributions["learning_rate"].log
+    dropout, learning_rate = dense.distributions["dropout"], dense.distributions["learning_rate"]
+    assert isinstance(dropout, optuna.distributions.FloatDistribution) and dropout.step == pytest.approx(0.1)
+    assert isinstance(learning_rate, optuna.distributions.FloatDistribution) and learning_rate.log
     # hp.Fixed is a value, not a search dimension.
     assert flat.user_attrs["values"]["source"] == "keras-tuner example" and "source" not in flat.params
     for trial in study.trials:

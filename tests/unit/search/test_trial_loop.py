@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -19,12 +20,12 @@ from optuna.trial import TrialState, create_trial
 from cnnsearch._keys import OWNER_ATTR, REASON_ATTR
 from cnnsearch.search import DONE, RECYCLE, STOPPED, TIMEOUT, deadline_of, failure_streak, open_study, run_trials
 from cnnsearch.search import _trial_loop as trial_loop
-from cnnsearch.spec import validate_spec
+from cnnsearch.spec import Spec, validate_spec
 
 SINCE = 1_800_000_000.0  # a session start (Unix time)
 
 
-def _spec(tmp_path: Path, **study):
+def _spec(tmp_path: Path, **study: Any) -> Spec:
     study = {"name": "loop", "n_trials": 2, "storage": str(tmp_path / "loop.journal"), **study}
     return validate_spec({"study": study, "data": {"dataset": "digits"}})
 
@@ -83,7 +84,8 @@ def test_deadline_of_turns_the_timeout_into_a_monotonic_instant(tmp_path: Path) 
     spec = _spec(tmp_path, timeout="90s")
     since = time.time() - 30  # the session began 30 s ago: 60 s are left
     assert deadline_of(spec, since) == pytest.approx(time.monotonic() + 60, abs=1.0)
-    assert deadline_of(spec, time.time() - 200) < time.monotonic()  # already past
+    past = deadline_of(spec, time.time() - 200)
+    assert past is not None and past < time.monotonic()  # already past
 
 
 def _objective(trial: optuna.Trial) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,14 +79,14 @@ def test_activation_memory_of_one_batch_is_bounded() -> None:
     assert "GiB of activations for one batch of 65536 32x32x3 images; at most 64 GiB" in problem
 
 
-def test_folder_of_unknown_size_is_bounded_by_weights_only(tmp_path) -> None:
+def test_folder_of_unknown_size_is_bounded_by_weights_only(tmp_path: Path) -> None:
     """Without data.image_size a folder's size is known only when it loads: its activations are not guessed."""
     model = {**PLAIN, "filters": 512, "head": "flatten", "filter_growth": 1.0}
     spec = _spec(model, dataset="directory", batch_size=65536, path=str(tmp_path))
     assert network_problem(spec) is None
 
 
-def test_hypermodel_spaces_are_not_estimated(tmp_path) -> None:
+def test_hypermodel_spaces_are_not_estimated(tmp_path: Path) -> None:
     spec = _spec({}, batch_size=65536)
     assert (
         network_problem(spec.model_copy(update={"model": spec.model.model_copy(update={"hypermodel": "m:f"})})) is None

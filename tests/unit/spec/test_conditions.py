@@ -9,6 +9,7 @@ from cnnsearch.errors import SpecError
 from cnnsearch.models import build
 from cnnsearch.search import suggest
 from cnnsearch.spec import grid, load_spec, searched_names, validate_spec
+from tests.helpers import SpecFile
 
 
 @pytest.mark.parametrize(
@@ -25,14 +26,14 @@ from cnnsearch.spec import grid, load_spec, searched_names, validate_spec
         ('{learning_rate = "0.005"}', "study.initial_params.learning_rate: expected a number in [0.001, 0.01]"),
     ],
 )
-def test_bad_initial_params_stop_before_training(tiny_spec_file, value: str, message: str) -> None:
+def test_bad_initial_params_stop_before_training(tiny_spec_file: SpecFile, value: str, message: str) -> None:
     path = tiny_spec_file()
     with pytest.raises(SpecError) as error:
         load_spec(path, [f"study.initial_params={value}"])
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
-def test_initial_params_off_the_steps_are_refused(tiny_spec_file) -> None:
+def test_initial_params_off_the_steps_are_refused(tiny_spec_file: SpecFile) -> None:
     path = tiny_spec_file()
     steps = ["model.blocks={low=1,high=5,step=2}", "model.dropout={low=0.0,high=0.3,step=0.1}"]
     with pytest.raises(SpecError, match=r"initial_params.blocks: 2 is not on the range's steps \(1, 3, ...\)"):

@@ -15,6 +15,7 @@ import pytest
 from cnnsearch.errors import SpecError
 from cnnsearch.spec import SCHEMA_FILE, json_schema, json_schema_text, load_spec
 from cnnsearch.spec._dumping import _toml_value
+from tests.conftest import Invoke
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = sorted((ROOT / "search_spaces").glob("*.toml"))
@@ -29,7 +30,7 @@ def test_shipped_schema_is_the_models_output() -> None:
     )
 
 
-def test_cli_prints_the_shipped_schema(invoke) -> None:
+def test_cli_prints_the_shipped_schema(invoke: Invoke) -> None:
     result = invoke("schema")
     assert result.exit_code == 0, result.output
     assert result.stdout == SCHEMA_FILE.read_text(encoding="utf-8")
@@ -91,7 +92,7 @@ def test_taplo_passes_every_shipped_spec_as_validate_does(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_a_misspelt_key_is_flagged_by_taplo_as_by_validate(tmp_path: Path, invoke) -> None:
+def test_a_misspelt_key_is_flagged_by_taplo_as_by_validate(tmp_path: Path, invoke: Invoke) -> None:
     text = (ROOT / "search_spaces" / "digits.toml").read_text(encoding="utf-8")
     text = text.replace(DIRECTIVE, f"#:schema {SCHEMA_FILE}", 1).replace("[model]\n", "[model]\nblockz = 3\n", 1)
     path = tmp_path / "digits.toml"
@@ -176,7 +177,7 @@ def test_taplo_agrees_with_validate(tmp_path: Path, section: str, line: str) -> 
 
 def _examples(schema: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(section path, field, example) for every example the schema gives."""
-    found = []
+    found: list[tuple[str, str, Any]] = []
     pending = [("", schema)]
     while pending:
         prefix, node = pending.pop()

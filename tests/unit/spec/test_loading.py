@@ -9,6 +9,7 @@ import pytest
 
 from cnnsearch.errors import SpecError
 from cnnsearch.spec import Choices, FloatRange, IntRange, load_spec, spec_to_toml
+from tests.conftest import Invoke
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -70,7 +71,7 @@ def test_relative_path_in_file_is_relative_to_the_file(tmp_path: Path) -> None:
     sub = tmp_path / "specs"
     sub.mkdir()
     spec = load_spec(write(sub, '[data]\ndataset = "directory"\npath = "../images"\n'))
-    assert Path(spec.data.path) == (tmp_path / "images").resolve()
+    assert spec.data.path is not None and Path(spec.data.path) == (tmp_path / "images").resolve()
 
 
 # Each class of bad spec: (what is wrong, spec text, words the one-line message must hold).
@@ -164,7 +165,7 @@ BAD_SPECS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SPECS))
-def test_bad_spec_exits_1_with_one_line(invoke, case: str, tmp_path: Path) -> None:
+def test_bad_spec_exits_1_with_one_line(invoke: Invoke, case: str, tmp_path: Path) -> None:
     text, expected = BAD_SPECS[case]
     path = write(tmp_path, text)
     line = invoke.error_line("validate", str(path))  # exit 1, one line on stderr, no traceback
@@ -214,7 +215,7 @@ BAD_OVERRIDES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_OVERRIDES))
-def test_bad_override_exits_1_with_one_line(invoke, case: str, tmp_path: Path) -> None:
+def test_bad_override_exits_1_with_one_line(invoke: Invoke, case: str, tmp_path: Path) -> None:
     overrides, expected = BAD_OVERRIDES[case]
     path = write(tmp_path, GOOD)
     line = invoke.error_line("validate", str(path), *[arg for item in overrides for arg in ("--set", item)])
@@ -241,14 +242,14 @@ def test_relative_storage_on_the_command_line_is_relative_to_the_cwd(
     assert load_spec(write(sub, GOOD), [f"study.storage={url}"]).study.storage == url
 
 
-def test_spec_file_name_too_long_is_one_line(invoke, tmp_path: Path) -> None:
+def test_spec_file_name_too_long_is_one_line(invoke: Invoke, tmp_path: Path) -> None:
     path = tmp_path / ("s" * 300 + ".toml")
     line = invoke.error_line("validate", str(path))
     assert line.startswith(f"error: {str(path)[:30]}") and "spec file" in line
     assert "255 bytes" in line  # the component's length and the file system's limit
 
 
-def test_data_path_too_long_or_with_nul_is_one_line(invoke, tmp_path: Path) -> None:
+def test_data_path_too_long_or_with_nul_is_one_line(invoke: Invoke, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     line = invoke.error_line("validate", str(path), "--set", "data.dataset=npz", "--set", "data.path=" + "a" * 300)
     assert line.startswith("error: --set: data.path:") and "too long a name for the file system" in line
@@ -258,7 +259,7 @@ def test_data_path_too_long_or_with_nul_is_one_line(invoke, tmp_path: Path) -> N
     )
 
 
-def test_whole_table_problem_from_set_names_file_and_set(invoke, tmp_path: Path) -> None:
+def test_whole_table_problem_from_set_names_file_and_set(invoke: Invoke, tmp_path: Path) -> None:
     """The network [model] can draw is too big only with the --set values: the line says both."""
     path = write(tmp_path, GOOD)
     line = invoke.error_line(
@@ -274,7 +275,7 @@ def test_whole_table_problem_from_set_names_file_and_set(invoke, tmp_path: Path)
     assert line.startswith(f"error: {path} (with --set): model: the largest network this space can draw")
 
 
-def test_spec_file_in_a_symlink_loop_or_a_folder_is_one_line(invoke, tmp_path: Path) -> None:
+def test_spec_file_in_a_symlink_loop_or_a_folder_is_one_line(invoke: Invoke, tmp_path: Path) -> None:
     (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
     (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
     line = invoke.error_line("validate", str(tmp_path / "a.toml"))
@@ -284,7 +285,7 @@ def test_spec_file_in_a_symlink_loop_or_a_folder_is_one_line(invoke, tmp_path: P
     )
 
 
-def test_spec_file_that_is_a_fifo_is_one_line_and_never_blocks(invoke, tmp_path: Path) -> None:
+def test_spec_file_that_is_a_fifo_is_one_line_and_never_blocks(invoke: Invoke, tmp_path: Path) -> None:
     fifo = tmp_path / "spec.toml"
     os.mkfifo(fifo)  # opening it to read would wait for a writer forever
     assert invoke.error_line("validate", str(fifo)).endswith(
@@ -294,7 +295,7 @@ def test_spec_file_that_is_a_fifo_is_one_line_and_never_blocks(invoke, tmp_path:
         load_spec(fifo)
 
 
-def test_control_character_in_study_name_is_refused(invoke, tmp_path: Path) -> None:
+def test_control_character_in_study_name_is_refused(invoke: Invoke, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     for name in ("a\\u0000b", "a\\nb"):
         line = invoke.error_line("validate", str(path), "--set", f'study.name="{name}"')

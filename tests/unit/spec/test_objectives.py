@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from cnnsearch.spec import describe_objectives, is_multi_objective, limits, load_spec, measured_costs, spec_to_toml
+from tests.conftest import Invoke
+from tests.helpers import SpecFile
 
 ACCURACY = '{ metric = "val_accuracy", direction = "maximize" }'
 LATENCY = '{ metric = "latency_ms", direction = "minimize" }'
@@ -16,7 +18,7 @@ def objectives(*items: str) -> str:
     return f"study.objectives=[{', '.join(items)}]"
 
 
-def test_objectives_make_the_first_one_the_trained_metric(tiny_spec_file) -> None:
+def test_objectives_make_the_first_one_the_trained_metric(tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(), [objectives(ACCURACY, LATENCY), "study.max_params=50000"])
     s = spec.study
     assert (s.metric, s.direction) == ("val_accuracy", "maximize")
@@ -27,14 +29,14 @@ def test_objectives_make_the_first_one_the_trained_metric(tiny_spec_file) -> Non
     assert describe_objectives(s) == "maximize val_accuracy, minimize latency_ms (max_params = 50000)"
 
 
-def test_the_resolved_spec_loads_again_the_same(tiny_spec_file, tmp_path: Path) -> None:
+def test_the_resolved_spec_loads_again_the_same(tiny_spec_file: SpecFile, tmp_path: Path) -> None:
     spec = load_spec(tiny_spec_file(), [objectives(ACCURACY, LATENCY), "study.max_latency_ms=5"])
     again = tmp_path / "again.toml"
     again.write_text(spec_to_toml(spec))
     assert load_spec(again) == spec
 
 
-def test_without_objectives_the_single_metric_is_unchanged(tiny_spec_file) -> None:
+def test_without_objectives_the_single_metric_is_unchanged(tiny_spec_file: SpecFile) -> None:
     s = load_spec(tiny_spec_file(), ["study.metric=val_loss", "study.direction=minimize"]).study
     assert (s.metric, s.direction, s.objectives) == ("val_loss", "minimize", [])
     assert not is_multi_objective(s) and measured_costs(s) == ()
@@ -90,7 +92,9 @@ def test_without_objectives_the_single_metric_is_unchanged(tiny_spec_file) -> No
         (["study.max_paramz=5"], "unknown key 'study.max_paramz' (did you mean 'max_params'?)"),
     ],
 )
-def test_each_mistake_is_one_line_naming_the_field(invoke, tiny_spec_file, overrides: list[str], line: str) -> None:
+def test_each_mistake_is_one_line_naming_the_field(
+    invoke: Invoke, tiny_spec_file: SpecFile, overrides: list[str], line: str
+) -> None:
     path = tiny_spec_file()
     error = invoke.error_line("validate", str(path), *[a for o in overrides for a in ("--set", o)])
     assert line in error, error

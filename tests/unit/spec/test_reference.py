@@ -21,7 +21,7 @@ def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
 
 
 def test_every_field_has_a_description() -> None:
-    models = [*_models(Spec), IntRange, FloatRange, Choices[int], ObjectiveSpec]
+    models: list[type[BaseModel]] = [*_models(Spec), IntRange, FloatRange, Choices[int], ObjectiveSpec]
     missing = [
         f"{model.__name__}.{name}"
         for model in models

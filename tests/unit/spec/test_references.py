@@ -10,36 +10,9 @@ import pytest
 
 from cnnsearch.errors import SpecError
 from cnnsearch.spec import load_spec
-
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "search_spaces" / "hypermodels" / "digits_hypermodel.py"
-
-SPEC = """
-[study]
-name = "hm"
-n_trials = {n_trials}
-sampler = "random"
-pruner = "none"
-seed = 3
-max_consecutive_failures = {failures}
-
-[data]
-dataset = "digits"
-max_train_samples = 300
-
-[model]
-hypermodel = "{reference}"
-
-[train]
-epochs = 1
-batch_size = 64
-"""
-
-
-def write_spec(folder: Path, reference: str, n_trials: int = 2, failures: int = 5) -> Path:
-    path = folder / "hm.toml"
-    path.write_text(SPEC.format(reference=reference, n_trials=n_trials, failures=failures))
-    return path
+from tests.conftest import Invoke
+from tests.helpers import HYPERMODEL_EXAMPLE as EXAMPLE
+from tests.helpers import hypermodel_spec as write_spec
 
 
 @pytest.mark.parametrize(
@@ -111,7 +84,7 @@ def test_a_real_ctrl_c_during_the_import_still_interrupts(tmp_path: Path) -> Non
         signal.signal(signal.SIGINT, previous)
 
 
-def test_a_module_that_prints_as_it_loads_leaves_validate_json_intact(invoke, tmp_path: Path) -> None:
+def test_a_module_that_prints_as_it_loads_leaves_validate_json_intact(invoke: Invoke, tmp_path: Path) -> None:
     module = tmp_path / "noisy.py"
     module.write_text(
         f"print('loading noisy')\nfrom runpy import run_path\nbuild = run_path({str(EXAMPLE)!r})['build']\n"

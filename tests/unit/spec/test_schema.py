@@ -8,9 +8,11 @@ import pytest
 
 from cnnsearch.errors import SpecError
 from cnnsearch.spec import PerformanceSpec, load_spec, spec_to_toml
+from tests.conftest import Invoke
+from tests.helpers import SpecFile
 
 
-def test_defaults_are_auto_and_round_trip(tiny_spec_file) -> None:
+def test_defaults_are_auto_and_round_trip(tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(extra="\n[performance]\njit_compile = true\nsteps_per_execution = 4\n"))
     assert spec.performance == PerformanceSpec(mixed_precision="auto", jit_compile=True, steps_per_execution=4)
     assert load_spec(tiny_spec_file()).performance == PerformanceSpec()
@@ -35,7 +37,7 @@ def test_defaults_are_auto_and_round_trip(tiny_spec_file) -> None:
         ("steps_per_exec = 2", "unknown key 'performance.steps_per_exec' (did you mean 'steps_per_execution'?)"),
     ],
 )
-def test_bad_values_are_one_line_errors(tiny_spec_file, extra: str, message: str) -> None:
+def test_bad_values_are_one_line_errors(tiny_spec_file: SpecFile, extra: str, message: str) -> None:
     path = tiny_spec_file(extra=f"\n[performance]\n{extra}\n")
     with pytest.raises(SpecError) as error:
         load_spec(path)
@@ -66,7 +68,7 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_knob_is_one_line(invoke, case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_knob_is_one_line(invoke: Invoke, case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     text, expected = BAD[case]
     path = tmp_path / "s.toml"

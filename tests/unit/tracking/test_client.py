@@ -6,13 +6,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.helpers import SpecFile
+
+if TYPE_CHECKING:
+    import optuna
+
+    from cnnsearch.spec import Spec
+    from cnnsearch.tracking import Tracker
+
+    #: A tiny spec, its study, its tracker and the study's parent run.
+    Tracked = tuple[Spec, optuna.Study, Tracker, str]
+
 
 @pytest.fixture
-def tracked(mlflow_store, tiny_spec_file):
+def tracked(mlflow_store: Path, tiny_spec_file: SpecFile) -> Tracked:
     """A tiny spec's study, its tracker and parent run."""
     from cnnsearch.search import open_study
     from cnnsearch.spec import load_spec
@@ -25,14 +37,14 @@ def tracked(mlflow_store, tiny_spec_file):
     return spec, study, tracker, parent
 
 
-def test_the_experiment_is_a_model_training_one(tracked) -> None:
+def test_the_experiment_is_a_model_training_one(tracked: Tracked) -> None:
     """Without the kind, MLflow 3 opens the experiment on an empty GenAI overview."""
     _, _, tracker, _ = tracked
     experiment = MlflowClient(tracker.uri).get_experiment(tracker.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
-def test_an_experiment_made_before_gets_the_kind(mlflow_store, tiny_spec_file) -> None:
+def test_an_experiment_made_before_gets_the_kind(mlflow_store: Path, tiny_spec_file: SpecFile) -> None:
     from cnnsearch.spec import load_spec
     from cnnsearch.tracking import Tracker, default_tracking_uri
 
@@ -43,7 +55,7 @@ def test_an_experiment_made_before_gets_the_kind(mlflow_store, tiny_spec_file) -
     assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
 
 
-def test_trial_runs_show_their_score_and_outcome(tracked) -> None:
+def test_trial_runs_show_their_score_and_outcome(tracked: Tracked) -> None:
     """The score the search used is ``score_<metric>``; pruned and failed runs say so in their name."""
     _, _, tracker, parent = tracked
     runs = {}
@@ -73,7 +85,7 @@ def test_trial_runs_show_their_score_and_outcome(tracked) -> None:
     assert "score_val_accuracy" not in runs["FAIL"].data.metrics
 
 
-def test_a_run_closed_by_another_tracker_is_named_from_its_trial_tag(tracked) -> None:
+def test_a_run_closed_by_another_tracker_is_named_from_its_trial_tag(tracked: Tracked) -> None:
     """After a crash another process closes the run: it still gets ``trial-N (outcome)``."""
     from cnnsearch.tracking import Tracker
 
@@ -83,10 +95,10 @@ def test_a_run_closed_by_another_tracker_is_named_from_its_trial_tag(tracked) ->
     assert MlflowClient(tracker.uri).get_run(run_id).info.run_name == "trial-5 (killed)"
 
 
-def test_per_class_figures_are_one_table_artifact(tracked, tmp_path: Path) -> None:
+def test_per_class_figures_are_one_table_artifact(tracked: Tracked, tmp_path: Path) -> None:
     _, _, tracker, parent = tracked
     run_id = tracker.start_trial(parent, 0, {})
-    table = {"class": ["0", "1"], "recall": [1.0, 0.5], "f1": [0.8, 0.6], "support": [3, 4]}
+    table: dict[str, list[Any]] = {"class": ["0", "1"], "recall": [1.0, 0.5], "f1": [0.8, 0.6], "support": [3, 4]}
     tracker.log_class_table(run_id, table)
     tracker.end_trial(run_id, "COMPLETE", 0.9)
 
@@ -98,7 +110,7 @@ def test_per_class_figures_are_one_table_artifact(tracked, tmp_path: Path) -> No
     assert not [key for key in client.get_run(run_id).data.metrics if key.startswith(("val_recall", "val_f1"))]
 
 
-def test_the_study_run_describes_the_study(tracked) -> None:
+def test_the_study_run_describes_the_study(tracked: Tracked) -> None:
     """The parent run's description says what the study is and where its report is; the study keeps
     a short reference to its spec, not the spec itself."""
     _, study, tracker, parent = tracked

@@ -18,7 +18,7 @@ IMAGES[0, 0, :2, 0] = 0, 255  # the whole range: 0 and 255 both occur
     [IMAGES, IMAGES.astype(np.int64), IMAGES.astype(np.float64), IMAGES.tolist(), IMAGES.astype(float).tolist()],
     ids=["uint8", "int64", "float 0-255", "JSON ints", "JSON floats"],
 )
-def test_whole_pixel_values_0_255_pass_as_the_same_uint8_images(batch) -> None:
+def test_whole_pixel_values_0_255_pass_as_the_same_uint8_images(batch: object) -> None:
     checked = check_images(batch, SHAPE)
     assert checked.dtype == np.uint8 and np.array_equal(checked, IMAGES)
 
@@ -56,7 +56,7 @@ def test_an_all_black_float_batch_is_an_image_not_a_scaling_mistake() -> None:
         "text",
     ],
 )
-def test_anything_else_is_refused_with_one_sentence_saying_what_to_send(batch, says: str) -> None:
+def test_anything_else_is_refused_with_one_sentence_saying_what_to_send(batch: object, says: str) -> None:
     with pytest.raises(InputError) as refused:
         check_images(batch, SHAPE)
     assert says in str(refused.value)

@@ -6,10 +6,14 @@ calls; the work is ``cnnsearch.tracking.close_orphan_runs``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from optuna.trial import TrialState
 
+from tests.helpers import SpecFile
 
-def test_run_left_running_by_an_early_ctrl_c_is_closed(mlflow_store, tiny_spec_file) -> None:
+
+def test_run_left_running_by_an_early_ctrl_c_is_closed(mlflow_store: Path, tiny_spec_file: SpecFile) -> None:
     """Ctrl-C between creating a trial's run and the objective's cleanup: the run is closed KILLED."""
     from cnnsearch.reporting import SearchTracking
     from cnnsearch.search import open_study
@@ -34,7 +38,7 @@ def test_run_left_running_by_an_early_ctrl_c_is_closed(mlflow_store, tiny_spec_f
     assert SearchTracking(spec).close_orphan_runs(study) == 0
 
 
-def test_trial_failed_before_its_run_existed_gets_one(mlflow_store, tiny_spec_file) -> None:
+def test_trial_failed_before_its_run_existed_gets_one(mlflow_store: Path, tiny_spec_file: SpecFile) -> None:
     """Ctrl-C (or SIGKILL) before the objective created the run: the trial still gets exactly one run."""
     from cnnsearch._keys import REASON_ATTR
     from cnnsearch.reporting import SearchTracking

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SpecFile
+
 
 def test_logging_the_model_leaves_the_process_tracking_uri_alone(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -33,19 +35,19 @@ def _card(accuracy: float, trial: int) -> dict:
 
 
 def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_better_test(
-    mlflow_store, tiny_spec_file
+    mlflow_store: Path, tiny_spec_file: SpecFile
 ) -> None:
     """Real registry versions (no model files needed): description, tags, and the champion alias rule."""
     from mlflow.tracking import MlflowClient
 
     from cnnsearch.spec import load_spec
-    from cnnsearch.tracking import CHAMPION_RULE, Tracker, describe_version
+    from cnnsearch.tracking import CHAMPION_RULE, Tracker, VersionNote, describe_version
 
     tracker = Tracker(load_spec(tiny_spec_file()))
     client = MlflowClient(tracker.uri)
     client.create_registered_model("tiny")
 
-    def register(accuracy: float, trial: int):
+    def register(accuracy: float, trial: int) -> tuple[str, VersionNote]:
         run = client.create_run(tracker.experiment_id)
         version = str(client.create_model_version("tiny", f"runs:/{run.info.run_id}/model", run.info.run_id).version)
         return version, describe_version(tracker, "tiny", version, _card(accuracy, trial), "ab" * 32)
@@ -54,7 +56,7 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     assert note.champion and note.previous is None
     stored = client.get_model_version("tiny", first)
     assert stored.tags == {"test_accuracy": "0.900000", "study": "tiny", "trial": "3", "spec_sha256": "ab" * 32}
-    assert stored.description.startswith(
+    assert stored.description is not None and stored.description.startswith(
         "cnnsearch study `tiny`, trial 3 (val_accuracy 0.9800 in the search). Test accuracy 0.9000 on 360 held-out "
         "images. Shipped: trial 3 retrained on train + validation for 4 epochs. On export it took the alias `champion` (the first version)."
     )
@@ -62,17 +64,15 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
 
     tie, note = register(0.90, 4)  # equal: the older one stays
     assert not note.champion and note.previous == first == "1"
-    assert (
-        "On export the `champion` stayed version 1 (test accuracy 0.9000)."
-        in client.get_model_version("tiny", tie).description
+    assert "On export the `champion` stayed version 1 (test accuracy 0.9000)." in str(
+        client.get_model_version("tiny", tie).description
     )
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == first
 
     better, note = register(0.95, 5)
     assert note.champion and note.previous == first
-    assert (
-        "On export it took the alias `champion` (it beat version 1's 0.9000)."
-        in client.get_model_version("tiny", better).description
+    assert "On export it took the alias `champion` (it beat version 1's 0.9000)." in str(
+        client.get_model_version("tiny", better).description
     )
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == better
 
@@ -81,7 +81,9 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     assert str(client.get_model_version_by_alias("tiny", "champion").version) == better
 
 
-def test_a_repeat_export_ties_with_the_champion_whatever_its_accuracy_s_decimals(mlflow_store, tiny_spec_file) -> None:
+def test_a_repeat_export_ties_with_the_champion_whatever_its_accuracy_s_decimals(
+    mlflow_store: Path, tiny_spec_file: SpecFile
+) -> None:
     """66/360 has endless decimals; the champion's tag keeps 6: the same figure again is a tie, not a win."""
     from mlflow.tracking import MlflowClient
 

@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 
 from cnnsearch.spec import load_spec
+from tests.conftest import Invoke
+from tests.helpers import SpecFile
 
 
-def test_no_registered_model_is_one_error_line_naming_the_export_command(invoke, mlflow_store, tiny_spec_file) -> None:
+def test_no_registered_model_is_one_error_line_naming_the_export_command(
+    invoke: Invoke, mlflow_store: Path, tiny_spec_file: SpecFile
+) -> None:
     line = invoke.error_line("serve", str(tiny_spec_file()))
     assert line.startswith("error: no registered model 'tiny' in sqlite:///")
     assert line.endswith(": export one first (cnnsearch best SPEC --export)")
 
 
-def test_the_champion_is_served_unless_a_version_is_named(mlflow_store, tiny_spec_file) -> None:
+def test_the_champion_is_served_unless_a_version_is_named(mlflow_store: Path, tiny_spec_file: SpecFile) -> None:
     """Registry versions without model files: the choice and its errors need only the registry."""
     from mlflow.tracking import MlflowClient
 

@@ -6,9 +6,10 @@ import json
 
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import TRIALS_VIEW, experiment_url, trials_view_tag
+from tests.helpers import SpecFile
 
 
-def test_the_view_lists_trials_best_score_first_with_score_state_and_searched_params(tiny_spec_file) -> None:
+def test_the_view_lists_trials_best_score_first_with_score_state_and_searched_params(tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file())
     key, value = trials_view_tag(spec)
     assert key == f"mlflow.sharedViewState.{TRIALS_VIEW}"
@@ -24,13 +25,13 @@ def test_the_view_lists_trials_best_score_first_with_score_state_and_searched_pa
     assert trials_view_tag(spec) == (key, value)  # written again, nothing changes
 
 
-def test_a_minimized_metric_sorts_ascending(tiny_spec_file) -> None:
+def test_a_minimized_metric_sorts_ascending(tiny_spec_file: SpecFile) -> None:
     spec = load_spec(tiny_spec_file(), ["study.metric=val_loss", "study.direction=minimize"])
     state = json.loads(json.loads(trials_view_tag(spec)[1])["state"])
     assert state["orderByKey"] == "metrics.`score_val_loss`" and state["orderByAsc"] is True
 
 
-def test_a_multi_objective_study_shows_its_costs_beside_the_score(tiny_spec_file) -> None:
+def test_a_multi_objective_study_shows_its_costs_beside_the_score(tiny_spec_file: SpecFile) -> None:
     objectives = (
         'study.objectives=[{metric="val_accuracy", direction="maximize"}, {metric="latency_ms", direction="minimize"}]'
     )

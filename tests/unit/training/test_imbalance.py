@@ -14,6 +14,7 @@ def test_balanced_weights_match_scikit_learn() -> None:
 
     y = np.array([0] * 50 + [1] * 10 + [2] * 5)
     weights = class_weights("balanced", y, ["a", "b", "c"])
+    assert weights is not None
     expected = compute_class_weight("balanced", classes=np.arange(3), y=y)
     assert [weights[c] for c in range(3)] == pytest.approx(list(expected))
     assert class_weights("none", y, ["a", "b", "c"]) is None

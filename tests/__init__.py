@@ -1,0 +1,1 @@
+"""The test suite: a package, so ``from tests.helpers import ...`` works from any checkout with plain pytest."""
