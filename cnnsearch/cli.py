@@ -244,6 +244,8 @@ def best(
             typer.echo(f"mlflow run  {record['mlflow_run_id']}")
             typer.echo(f"epochs run  {record['epochs_run']}")
             typer.echo(f"exported    {_exported_line(record)}")
+            if record.get("time_budget"):  # study.timeout: how much of it went to training
+                typer.echo(f"budget      {record['time_budget']['line'].removeprefix('time budget: ')}")
             if record.get("costs"):  # measured before training (objectives, hard limits)
                 from cnnsearch.reporting import format_cost
 

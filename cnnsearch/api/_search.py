@@ -128,6 +128,9 @@ def run(
             study = search.run(resolved, splits, tracking, path, display)
     if display is not None:
         display.final_table(study)
+        used = search.budget_used(study, resolved)
+        if used is not None:
+            display.say(used.line())
         uri = tracking_uri(resolved)
         display.say(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
     return study

@@ -186,7 +186,8 @@ def ensemble_members(
     if size > 1 and with_weights and FINAL_EPOCHS_ATTR in with_weights[0].user_attrs:
         best = with_weights[0]
         return [best], (
-            f"Trial {best.number} is the final training ({best.user_attrs[FINAL_EPOCHS_ATTR]} epochs planned); "
+            f"Trial {best.number} is the final training ({best.user_attrs.get(EPOCHS_RUN_ATTR, '?')} epochs, "
+            "until the study's deadline); "
             "the other trials trained for train.epochs only: shipping it alone"
         )
     return with_weights[:size], None

@@ -14,6 +14,7 @@ from cnnsearch._lazy import lazy_names
 if TYPE_CHECKING:
     from cnnsearch.search._callbacks import PruningCallback, SafePoint
     from cnnsearch.search._checkpoints import fold_files, kept, weights_file
+    from cnnsearch.search._clock import BudgetUse, budget_used
     from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
     from cnnsearch.search._heartbeat import (
         GRACE_S,
@@ -72,6 +73,8 @@ if TYPE_CHECKING:
     from cnnsearch.search._trial_loop import DONE, RECYCLE, STOPPED, TIMEOUT, deadline_of, failure_streak, run_trials
 
 __all__ = [
+    "BudgetUse",
+    "budget_used",
     "DONE",
     "ENDED",
     "FINISHED",

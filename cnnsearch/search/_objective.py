@@ -46,13 +46,14 @@ from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search._callbacks import PruningCallback, SafePoint, StopAtDeadline
 from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
 from cnnsearch.search._faults import infrastructure_fault
-from cnnsearch.search._final import exploring_deadline
+from cnnsearch.search._final import CEILING, exploring_deadline
 from cnnsearch.search._objectives import Infeasible, constraint_values, infeasible_reason, objective_values
 from cnnsearch.search._protocols import TrialDisplay, TrialTracking
 from cnnsearch.search._suggest import build_for_trial, suggest
 from cnnsearch.spec import Spec, is_multi_objective, limits, measured_costs
 from cnnsearch.training import (
     MAX_LOGGED_CLASSES,
+    ClockSchedule,
     EpochReporter,
     apply_precision,
     fit,
@@ -245,10 +246,12 @@ class Objective:
             SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(splits.x_train)),
             *([pruning] if pruning is not None else []),
-            *([StopAtDeadline(self.deadline)] if final and self.deadline is not None else []),
+            *self._clock(params, network.compile_config, final),
             *standard_callbacks(params, metric, direction),
         ]
         fit_params = {**params, **network.compile_params}
+        if final and self.deadline is not None and network.compile_config is None:
+            fit_params["lr_schedule"] = "constant"  # a variable rate, which ClockSchedule sets per batch
         history = fit(
             model,
             splits,
@@ -279,6 +282,22 @@ class Objective:
             )
         return model, history, pruned_epoch
 
+    def _clock(
+        self, params: dict[str, Any], compile_config: dict[str, Any] | None, final: bool
+    ) -> list[keras.callbacks.Callback]:
+        """The final training's callbacks: stop by the deadline, with the rate decaying over the time left.
+
+        A hypermodel's own compile config keeps its own optimizer and rate; only the stop applies.
+        """
+        if not final or self.deadline is None:
+            return []
+        stop: list[keras.callbacks.Callback] = [StopAtDeadline(self.deadline)]
+        if compile_config is not None:
+            return stop
+        kind = str(params.get("lr_schedule", "constant"))
+        warmup = int(params.get("warmup_epochs", 1)) / max(1, int(params["epochs"]) // CEILING)
+        return [*stop, ClockSchedule(kind, float(params["learning_rate"]), self.deadline, warmup)]
+
     def _measure_costs(
         self, trial: optuna.Trial, run_id: str, model: keras.Model, params: dict[str, Any], splits: Splits
     ) -> None:
@@ -305,26 +324,22 @@ class Objective:
 
 
 def final_params(trial: optuna.Trial, params: dict[str, Any]) -> dict[str, Any]:
-    """The final training's schedule: its planned epochs, and early stopping fitted to them.
+    """The final training's schedule: its epoch ceiling, and no early stopping or LR plateau.
 
-    The spec's patience fits ``train.epochs``; over a schedule several times longer, a
-    plateau of that many epochs while the learning rate is still high is not the end. With a
-    rate that decays to the end (cosine and the like), the final training never stops early:
-    the gain comes in the last, low-rate epochs, and on a small validation set a plateau is
-    mostly noise (an imbalanced 158-image folder stopped at 17 of 27 epochs). The best
-    epoch's weights are still the ones kept.
+    Its rate decays over the time left whatever the params' ``lr_schedule``
+    (``training.ClockSchedule``), and with a rate that decays to the end the gain comes in
+    the last, low-rate epochs; on a small validation set a plateau is mostly noise (an
+    imbalanced 158-image folder stopped at 17 of 27 epochs). So early stopping never ends it
+    (its patience is the whole schedule) and no plateau callback fights the clock.
     """
     epochs = trial.user_attrs.get(FINAL_EPOCHS_ATTR)
     if not epochs:
         return params
-    patience = params.get("early_stopping_patience", 0)
-    if not patience:
-        scaled = 0
-    elif params.get("lr_schedule", "constant") != "constant":
-        scaled = int(epochs)
-    else:
-        scaled = max(patience, int(epochs) // 4)
-    return {**params, "epochs": int(epochs), "early_stopping_patience": scaled}
+    patience = int(epochs) if params.get("early_stopping_patience", 0) else 0
+    final = {**params, "epochs": int(epochs), "early_stopping_patience": patience}
+    if "reduce_lr_patience" in params:
+        final["reduce_lr_patience"] = 0
+    return final
 
 
 def describe(exc: BaseException) -> str:

@@ -32,6 +32,7 @@ import optuna
 
 from cnnsearch._paths import logs_dir
 from cnnsearch.errors import CnnsearchError
+from cnnsearch.search import _final as final
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _interrupt as interrupt
 from cnnsearch.search import _trial_loop as trial_loop
@@ -116,6 +117,7 @@ class Supervisor:
         self.slots = [Slot(i, logs / f"worker-{i}.log") for i in range(workers)]
         self.since = time.time()
         self.deadline: float | None = None
+        self.explore_until: float | None = None
         self.plots: StudyPlots | None = None
 
     # --- the whole run ------------------------------------------------------------------
@@ -124,6 +126,9 @@ class Supervisor:
         session = open_session(self.spec, self.tracking, spec_files(self.spec, self.spec_path))
         study = session.study
         self.since, self.deadline = session.since, session.deadline
+        self.explore_until = (
+            final.exploration_deadline(self.spec, self.deadline) if self.spec.study.final_share else None
+        )
         if self.display is not None:
             self.display.study_opened(study)
         self.plots = self.tracking.study_plots(session.parent_run_id)  # parent-run plots and trials CSV
@@ -197,14 +202,24 @@ class Supervisor:
                 raise CnnsearchError(
                     f"worker {slot.index} died {slot.crashes} times in a row without a trial finishing (log: {slot.log_path})"
                 )
+            self._fail_stale(study)  # its trial's retry is queued now, for the replacement to find
         if self._needs_more(study):
             self._spawn(slot)
 
     def _needs_more(self, study: optuna.Study) -> bool:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        """A replacement worker has work: trials to explore, or a final training waiting for a process.
+
+        After the exploration deadline only the final training is left, and one process runs it:
+        a worker that found it running elsewhere and stopped is not replaced (that would start
+        interpreters that stop at once, again and again, on the final training's cores).
+        """
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
             return False
         if trial_loop.failure_streak(study, self.since)[0] >= self.spec.study.max_consecutive_failures:
             return False
+        if self.explore_until is not None and now >= self.explore_until:
+            return final.pending(study)
         return trial_counts(study).finished < self.spec.study.n_trials
 
     # --- processes -----------------------------------------------------------------------
