@@ -112,6 +112,7 @@ def run(
             f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
             f"{describe_objectives(s)} on {resolved.data.dataset} (Keras {backend} backend)"
             + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
+            + f"; {search.this_device().line()}"
         )
     path = None if isinstance(spec, Spec) else Path(spec)
     with display if display is not None else contextlib.nullcontext():

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from cnnsearch.search._checkpoints import fold_files, kept, weights_file
     from cnnsearch.search._clock import BudgetUse, budget_used
     from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
+    from cnnsearch.search._device import Device, this_device
     from cnnsearch.search._heartbeat import (
         GRACE_S,
         HOST,
@@ -74,7 +75,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BudgetUse",
+    "Device",
     "budget_used",
+    "this_device",
     "DONE",
     "ENDED",
     "FINISHED",

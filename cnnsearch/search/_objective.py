@@ -45,6 +45,7 @@ from cnnsearch.models import inference_for
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search._callbacks import PruningCallback, SafePoint, StopAtDeadline
 from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
+from cnnsearch.search._device import this_device
 from cnnsearch.search._faults import infrastructure_fault
 from cnnsearch.search._final import CEILING, exploring_deadline
 from cnnsearch.search._objectives import Infeasible, constraint_values, infeasible_reason, objective_values
@@ -84,6 +85,8 @@ class Objective:
         self.display = display
         #: Precision, XLA and steps per execution: the spec's [performance], "auto" per device kind.
         self.performance = resolve(spec.performance)
+        #: Where this process trains (and any GPU -> CPU fallback), on every trial's MLflow run.
+        self.device = this_device()
         #: A ``time.monotonic()`` instant the final training of ``study.final_share`` stops at, if set.
         self.deadline: float | None = None
         #: ``study.final_share``'s exploration deadline (``time.monotonic()``): exploring trials still
@@ -104,7 +107,9 @@ class Objective:
         tracking_before = self.tracker.busy_s
         self._trial_costs = {}
         params = final_params(trial, suggest(trial, self.spec))
-        run_id = self.tracker.start_trial(self.parent_run_id, trial.number, {**params, **self.performance.as_params()})
+        run_id = self.tracker.start_trial(
+            self.parent_run_id, trial.number, {**params, **self.performance.as_params(), **self.device.as_params()}
+        )
         trial.set_user_attr(RUN_ID_ATTR, run_id)
         if self.display is not None:
             self.display.trial_started(trial.number, params)

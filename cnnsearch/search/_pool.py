@@ -19,7 +19,6 @@ so several machines, each with its own supervisor, can share one study.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from cnnsearch.search import _final as final
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _interrupt as interrupt
 from cnnsearch.search import _trial_loop as trial_loop
+from cnnsearch.search._device import visible_gpus
 from cnnsearch.search._locks import study_lock
 from cnnsearch.search._protocols import PoolDisplay, StudyPlots, Tracking
 from cnnsearch.search._runner import close_session, open_session, spec_files
@@ -47,26 +47,6 @@ POLL_S = 1.0
 STOP_GRACE_S = 60.0
 #: A worker slot that dies this many times in a row with no trial finishing in between is a bug.
 MAX_CRASHES = 3
-
-
-def visible_gpus() -> list[str]:
-    """GPU ids to spread workers over: ``CUDA_VISIBLE_DEVICES`` if set, else what nvidia-smi lists."""
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if listed is not None:
-        return [d.strip() for d in listed.split(",") if d.strip() and d.strip() != "-1"]
-    if shutil.which("nvidia-smi") is None:
-        return []
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def worker_env(slot: int, gpus: list[str]) -> dict[str, str]:

@@ -78,3 +78,17 @@ def test_last_error_without_an_error_line(tmp_path: Path) -> None:
     log.write_text("  \n\n")
     assert pool._last_error(log) == "no output"
     assert pool._last_error(tmp_path / "never-written.log") == "no log"
+
+
+def test_the_device_line_names_the_cpu_and_a_gpu_the_backend_cannot_see() -> None:
+    """This machine has no GPU: the line names the CPU; a listed GPU that Keras cannot see is a fallback."""
+    from cnnsearch.search import this_device
+
+    here = this_device(listed=[])
+    assert here.fallback is None and here.line().startswith("device: CPU: ")
+    assert here.as_params() == {"device": here.name}
+    lost = this_device(listed=["0"])
+    assert (
+        lost.fallback is not None and "1 GPU(s) listed" in lost.fallback and "training runs on the CPU" in lost.fallback
+    )
+    assert "[FALLBACK: " in lost.line() and lost.as_params()["device_fallback"] == lost.fallback
