@@ -204,7 +204,8 @@ class Objective:
             outcome[STOPPED_EPOCH_ATTR] = outcome[EPOCHS_RUN_ATTR] - 1
         if PRUNED_EPOCH_ATTR not in outcome and PRUNED_FOLD_ATTR not in outcome:
             kept_as = value if self.cost_rule is None else objective_values(self.spec, value, self._trial_costs)
-            checkpoints.keep(self.spec, trial, models, kept_as)  # weights of the top-k (or front) trials only
+            kept = checkpoints.keep(self.spec, trial, models, kept_as)  # weights of the top-k (or front) trials only
+            self._share(run_id, trial, kept)
         del models
         for key, number in outcome.items():
             trial.set_user_attr(key, number)
@@ -286,6 +287,15 @@ class Objective:
                 run_id, per_class_metrics(model, splits.x_val, splits.y_val, splits.class_names)
             )
         return model, history, pruned_epoch
+
+    def _share(self, run_id: str, trial: optuna.Trial, kept: checkpoints.Kept) -> None:
+        """Kept weights to the trial's MLflow run, evicted ones out of theirs (where the store is shared)."""
+        self.tracker.share_weights(run_id, kept.files)
+        if kept.evicted:
+            runs = {t.number: str(t.user_attrs.get(RUN_ID_ATTR, "")) for t in trial.study.get_trials(deepcopy=False)}
+            why = self.tracker.drop_shared_weights([runs[n] for n in kept.evicted if runs.get(n)])
+            if why:  # said on the trial that evicted them: the store keeps them (or failed to delete)
+                trial.set_user_attr("shared_weights_kept", why)
 
     def _clock(
         self, params: dict[str, Any], compile_config: dict[str, Any] | None, final: bool
