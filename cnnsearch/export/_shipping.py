@@ -197,11 +197,15 @@ def ensemble_members(
     if size > 1 and with_weights and FINAL_EPOCHS_ATTR in with_weights[0].user_attrs:
         best = with_weights[0]
         return [best], (
-            f"Trial {best.number} is the final training ({best.user_attrs.get(EPOCHS_RUN_ATTR, '?')} epochs, "
-            "until the study's deadline); "
+            f"Trial {best.number} is the final training ({_final_epochs(best)}until the study's deadline); "
             "the other trials trained for train.epochs only: shipping it alone"
         )
     return with_weights[:size], None
+
+
+def _final_epochs(trial: optuna.trial.FrozenTrial) -> str:
+    epochs = trial.user_attrs.get(EPOCHS_RUN_ATTR)
+    return f"{epochs} epochs, " if epochs is not None else ""
 
 
 def _fold_ensemble(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits, say: Say) -> Shipped:
