@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 from cnnsearch._paths import logs_dir, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.spec import Spec, describe_objectives, load_spec, spec_to_toml
+from cnnsearch.spec import Spec, load_spec, spec_to_toml
 
 if TYPE_CHECKING:
     import optuna
@@ -35,7 +35,7 @@ def load(spec: SpecLike, overrides: Sequence[str] = ()) -> Spec:
     Raises:
         SpecError: one line naming the file (or ``--set``), the field and what was expected.
 
-    Example:
+    Examples:
         >>> cnnsearch.api.load("search_spaces/digits.toml", ["study.n_trials=2"]).study.n_trials
         2
     """
@@ -90,7 +90,7 @@ def run(
         CnnsearchError: the study stopped (``max_consecutive_failures``) or a worker failed.
         KeyboardInterrupt: Ctrl-C; finished trials are saved, running again resumes.
 
-    Example:
+    Examples:
         >>> study = cnnsearch.run("search_spaces/digits.toml", overrides=["study.n_trials=2"])
         >>> len(study.trials) >= 2
         True
@@ -107,13 +107,7 @@ def run(
     display: SearchConsole | None = None
     if progress:
         display = PoolConsole(resolved, pool) if pool else SearchConsole(resolved)
-        s = resolved.study
-        display.say(
-            f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
-            f"{describe_objectives(s)} on {resolved.data.dataset} (Keras {backend} backend)"
-            + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
-            + f"; {search.this_device().line()}"
-        )
+        display.study_header(backend, pool, search.this_device().line())
     path = None if isinstance(spec, Spec) else Path(spec)
     with display if display is not None else contextlib.nullcontext():
         if pool:
@@ -128,12 +122,7 @@ def run(
             tracking = SearchTracking(resolved)
             study = search.run(resolved, splits, tracking, path, display)
     if display is not None:
-        display.final_table(study)
-        used = search.budget_used(study, resolved)
-        if used is not None:
-            display.say(used.line())
-        uri = tracking_uri(resolved)
-        display.say(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
+        display.study_footer(study, tracking_uri(resolved))
     return study
 
 
@@ -160,7 +149,7 @@ def serve_worker(
     Returns:
         Why the worker stopped: "done", "recycle", "stopped" or "timeout".
 
-    Example:
+    Examples:
         >>> cnnsearch.api.serve_worker("search_spaces/digits.toml", max_trials=1)  # after run() created the study
         'recycle'
     """
@@ -187,7 +176,7 @@ def load_study(spec: SpecLike, *, overrides: Sequence[str] = ()) -> optuna.Study
     Raises:
         CnnsearchError: the study never ran (``cnnsearch run`` first), or its storage cannot be opened.
 
-    Example:
+    Examples:
         >>> cnnsearch.load_study("search_spaces/digits.toml").study_name
         'digits-cnn'
     """
@@ -221,7 +210,7 @@ def trials(
     Raises:
         CnnsearchError: no such study, or an unknown state or sort key.
 
-    Example:
+    Examples:
         >>> cnnsearch.trials("search_spaces/digits.toml", sort="value", top=3)[["number", "value"]]
     """
     from cnnsearch import search
@@ -244,15 +233,19 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = No
     Raises:
         CnnsearchError: no such study, or no complete trial yet.
 
-    Example:
+    Examples:
         >>> cnnsearch.best("search_spaces/digits.toml")["value"] > 0.9
         True
     """
     from cnnsearch import search
+    from cnnsearch._paths import export_dir
+    from cnnsearch.export import export_summary
     from cnnsearch.reporting import best_record
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return best_record(search.load_study(resolved), resolved, pick)
+    record = best_record(search.load_study(resolved), resolved, pick)
+    record["exported"] = export_summary(export_dir(resolved.study.name), record["number"])  # the card's owner reads it
+    return record
 
 
 def export_best(
@@ -281,15 +274,15 @@ def export_best(
         ExportError: a written file disagrees with the trained model (the previous export stays).
         CnnsearchError: no complete trial, or a format that cannot be written here.
 
-    Example:
+    Examples:
         >>> result = cnnsearch.export_best("search_spaces/digits.toml", formats="keras")
         >>> result.card["test"]["accuracy"] > 0.9
         True
     """
+    resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
+    load_keras()  # before export's modules import Keras: TensorFlow's C++ start-up lines stay silenced
     from cnnsearch.export import export_best as run_export
     from cnnsearch.export import parse_formats
 
-    resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
     chosen = parse_formats(formats) if isinstance(formats, str) else parse_formats(",".join(formats))
-    load_keras()
     return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say, pick=pick)

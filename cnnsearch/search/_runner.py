@@ -147,7 +147,9 @@ def run(
         why = explore_then_final(session, objective, after_trial, display)
         if why == trial_loop.STOPPED:
             status = "FAILED"
-            raise CnnsearchError(trial_loop.stop_message(spec, trial_loop.failure_streak(study, session.since)[1]))
+            raise CnnsearchError(
+                trial_loop.failures_stop_message(spec, trial_loop.failure_streak(study, session.since)[1])
+            )
         status = "FINISHED"
     except BaseException as exc:
         if isinstance(exc, faults.InfrastructureFault):
