@@ -35,7 +35,9 @@ from cnnsearch.spec import load_spec
 spec = load_spec(sys.argv[1], sys.argv[2:])
 study = load_study(spec)
 finals = [t for t in study.trials if "final_epochs" in t.user_attrs]
-start = study.user_attrs.get("clock_started")
+starts = [t.datetime_start.timestamp() for t in study.trials if t.datetime_start is not None]
+# Before issue 27 no clock was stored: the first trial's start is then a little late (start-up).
+start = study.user_attrs.get("clock_started") or (min(starts) if starts else None)
 ends = [t.datetime_complete.timestamp() for t in study.trials if t.datetime_complete is not None]
 print(json.dumps({
     "trials": len(study.trials),
@@ -44,7 +46,6 @@ print(json.dumps({
     "running": sum(t.state == TrialState.RUNNING for t in study.trials),
     "final_epochs_run": [t.user_attrs.get("epochs_run") for t in finals],
     "used_s": (max(ends) - start) if start and ends else None,
-    "first_start": min(t.datetime_start.timestamp() for t in study.trials if t.datetime_start),
     "last_end": max(ends) if ends else None,
 }))
 """
