@@ -57,6 +57,7 @@ from cnnsearch.training import (
     ClockSchedule,
     EpochReporter,
     apply_precision,
+    fine_tune_epochs,
     fit,
     measure_costs,
     per_class_metrics,
@@ -256,7 +257,7 @@ class Objective:
             *standard_callbacks(params, metric, direction),
         ]
         fit_params = {**params, **network.compile_params}
-        if final and self.deadline is not None and network.compile_config is None:
+        if final and self._clocked(params, network.compile_config):
             fit_params["lr_schedule"] = "constant"  # a variable rate, which ClockSchedule sets per batch
         history = fit(
             model,
@@ -297,17 +298,20 @@ class Objective:
             if why:  # said on the trial that evicted them: the store keeps them (or failed to delete)
                 trial.set_user_attr("shared_weights_kept", why)
 
+    def _clocked(self, params: dict[str, Any], compile_config: dict[str, Any] | None) -> bool:
+        """Whether the final training's rate follows the clock: not with a hypermodel's own compile config
+        (its own optimizer and rate), nor when a backbone fine-tunes (its second phase recompiles at a
+        lower rate); those keep their schedule and only stop at the deadline."""
+        return self.deadline is not None and compile_config is None and not fine_tune_epochs(params)
+
     def _clock(
         self, params: dict[str, Any], compile_config: dict[str, Any] | None, final: bool
     ) -> list[keras.callbacks.Callback]:
-        """The final training's callbacks: stop by the deadline, with the rate decaying over the time left.
-
-        A hypermodel's own compile config keeps its own optimizer and rate; only the stop applies.
-        """
+        """The final training's callbacks: stop by the deadline, with the rate decaying over the time left."""
         if not final or self.deadline is None:
             return []
         stop: list[keras.callbacks.Callback] = [StopAtDeadline(self.deadline)]
-        if compile_config is not None:
+        if not self._clocked(params, compile_config):
             return stop
         kind = str(params.get("lr_schedule", "constant"))
         warmup = int(params.get("warmup_epochs", 1)) / max(1, int(params["epochs"]) // CEILING)
