@@ -24,7 +24,7 @@ import math
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
+from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, OWNER_ATTR
 from cnnsearch.search._states import ranked
 from cnnsearch.spec import Spec
 
@@ -105,3 +105,19 @@ def enqueue(study: optuna.Study, best: FrozenTrial, epochs: int) -> None:
 def pending(study: optuna.Study) -> bool:
     """A queued final training has not run yet (a Ctrl-C or crash came first)."""
     return any(is_final(t) for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+
+def orphaned_here(study: optuna.Study) -> bool:
+    """A RUNNING final training whose worker, on this machine, is gone.
+
+    On PostgreSQL Optuna fails it only once its heartbeat is older than the grace period: a
+    process that finds one waits for its retry instead of stopping.
+    """
+    from cnnsearch.search._heartbeat import HOST, alive
+
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = trial.user_attrs.get(OWNER_ATTR)
+        if is_final(trial) and isinstance(owner, dict) and owner.get("host") == HOST:
+            if not alive(int(owner.get("pid", 0))):
+                return True
+    return False

@@ -94,7 +94,7 @@ def stale_reason(trial: FrozenTrial, now: float | None = None, grace: float = GR
     beat = trial.user_attrs.get(BEAT_ATTR)
     if owner is None:
         return "its worker stopped before the trial began (unclaimed)"
-    if isinstance(owner, dict) and owner.get("host") == HOST and not _alive(int(owner.get("pid", 0))):
+    if isinstance(owner, dict) and owner.get("host") == HOST and not alive(int(owner.get("pid", 0))):
         return f"worker process {owner.get('pid')} on {HOST} died during the trial"
     last = float(beat) if beat is not None else _started(trial)
     if last is not None and now - last > grace:
@@ -103,7 +103,8 @@ def stale_reason(trial: FrozenTrial, now: float | None = None, grace: float = GR
     return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` on this machine still runs (a zombie does not)."""
     if pid <= 0:
         return False
     try:

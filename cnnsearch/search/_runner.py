@@ -218,7 +218,10 @@ def _final_training(
         planned = final.plan(study, spec, deadline - time.monotonic())
         if planned is not None:
             final.enqueue(study, *planned)
-    if planned is None and not final.pending(study):
+    # On PostgreSQL a dead worker's final training is failed (and retried) only after Optuna's
+    # heartbeat grace: a process on its machine waits for the retry instead of stopping.
+    orphan = planned is None and final.orphaned_here(study)
+    if planned is None and not final.pending(study) and not orphan:
         return None
     if display is not None and planned is not None:
         display.say(
@@ -232,9 +235,11 @@ def _final_training(
     # PRUNED at once, unstarted (Objective._exploration_over). A process that finds them all
     # started by others returns instead of waiting: the final training needs one process.
     counts = trial_counts(study)
-    queued = counts.finished + counts.waiting
+    queued = counts.finished + counts.waiting + int(orphan)
     once = spec.model_copy(update={"study": spec.study.model_copy(update={"n_trials": queued})})
-    return trial_loop.run_trials(study, objective, once, session.since, session.tracking, after_trial, wait=False)
+    return trial_loop.run_trials(
+        study, objective, once, session.since, session.tracking, after_trial, deadline=deadline, wait=orphan
+    )
 
 
 def serve(spec: Spec, splits: Splits, tracking: Tracking, slot: int, since: float, max_trials: int | None) -> str:

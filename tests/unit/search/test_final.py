@@ -175,3 +175,28 @@ def test_a_trial_past_the_exploration_deadline_is_pruned_at_its_next_epoch_end(
     assert pruning.pruned_epoch == pruned_at and pruning.deadline_hit is (pruned_at is not None)
     assert len(history["loss"]) == (1 if pruned_at is not None else epochs)
     keras.backend.clear_session()
+
+
+def test_a_running_final_training_whose_worker_here_is_gone_is_an_orphan() -> None:
+    """On PostgreSQL its retry comes only after Optuna's grace: a process here waits for it."""
+    import os
+    import subprocess
+    import sys
+
+    from cnnsearch._keys import OWNER_ATTR
+    from cnnsearch.search._heartbeat import HOST
+
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+    study = optuna.create_study()
+    study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 30, FINAL_OF_ATTR: 0})
+    trial = study.ask()
+    trial.set_user_attr(OWNER_ATTR, {"host": HOST, "pid": os.getpid()})
+    assert not final.orphaned_here(study)  # its worker (this process) is alive
+    trial.set_user_attr(OWNER_ATTR, {"host": "elsewhere", "pid": gone})
+    assert not final.orphaned_here(study)  # another machine's worker: its own machine retries it
+    trial.set_user_attr(OWNER_ATTR, {"host": HOST, "pid": gone})
+    assert final.orphaned_here(study)
+    plain = study.ask()  # an exploring trial with a dead owner is not the final training
+    plain.set_user_attr(OWNER_ATTR, {"host": HOST, "pid": gone})
+    study.tell(trial, state=TrialState.FAIL)
+    assert not final.orphaned_here(study)
