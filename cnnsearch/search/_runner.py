@@ -178,6 +178,9 @@ def explore_then_final(
     explore_until = final.exploration_deadline(spec, session.deadline)
     if spec.study.final_share and explore_until is not None:
         objective.explore_deadline = explore_until
+        # Only a final training reads it: a retried one that Optuna starts first (before
+        # exploring: queued trials go first) still ends at the deadline, its rate on the clock.
+        objective.deadline = session.deadline
     why = trial_loop.run_trials(
         study, objective, spec, session.since, session.tracking, after_trial, max_trials, explore_until
     )
