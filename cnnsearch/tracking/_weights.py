@@ -38,7 +38,8 @@ def drop(client: Any, run_id: str) -> str | None:
 
     try:
         run = client.get_run(run_id)
-        repository = get_artifact_repository(run.info.artifact_uri)
+        # The client's own server: an mlflow-artifacts URI resolves against the tracking URI given.
+        repository = get_artifact_repository(run.info.artifact_uri, tracking_uri=client.tracking_uri)
         repository.delete_artifacts(WEIGHTS_ARTIFACT_DIR)
     except NotImplementedError:
         return "this artifact store cannot delete artifacts: evicted trials keep their weights in their runs"

@@ -36,7 +36,9 @@ def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir:
     shared.mkdir()
     spec = load_spec(path, overrides)
     study = open_study(spec)
-    for params in (GOOD, SMALLER, HOPELESS):  # two complete trials, so every study plot can be drawn
+    # Two complete trials, so every study plot can be drawn; the smaller one first, so that the
+    # better one usually evicts it from the top-1 and its weight artifacts are deleted.
+    for params in (SMALLER, GOOD, HOPELESS):
         study.enqueue_trial(params)
     study = run(path, overrides=overrides)
     assert not (workdir / "mlruns" / "mlflow.db").exists()  # everything went to the server
@@ -96,6 +98,7 @@ def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir:
     }
     assert weights_of[best.number] == {f"weights/trial-{best.number}.weights.h5"}
     assert weights_of[other.number] == set()
+    assert not [t.user_attrs["shared_weights_kept"] for t in study.trials if "shared_weights_kept" in t.user_attrs]
 
     # A second working folder (another machine: no mlruns/weights/ of its own) exports the same model:
     # the weights come from the best trial's MLflow run, nothing is retrained, the test accuracy agrees.
