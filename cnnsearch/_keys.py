@@ -17,6 +17,9 @@ SPEC_PATH_ATTR = "spec_path"
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 #: Also on the first trial: [study] initial_params were queued.
 INITIAL_ATTR = "initial_params"
+#: When the study's clock started (Unix time): ``study.timeout`` counts from here for every worker and
+#: machine that joins while it runs; a run after it ran out starts a new one (docs/scaling.md).
+CLOCK_ATTR = "clock_started"
 
 # --- Optuna trial user attributes ------------------------------------------------
 #: A start-up trial drawn around the initial params (``study.initial_neighbours``): the param it changed.

@@ -243,6 +243,13 @@ class FakeTracking:
     def log_class_table(self, run_id: str, table: dict[str, list[Any]]) -> None:
         self.calls.append(("log_class_table", run_id, sorted(table)))
 
+    def share_weights(self, run_id: str, files: list[Path]) -> None:
+        self.calls.append(("share_weights", run_id, [f.name for f in files]))
+
+    def drop_shared_weights(self, run_ids: list[str]) -> str | None:
+        self.calls.append(("drop_shared_weights", sorted(run_ids)))
+        return None
+
     def epoch_logger(self, run_id: str) -> Callable[[int, dict[str, float]], None]:
         return lambda epoch, metrics: self.log_metrics(run_id, epoch, metrics)
 

@@ -107,7 +107,7 @@ def run(
     display: SearchConsole | None = None
     if progress:
         display = PoolConsole(resolved, pool) if pool else SearchConsole(resolved)
-        display.study_header(backend, pool)
+        display.study_header(backend, pool, search.this_device().line())
     path = None if isinstance(spec, Spec) else Path(spec)
     with display if display is not None else contextlib.nullcontext():
         if pool:

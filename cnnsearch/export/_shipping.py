@@ -31,6 +31,7 @@ import optuna
 
 from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FOLD_VALUES_ATTR
 from cnnsearch.data import Splits
+from cnnsearch.export import _weights_source as source
 from cnnsearch.export._flips import wants_flips, with_flips
 from cnnsearch.export._formats import ExportError
 from cnnsearch.export._rerank import Reranked, rerank
@@ -137,16 +138,20 @@ def _ship_ranked(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Spl
 
 
 def _by_rule(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits, say: Say, rule: str) -> Shipped:
+    wanted = max(spec.export.ensemble_size, spec.export.fold_trials, 1) if rule != "retrain" else 0
+    sources = source.fetch_missing(spec, trials[:wanted], say)  # from MLflow, where the store is shared
     files = kept(spec)
     if rule != "retrain" and trials[0].number not in files:
-        say(
-            f"Trial {trials[0].number} kept no weights (study.keep_top_k = {spec.study.keep_top_k}): retraining it instead"
-        )
+        why = source.missing_reason(spec, trials, trials[0].number)
+        say(f"Trial {trials[0].number} has no kept weights here: {why}. Retraining it instead")
         rule = "retrain"
     if rule == "retrain":
         return _retrain(spec, trials[0], splits, say)
     if rule == "ensemble" and spec.study.folds > 1:
-        return _fold_ensemble(spec, trials, splits, say)
+        shipped = _fold_ensemble(spec, trials, splits, say)
+        shipped.training["weights_from"] = sources.origin([int(r["trial"]) for r in shipped.members])
+        say(f"Weights: {shipped.training['weights_from']}")
+        return shipped
     size = 1 if rule == "checkpoint" else spec.export.ensemble_size
     members, note = ensemble_members(trials, set(files), size)
     if note:
@@ -162,7 +167,13 @@ def _by_rule(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits,
         twins.append(twin)
         params = params or trial_params
     records = [{"trial": t.number, "value": float(score(t) or 0.0), "weights": files[t.number].name} for t in members]
-    training = {"train_samples": int(len(splits.x_train)), "seed": spec.study.seed, "checkpoints": "the trials' own"}
+    training = {
+        "train_samples": int(len(splits.x_train)),
+        "seed": spec.study.seed,
+        "checkpoints": "the trials' own",
+        "weights_from": sources.origin([t.number for t in members]),
+    }
+    say(f"Weights: {training['weights_from']}")
     if len(twins) == 1:
         say(f"Shipping trial {members[0].number}'s kept checkpoint ({spec.study.metric} {score(members[0]):.4f})")
         return Shipped(
@@ -186,10 +197,15 @@ def ensemble_members(
     if size > 1 and with_weights and FINAL_EPOCHS_ATTR in with_weights[0].user_attrs:
         best = with_weights[0]
         return [best], (
-            f"Trial {best.number} is the final training ({best.user_attrs[FINAL_EPOCHS_ATTR]} epochs planned); "
+            f"Trial {best.number} is the final training ({_final_epochs(best)}until the study's deadline); "
             "the other trials trained for train.epochs only: shipping it alone"
         )
     return with_weights[:size], None
+
+
+def _final_epochs(trial: optuna.trial.FrozenTrial) -> str:
+    epochs = trial.user_attrs.get(EPOCHS_RUN_ATTR)
+    return f"{epochs} epochs, " if epochs is not None else ""
 
 
 def _fold_ensemble(spec: Spec, trials: list[optuna.trial.FrozenTrial], splits: Splits, say: Say) -> Shipped:

@@ -18,6 +18,8 @@ def best_record_lines(record: dict[str, Any], *, picked: bool = False) -> list[s
         f"epochs run  {record['epochs_run']}",
         f"exported    {_exported_line(record)}",
     ]
+    if record.get("time_budget"):  # study.timeout: how much of it went to training
+        lines.append(f"budget      {record['time_budget']['line'].removeprefix('time budget: ')}")
     if record.get("costs"):  # measured before training (objectives, hard limits)
         lines.append("costs       " + ", ".join(f"{k} {format_cost(k, v)}" for k, v in record["costs"].items()))
     lines += [f"  {name:<22} {fmt(value)}" for name, value in record["params"].items()]

@@ -125,18 +125,24 @@ class SearchConsole:
     def say(self, text: str) -> None:
         self.console.print(text)
 
-    def study_header(self, backend: str, workers: int = 0) -> None:
-        """The run's first line: the study's budget, sampler, pruner, objectives, data and backend."""
+    def study_header(self, backend: str, workers: int = 0, device: str = "") -> None:
+        """The run's first line: the study's budget, sampler, pruner, objectives, data, backend and device."""
         s = self.spec.study
         self.say(
             f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
             f"{describe_objectives(s)} on {self.spec.data.dataset} (Keras {backend} backend)"
             + (f", {workers} worker process{'es' if workers > 1 else ''}" if workers else "")
+            + (f"; {device}" if device else "")
         )
 
     def study_footer(self, study: optuna.Study, tracking_uri: str) -> None:
-        """The best trials, then how to browse every trial in MLflow."""
+        """The best trials, how much of ``study.timeout`` went to training, how to browse every trial."""
+        from cnnsearch.search import budget_used
+
         self.final_table(study)
+        used = budget_used(study, self.spec)
+        if used is not None:
+            self.say(used.line())
         experiment = self.spec.tracking.experiment
         self.say(f"MLflow: mlflow ui --backend-store-uri {tracking_uri}   (experiment '{experiment}')")
 

@@ -18,7 +18,7 @@ from cnnsearch._keys import (
     TRACKING_ATTR,
 )
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.search import best_trial, front, pick_trial, score, trial_costs
+from cnnsearch.search import best_trial, budget_used, front, pick_trial, score, trial_costs
 from cnnsearch.spec import Spec
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -128,7 +128,16 @@ def best_record(study: optuna.Study, spec: Spec, pick: str | None = None) -> dic
         "params": dict(best.params),
         "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
         "epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),
+        **({"time_budget": time_budget(study, spec)} if time_budget(study, spec) else {}),
     }
+
+
+def time_budget(study: optuna.Study, spec: Spec) -> dict[str, Any] | None:
+    """With ``study.timeout``: seconds of the last clock that went to trials, and their share of it."""
+    used = budget_used(study, spec)
+    if used is None:
+        return None
+    return {"used_s": used.used_s, "timeout_s": used.timeout_s, "share": round(used.share, 4), "line": used.line()}
 
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

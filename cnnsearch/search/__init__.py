@@ -13,8 +13,10 @@ from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
     from cnnsearch.search._callbacks import PruningCallback, SafePoint
-    from cnnsearch.search._checkpoints import fold_files, kept, weights_file
+    from cnnsearch.search._checkpoints import Kept, fold_files, kept, weights_dir, weights_file
+    from cnnsearch.search._clock import BudgetUse, budget_used
     from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
+    from cnnsearch.search._device import Device, this_device
     from cnnsearch.search._heartbeat import (
         GRACE_S,
         HOST,
@@ -72,6 +74,11 @@ if TYPE_CHECKING:
     from cnnsearch.search._trial_loop import DONE, RECYCLE, STOPPED, TIMEOUT, deadline_of, failure_streak, run_trials
 
 __all__ = [
+    "BudgetUse",
+    "Kept",
+    "Device",
+    "budget_used",
+    "this_device",
     "DONE",
     "ENDED",
     "FINISHED",
@@ -144,6 +151,7 @@ __all__ = [
     "trial_counts",
     "trial_hyperparameters",
     "visible_gpus",
+    "weights_dir",
     "weights_file",
     "worker_env",
 ]

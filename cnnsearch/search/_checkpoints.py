@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,21 @@ def top_k(study: optuna.Study, spec: Spec, candidate: tuple[int, float | Sequenc
     return [n for _, n in ranked[: spec.study.keep_top_k]]
 
 
-def keep(spec: Spec, trial: optuna.Trial, models: Sequence[Any], value: float | Sequence[float]) -> Path | None:
+@dataclass
+class Kept:
+    """What :func:`keep` did: the files it wrote (fold 0's last), the trials whose files it deleted."""
+
+    files: list[Path] = field(default_factory=list)
+    evicted: list[int] = field(default_factory=list)
+
+
+def keep(spec: Spec, trial: optuna.Trial, models: Sequence[Any], value: float | Sequence[float]) -> Kept:
     """Save this trial's weights (one model per fold) if it ranks in the top-k (or is on the front: ``value``
     is then its objective values), then drop files that fell out."""
+    done = Kept()
     if spec.study.keep_top_k <= 0 or not models:
-        return None
+        return done
     best = top_k(trial.study, spec, (trial.number, value))
-    path = None
     if trial.number in best:
         # Later folds first: fold 0's file, which marks the trial as kept, is written last.
         for fold in reversed(range(len(models))):
@@ -97,8 +106,9 @@ def keep(spec: Spec, trial: optuna.Trial, models: Sequence[Any], value: float | 
             partial = path.with_name(f".{os.getpid()}-{path.name}")  # Keras needs the .weights.h5 suffix
             models[fold].save_weights(str(partial))
             os.replace(partial, path)  # never a half-written file under the final name
-    prune(trial.study, spec, best)
-    return path
+            done.files.append(path)
+    done.evicted = prune(trial.study, spec, best)
+    return done
 
 
 def prune(study: optuna.Study, spec: Spec, best: list[int] | None = None) -> list[int]:

@@ -8,8 +8,13 @@ epoch that trial measured. The long schedule goes to the params that earned it, 
 study still ends near its deadline (docs/benchmarks.md has the measurements).
 
 The final training is a trial like any other (same params, a longer schedule, no pruning),
-marked with ``final_epochs`` and ``final_of``; it runs once per study, in ``cnnsearch run``'s
-own process (not with ``--workers``).
+marked with ``final_epochs`` and ``final_of``; it runs once per study, whether the study runs
+in one process, in ``--workers N`` or on several machines (``_runner.explore_then_final``).
+
+Its length follows the clock, not an epoch count: its learning rate decays over the time left
+(``training.ClockSchedule``) and it stops at the deadline. ``final_epochs`` is only a ceiling,
+:data:`CEILING` times the estimate from the winner's measured speed, so faster hardware (or
+small images, where the estimate overstates an epoch) spends the whole budget.
 """
 
 from __future__ import annotations
@@ -19,15 +24,17 @@ import math
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
+from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, OWNER_ATTR
 from cnnsearch.search._states import ranked
 from cnnsearch.spec import Spec
 
 #: Not worth a final training unless it trains at least this many times the winner's epochs.
 MIN_GAIN = 1.5
-#: The final schedule is at most this many times ``train.epochs``: params tuned on a short schedule
-#: are not known to carry over to a much longer one.
-MAX_FACTOR = 10
+#: The final training's epoch limit, as a multiple of the epochs the time left buys at the winner's
+#: measured seconds per epoch: only a safety net, the clock ends it first. The estimate divides a
+#: whole trial's wall time (building, compiling, tracing, tracking) by its epochs, which overstates
+#: an epoch 1.2-1.8x on small images and 30x or more on tiny data, hence the wide factor.
+CEILING = 100
 #: Seconds kept back from the time left for building, compiling and tracking the final trial.
 MARGIN_S = 5.0
 
@@ -66,7 +73,7 @@ def seconds_per_epoch(trial: FrozenTrial) -> float | None:
 
 
 def plan(study: optuna.Study, spec: Spec, remaining_s: float) -> tuple[FrozenTrial, int] | None:
-    """The trial whose params to train once more and for how many epochs; None when not worth it.
+    """The trial whose params to train once more and the epochs the time left buys; None when not worth it.
 
     None when ``final_share`` is off (0), a final training already ran (or was queued) in this
     study, no trial completed, or the time left buys fewer than ``MIN_GAIN`` times the winner's
@@ -83,17 +90,34 @@ def plan(study: optuna.Study, spec: Spec, remaining_s: float) -> tuple[FrozenTri
     per_epoch = seconds_per_epoch(best)
     if per_epoch is None or per_epoch <= 0:
         return None
-    epochs = min(MAX_FACTOR * spec.train.epochs, math.floor((remaining_s - MARGIN_S) / per_epoch))
+    epochs = math.floor((remaining_s - MARGIN_S) / per_epoch)
     if epochs < MIN_GAIN * int(best.user_attrs.get(EPOCHS_RUN_ATTR, 1)):
         return None
     return best, epochs
 
 
 def enqueue(study: optuna.Study, best: FrozenTrial, epochs: int) -> None:
-    """Queue the final training: the best trial's params, marked with its planned epochs."""
-    study.enqueue_trial(dict(best.params), user_attrs={FINAL_EPOCHS_ATTR: epochs, FINAL_OF_ATTR: best.number})
+    """Queue the final training: the best trial's params, marked with its epoch ceiling."""
+    ceiling = CEILING * epochs
+    study.enqueue_trial(dict(best.params), user_attrs={FINAL_EPOCHS_ATTR: ceiling, FINAL_OF_ATTR: best.number})
 
 
 def pending(study: optuna.Study) -> bool:
     """A queued final training has not run yet (a Ctrl-C or crash came first)."""
     return any(is_final(t) for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+
+def orphaned_here(study: optuna.Study) -> bool:
+    """A RUNNING final training whose worker, on this machine, is gone.
+
+    On PostgreSQL Optuna fails it only once its heartbeat is older than the grace period: a
+    process that finds one waits for its retry instead of stopping.
+    """
+    from cnnsearch.search._heartbeat import HOST, alive
+
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = trial.user_attrs.get(OWNER_ATTR)
+        if is_final(trial) and isinstance(owner, dict) and owner.get("host") == HOST:
+            if not alive(int(owner.get("pid", 0))):
+                return True
+    return False

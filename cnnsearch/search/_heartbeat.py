@@ -11,7 +11,7 @@ Optuna's own heartbeat exists only for RDB storages, so:
 
 Either way a stale trial ends FAIL with a reason, every MLflow run of it still
 RUNNING is closed FAILED, and a WAITING retry with the same params is enqueued
-(user attribute ``retried_from``; Optuna's ``failed_trial``/``retry_history``
+(user attribute ``retried_from``, and a final training's marks; Optuna's ``failed_trial``/``retry_history``
 system attributes, as ``RetryFailedTrialCallback`` writes them), at most
 :data:`MAX_RETRIES` times per original trial.
 """
@@ -29,7 +29,16 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-from cnnsearch._keys import BEAT_ATTR, FAIL, OWNER_ATTR, REASON_ATTR, RETRIED_FROM_ATTR, RETRY_REASON_ATTR
+from cnnsearch._keys import (
+    BEAT_ATTR,
+    FAIL,
+    FINAL_EPOCHS_ATTR,
+    FINAL_OF_ATTR,
+    OWNER_ATTR,
+    REASON_ATTR,
+    RETRIED_FROM_ATTR,
+    RETRY_REASON_ATTR,
+)
 from cnnsearch.search._internals import storage_of, trial_id, uses_optuna_heartbeat
 from cnnsearch.search._protocols import StudyTracking
 from cnnsearch.spec import Spec
@@ -85,7 +94,7 @@ def stale_reason(trial: FrozenTrial, now: float | None = None, grace: float = GR
     beat = trial.user_attrs.get(BEAT_ATTR)
     if owner is None:
         return "its worker stopped before the trial began (unclaimed)"
-    if isinstance(owner, dict) and owner.get("host") == HOST and not _alive(int(owner.get("pid", 0))):
+    if isinstance(owner, dict) and owner.get("host") == HOST and not alive(int(owner.get("pid", 0))):
         return f"worker process {owner.get('pid')} on {HOST} died during the trial"
     last = float(beat) if beat is not None else _started(trial)
     if last is not None and now - last > grace:
@@ -94,7 +103,8 @@ def stale_reason(trial: FrozenTrial, now: float | None = None, grace: float = GR
     return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` on this machine still runs (a zombie does not)."""
     if pid <= 0:
         return False
     try:
@@ -176,7 +186,10 @@ def after_failure(
 
 
 def enqueue_retry(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
-    """A WAITING copy of the trial's params, picked up before any new trial; False past the cap."""
+    """A WAITING copy of the trial's params, picked up before any new trial; False past the cap.
+
+    A final training's retry keeps its marks, so it is again the study's final training.
+    """
     history = [*trial.system_attrs.get("retry_history", []), trial.number]
     if not trial.params or len(history) > MAX_RETRIES:
         return False  # nothing sampled yet (a fresh trial replaces it), or retried enough
@@ -190,7 +203,11 @@ def enqueue_retry(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
             state=TrialState.WAITING,
             params=trial.params,
             distributions=trial.distributions,
-            user_attrs={RETRIED_FROM_ATTR: trial.number, RETRY_REASON_ATTR: reason},
+            user_attrs={
+                **{k: trial.user_attrs[k] for k in (FINAL_EPOCHS_ATTR, FINAL_OF_ATTR) if k in trial.user_attrs},
+                RETRIED_FROM_ATTR: trial.number,
+                RETRY_REASON_ATTR: reason,
+            },
             system_attrs=system_attrs,
         )
     )

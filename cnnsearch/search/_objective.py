@@ -45,16 +45,19 @@ from cnnsearch.models import inference_for
 from cnnsearch.search import _checkpoints as checkpoints
 from cnnsearch.search._callbacks import PruningCallback, SafePoint, StopAtDeadline
 from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
+from cnnsearch.search._device import this_device
 from cnnsearch.search._faults import infrastructure_fault
-from cnnsearch.search._final import exploring_deadline
+from cnnsearch.search._final import CEILING, exploring_deadline
 from cnnsearch.search._multi_objective import Infeasible, constraint_values, infeasible_reason, objective_values
 from cnnsearch.search._protocols import TrialDisplay, TrialTracking
 from cnnsearch.search._suggest import build_for_trial, suggest
 from cnnsearch.spec import Spec, is_multi_objective, limits, measured_costs
 from cnnsearch.training import (
     MAX_LOGGED_CLASSES,
+    ClockSchedule,
     EpochReporter,
     apply_precision,
+    fine_tune_epochs,
     fit,
     measure_costs,
     per_class_metrics,
@@ -83,6 +86,8 @@ class Objective:
         self.display = display
         #: Precision, XLA and steps per execution: the spec's [performance], "auto" per device kind.
         self.performance = resolve(spec.performance)
+        #: Where this process trains (and any GPU -> CPU fallback), on every trial's MLflow run.
+        self.device = this_device()
         #: A ``time.monotonic()`` instant the final training of ``study.final_share`` stops at, if set.
         self.deadline: float | None = None
         #: ``study.final_share``'s exploration deadline (``time.monotonic()``): exploring trials still
@@ -103,7 +108,9 @@ class Objective:
         tracking_before = self.tracker.busy_s
         self._trial_costs = {}
         params = final_params(trial, suggest(trial, self.spec))
-        run_id = self.tracker.start_trial(self.parent_run_id, trial.number, {**params, **self.performance.as_params()})
+        run_id = self.tracker.start_trial(
+            self.parent_run_id, trial.number, {**params, **self.performance.as_params(), **self.device.as_params()}
+        )
         trial.set_user_attr(RUN_ID_ATTR, run_id)
         if self.display is not None:
             self.display.trial_started(trial.number, params)
@@ -198,7 +205,8 @@ class Objective:
             outcome[STOPPED_EPOCH_ATTR] = outcome[EPOCHS_RUN_ATTR] - 1
         if PRUNED_EPOCH_ATTR not in outcome and PRUNED_FOLD_ATTR not in outcome:
             kept_as = value if self.cost_rule is None else objective_values(self.spec, value, self._trial_costs)
-            checkpoints.keep(self.spec, trial, models, kept_as)  # weights of the top-k (or front) trials only
+            kept = checkpoints.keep(self.spec, trial, models, kept_as)  # weights of the top-k (or front) trials only
+            self._share(run_id, trial, kept)
         del models
         for key, number in outcome.items():
             trial.set_user_attr(key, number)
@@ -245,10 +253,12 @@ class Objective:
             SafePoint(),  # a deferred Ctrl-C stops the fit here, not inside TensorFlow
             EpochReporter(listeners, len(splits.x_train)),
             *([pruning] if pruning is not None else []),
-            *([StopAtDeadline(self.deadline)] if final and self.deadline is not None else []),
+            *self._clock(params, network.compile_config, final),
             *standard_callbacks(params, metric, direction),
         ]
         fit_params = {**params, **network.compile_params}
+        if final and self._clocked(params, network.compile_config):
+            fit_params["lr_schedule"] = "constant"  # a variable rate, which ClockSchedule sets per batch
         history = fit(
             model,
             splits,
@@ -279,6 +289,34 @@ class Objective:
             )
         return model, history, pruned_epoch
 
+    def _share(self, run_id: str, trial: optuna.Trial, kept: checkpoints.Kept) -> None:
+        """Kept weights to the trial's MLflow run, evicted ones out of theirs (where the store is shared)."""
+        self.tracker.share_weights(run_id, kept.files)
+        if kept.evicted:
+            runs = {t.number: str(t.user_attrs.get(RUN_ID_ATTR, "")) for t in trial.study.get_trials(deepcopy=False)}
+            why = self.tracker.drop_shared_weights([runs[n] for n in kept.evicted if runs.get(n)])
+            if why:  # said on the trial that evicted them: the store keeps them (or failed to delete)
+                trial.set_user_attr("shared_weights_kept", why)
+
+    def _clocked(self, params: dict[str, Any], compile_config: dict[str, Any] | None) -> bool:
+        """Whether the final training's rate follows the clock: not with a hypermodel's own compile config
+        (its own optimizer and rate), nor when a backbone fine-tunes (its second phase recompiles at a
+        lower rate); those keep their schedule and only stop at the deadline."""
+        return self.deadline is not None and compile_config is None and not fine_tune_epochs(params)
+
+    def _clock(
+        self, params: dict[str, Any], compile_config: dict[str, Any] | None, final: bool
+    ) -> list[keras.callbacks.Callback]:
+        """The final training's callbacks: stop by the deadline, with the rate decaying over the time left."""
+        if not final or self.deadline is None:
+            return []
+        stop: list[keras.callbacks.Callback] = [StopAtDeadline(self.deadline)]
+        if not self._clocked(params, compile_config):
+            return stop
+        kind = str(params.get("lr_schedule", "constant"))
+        warmup = int(params.get("warmup_epochs", 1)) / max(1, int(params["epochs"]) // CEILING)
+        return [*stop, ClockSchedule(kind, float(params["learning_rate"]), self.deadline, warmup)]
+
     def _measure_costs(
         self, trial: optuna.Trial, run_id: str, model: keras.Model, params: dict[str, Any], splits: Splits
     ) -> None:
@@ -305,26 +343,22 @@ class Objective:
 
 
 def final_params(trial: optuna.Trial, params: dict[str, Any]) -> dict[str, Any]:
-    """The final training's schedule: its planned epochs, and early stopping fitted to them.
+    """The final training's schedule: its epoch ceiling, and no early stopping or LR plateau.
 
-    The spec's patience fits ``train.epochs``; over a schedule several times longer, a
-    plateau of that many epochs while the learning rate is still high is not the end. With a
-    rate that decays to the end (cosine and the like), the final training never stops early:
-    the gain comes in the last, low-rate epochs, and on a small validation set a plateau is
-    mostly noise (an imbalanced 158-image folder stopped at 17 of 27 epochs). The best
-    epoch's weights are still the ones kept.
+    Its rate decays over the time left whatever the params' ``lr_schedule``
+    (``training.ClockSchedule``), and with a rate that decays to the end the gain comes in
+    the last, low-rate epochs; on a small validation set a plateau is mostly noise (an
+    imbalanced 158-image folder stopped at 17 of 27 epochs). So early stopping never ends it
+    (its patience is the whole schedule) and no plateau callback fights the clock.
     """
     epochs = trial.user_attrs.get(FINAL_EPOCHS_ATTR)
     if not epochs:
         return params
-    patience = params.get("early_stopping_patience", 0)
-    if not patience:
-        scaled = 0
-    elif params.get("lr_schedule", "constant") != "constant":
-        scaled = int(epochs)
-    else:
-        scaled = max(patience, int(epochs) // 4)
-    return {**params, "epochs": int(epochs), "early_stopping_patience": scaled}
+    patience = int(epochs) if params.get("early_stopping_patience", 0) else 0
+    final = {**params, "epochs": int(epochs), "early_stopping_patience": patience}
+    if "reduce_lr_patience" in params:
+        final["reduce_lr_patience"] = 0
+    return final
 
 
 def describe(exc: BaseException) -> str:

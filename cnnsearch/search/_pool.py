@@ -19,7 +19,6 @@ so several machines, each with its own supervisor, can share one study.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,9 +31,11 @@ import optuna
 
 from cnnsearch._paths import logs_dir
 from cnnsearch.errors import CnnsearchError
+from cnnsearch.search import _final as final
 from cnnsearch.search import _heartbeat as heartbeat
 from cnnsearch.search import _interrupt as interrupt
 from cnnsearch.search import _trial_loop as trial_loop
+from cnnsearch.search._device import visible_gpus
 from cnnsearch.search._locks import study_lock
 from cnnsearch.search._protocols import PoolDisplay, StudyPlots, Tracking
 from cnnsearch.search._runner import close_session, open_session, spec_files
@@ -46,26 +47,6 @@ POLL_S = 1.0
 STOP_GRACE_S = 60.0
 #: A worker slot that dies this many times in a row with no trial finishing in between is a bug.
 MAX_CRASHES = 3
-
-
-def visible_gpus() -> list[str]:
-    """GPU ids to spread workers over: ``CUDA_VISIBLE_DEVICES`` if set, else what nvidia-smi lists."""
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if listed is not None:
-        return [d.strip() for d in listed.split(",") if d.strip() and d.strip() != "-1"]
-    if shutil.which("nvidia-smi") is None:
-        return []
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def worker_env(slot: int, gpus: list[str]) -> dict[str, str]:
@@ -116,6 +97,7 @@ class Supervisor:
         self.slots = [Slot(i, logs / f"worker-{i}.log") for i in range(workers)]
         self.since = time.time()
         self.deadline: float | None = None
+        self.explore_until: float | None = None
         self.plots: StudyPlots | None = None
 
     # --- the whole run ------------------------------------------------------------------
@@ -124,6 +106,9 @@ class Supervisor:
         session = open_session(self.spec, self.tracking, spec_files(self.spec, self.spec_path))
         study = session.study
         self.since, self.deadline = session.since, session.deadline
+        self.explore_until = (
+            final.exploration_deadline(self.spec, self.deadline) if self.spec.study.final_share else None
+        )
         if self.display is not None:
             self.display.study_opened(study)
         self.plots = self.tracking.study_plots(session.parent_run_id)  # parent-run plots and trials CSV
@@ -197,14 +182,24 @@ class Supervisor:
                 raise CnnsearchError(
                     f"worker {slot.index} died {slot.crashes} times in a row without a trial finishing (log: {slot.log_path})"
                 )
+            self._fail_stale(study)  # its trial's retry is queued now, for the replacement to find
         if self._needs_more(study):
             self._spawn(slot)
 
     def _needs_more(self, study: optuna.Study) -> bool:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        """A replacement worker has work: trials to explore, or a final training waiting for a process.
+
+        After the exploration deadline only the final training is left, and one process runs it:
+        a worker that found it running elsewhere and stopped is not replaced (that would start
+        interpreters that stop at once, again and again, on the final training's cores).
+        """
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
             return False
         if trial_loop.failure_streak(study, self.since)[0] >= self.spec.study.max_consecutive_failures:
             return False
+        if self.explore_until is not None and now >= self.explore_until:
+            return final.pending(study)
         return trial_counts(study).finished < self.spec.study.n_trials
 
     # --- processes -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ and ``PoolConsole`` implement the displays. ``None`` for a display runs silently
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import optuna
@@ -35,6 +36,12 @@ class TrialTracking(Protocol):
     def log_params(self, run_id: str, params: dict[str, Any]) -> None: ...
 
     def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None: ...
+
+    def share_weights(self, run_id: str, files: list[Path]) -> None:
+        """A top-k trial's kept weight files, also as its run's artifacts where the store is shared."""
+
+    def drop_shared_weights(self, run_ids: list[str]) -> str | None:
+        """Delete evicted trials' weight artifacts where the store is shared; why some stay, else None."""
 
     def log_class_table(self, run_id: str, table: dict[str, list[Any]]) -> None:
         """Per-class validation figures (column -> values) as one table artifact of the run."""

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch._keys import PARENT_RUN_ATTR
 from cnnsearch.data import Splits
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.search import _checkpoints as checkpoints
+from cnnsearch.search import _clock as clock
 from cnnsearch.search import _faults as faults
 from cnnsearch.search import _final as final
 from cnnsearch.search import _heartbeat as heartbeat
@@ -74,8 +75,10 @@ def open_session(spec: Spec, tracking: Tracking, files: dict[str, str]) -> Sessi
         parent_run_id = tracking.open_study_run(study, files)
         enqueue_initial_params(study, spec)
         heartbeat.fail_stale_trials(study, spec, tracking)  # before the failure streak counts
-    # The streak and the timeout count from here: old crashes are not this session's failures.
-    return Session(spec, study, parent_run_id, tracking, since=time.time())
+        # The streak and the timeout count from the study's clock: this session's start, or the
+        # start of the one still running that it joins (a late machine; _clock.py).
+        since = clock.start_or_join(study, spec)
+    return Session(spec, study, parent_run_id, tracking, since=since)
 
 
 def close_session(session: Session, status: str, plots: StudyPlots | None) -> None:
@@ -84,6 +87,11 @@ def close_session(session: Session, status: str, plots: StudyPlots | None) -> No
         if plots is not None and status != "KILLED":
             plots.finish(session.study)
         session.tracking.close_orphan_runs(session.study)  # a run Ctrl-C caught before its trial's own cleanup
+        used = clock.budget_used(session.study, session.spec, session.since)
+        if used is not None:  # how much of study.timeout went to trials, beside the study's progress
+            session.tracking.log_metrics(
+                session.parent_run_id, 0, {"budget_used_s": used.used_s, "budget_used_share": round(used.share, 4)}
+            )
     finally:
         session.tracking.close_study_run(session.parent_run_id, status)
 
@@ -136,14 +144,7 @@ def run(
     status = "KILLED"
     try:
         # One trial at a time, counted under the study lock: exact n_trials with other workers.
-        explore_until = final.exploration_deadline(spec, session.deadline)
-        if spec.study.final_share and explore_until is not None:
-            objective.explore_deadline = explore_until
-        why = trial_loop.run_trials(
-            study, objective, spec, session.since, tracking, after_trial, deadline=explore_until
-        )
-        if why in (trial_loop.DONE, trial_loop.TIMEOUT) and session.deadline is not None and spec.study.final_share:
-            why = _final_training(session, objective, after_trial, display) or why
+        why = explore_then_final(session, objective, after_trial, display)
         if why == trial_loop.STOPPED:
             status = "FAILED"
             raise CnnsearchError(
@@ -161,44 +162,104 @@ def run(
     return study
 
 
+def explore_then_final(
+    session: Session,
+    objective: Objective,
+    after_trial: AfterTrial,
+    display: StudyDisplay | None = None,
+    max_trials: int | None = None,
+) -> str:
+    """The trial loop up to the exploration deadline, then the study's one final training.
+
+    The same in ``cnnsearch run``'s own process and in every worker process, on any machine:
+    all read the study's clock, so all stop exploring at the same instant.
+    """
+    spec, study = session.spec, session.study
+    explore_until = final.exploration_deadline(spec, session.deadline)
+    if spec.study.final_share and explore_until is not None:
+        objective.explore_deadline = explore_until
+        # Only a final training reads it: a retried one that Optuna starts first (before
+        # exploring: queued trials go first) still ends at the deadline, its rate on the clock.
+        objective.deadline = session.deadline
+    why = trial_loop.run_trials(
+        study, objective, spec, session.since, session.tracking, after_trial, max_trials, explore_until
+    )
+    if session.deadline is None or not spec.study.final_share:
+        return why
+    while why == trial_loop.TIMEOUT and not _any_complete(study) and time.monotonic() < session.deadline:
+        # No winner yet (a slow start: worker processes loading TensorFlow on a busy machine): the
+        # final training needs one, so this worker explores on, one trial at a time, until there is.
+        one = trial_loop.run_trials(
+            study, objective, spec, session.since, session.tracking, after_trial, 1, session.deadline
+        )
+        why = trial_loop.TIMEOUT if one == trial_loop.RECYCLE else one
+    # A worker recycled on its last exploring trial still owes the study its final phase.
+    over = explore_until is not None and time.monotonic() >= explore_until
+    if why in (trial_loop.DONE, trial_loop.TIMEOUT) or (why == trial_loop.RECYCLE and over):
+        why = _final_training(session, objective, after_trial, display) or why
+    return why
+
+
+def _any_complete(study: optuna.Study) -> bool:
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
 def _final_training(
     session: Session, objective: Objective, after_trial: AfterTrial, display: StudyDisplay | None
 ) -> str | None:
-    """``study.final_share``: train the best params once more for the time left; None if not planned."""
+    """``study.final_share``: train the best params once more for the time left; None if not for us.
+
+    Under the study lock, the first process to get here queues the final training (exactly
+    once per study); a process that finds it queued runs it, one that finds it running
+    elsewhere stops (leaving the machine to it). A final training whose worker died is
+    failed here and its retry (same params, same marks) queued, so the next process runs it.
+    """
     spec, study, deadline = session.spec, session.study, session.deadline
     assert deadline is not None
     with study_lock(spec):
+        heartbeat.fail_stale_trials(study, spec, session.tracking)  # a dead final training: retried
         planned = final.plan(study, spec, deadline - time.monotonic())
         if planned is not None:
             final.enqueue(study, *planned)
-    if planned is None and not final.pending(study):
+    # On PostgreSQL a dead worker's final training is failed (and retried) only after Optuna's
+    # heartbeat grace: a process on its machine waits for the retry instead of stopping.
+    orphan = planned is None and final.orphaned_here(study)
+    if planned is None and not final.pending(study) and not orphan:
         return None
     if display is not None and planned is not None:
-        display.say(f"final training: trial {planned[0].number}'s params for {planned[1]} epochs (study.final_share)")
+        display.say(
+            f"final training: trial {planned[0].number}'s params until the deadline, about {planned[1]} epochs "
+            "at its measured speed (study.final_share)"
+        )
     objective.deadline = deadline
     # As many more trials as are queued: the trial loop's count (and its lock, ownership and
     # fault handling) then runs exactly those. Optuna starts the oldest queued trial first, so
     # neighbours the exploration had no time for come before the final training; each ends
-    # PRUNED at once, unstarted (Objective._exploration_over).
+    # PRUNED at once, unstarted (Objective._exploration_over). A process that finds them all
+    # started by others returns instead of waiting: the final training needs one process.
     counts = trial_counts(study)
-    queued = counts.finished + counts.waiting
+    queued = counts.finished + counts.waiting + int(orphan)
     once = spec.model_copy(update={"study": spec.study.model_copy(update={"n_trials": queued})})
-    return trial_loop.run_trials(study, objective, once, session.since, session.tracking, after_trial)
+    return trial_loop.run_trials(
+        study, objective, once, session.since, session.tracking, after_trial, deadline=deadline, wait=orphan
+    )
 
 
 def serve(spec: Spec, splits: Splits, tracking: Tracking, slot: int, since: float, max_trials: int | None) -> str:
     """Body of one worker process of ``cnnsearch run --workers N``: join the study, run trials.
 
     The supervisor created the study and its MLflow parent run; this process only
-    joins them. SIGTERM (also sent if the supervisor dies) ends the running trial
-    the way Ctrl-C does: FAIL in Optuna, KILLED in MLflow. Returns why it stopped.
+    joins them, with its clock (``since``): exploring stops at the study's exploration
+    deadline and the final training runs in exactly one worker (:func:`explore_then_final`).
+    SIGTERM (also sent if the supervisor dies) ends the running trial the way Ctrl-C
+    does: FAIL in Optuna, KILLED in MLflow. Returns why it stopped.
     """
     study = open_study(spec, worker=slot, tracking=tracking)
     parent_run_id = study.user_attrs[PARENT_RUN_ATTR]
     objective = Objective(spec, splits, tracking, parent_run_id)
     after_trial = AfterTrial(tracking, parent_run_id)
-    deadline = trial_loop.deadline_of(spec, since)
-    return trial_loop.run_trials(study, objective, spec, since, tracking, after_trial, max_trials, deadline)
+    session = Session(spec, study, parent_run_id, tracking, since)
+    return explore_then_final(session, objective, after_trial, max_trials=max_trials)
 
 
 def prepare_worker_process() -> None:

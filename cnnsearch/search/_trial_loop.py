@@ -106,14 +106,17 @@ def run_trials(
     after_trial: AfterTrial | None = None,
     max_trials: int | None = None,
     deadline: float | None = None,
+    wait: bool = True,
 ) -> str:
     """Run trials until the study is done; return why this worker stopped (DONE, RECYCLE, ...).
 
     ``since`` (Unix time) starts the failure streak; ``deadline`` is a ``time.monotonic()``
     instant (:func:`deadline_of`); ``tracking`` closes the runs of abandoned trials.
+    ``wait=False``: return DONE when the trials still needed are all running elsewhere,
+    instead of waiting in case one fails (the final training: one process is enough).
     """
     with interrupt.deferred():  # Ctrl-C and SIGTERM stop at a safe point: between trials or batches
-        return _trial_loop(study, objective, spec, since, tracking, after_trial, max_trials, deadline)
+        return _trial_loop(study, objective, spec, since, tracking, after_trial, max_trials, deadline, wait)
 
 
 def deadline_of(spec: Spec, since: float) -> float | None:
@@ -132,6 +135,7 @@ def _trial_loop(
     after_trial: AfterTrial | None,
     max_trials: int | None,
     deadline: float | None,
+    wait: bool = True,
 ) -> str:
     own = not uses_optuna_heartbeat(study)
     callbacks = [after_trial] if after_trial is not None else []
@@ -170,6 +174,8 @@ def _trial_loop(
         if owned is not None and owned.fault is not None:
             raise faults.InfrastructureFault(faults.fault_stop_message(owned.number, owned.fault))
         if not start:
+            if not wait:
+                return DONE
             time.sleep(POLL_S)
             continue
         gc.collect()  # what Optuna's gc_after_trial does

@@ -35,8 +35,12 @@ if TYPE_CHECKING:
     from cnnsearch.tracking._serving import ModelServer, ServedVersion, served_version
     from cnnsearch.tracking._ui import UI_TIMEOUT_S, UiServer, mlflow_ui_command, start_ui, stop_signals
     from cnnsearch.tracking._views import TRIALS_VIEW, experiment_url, trials_view_tag
+    from cnnsearch.tracking._weights import WEIGHTS_ARTIFACT_DIR, fetch_run_weights, shared_store
 
 __all__ = [
+    "WEIGHTS_ARTIFACT_DIR",
+    "fetch_run_weights",
+    "shared_store",
     "CHAMPION",
     "CHAMPION_RULE",
     "EPOCH_FLUSH_S",

@@ -35,6 +35,7 @@ from cnnsearch._keys import (
 )
 from cnnsearch._paths import HOME, mlflow_db
 from cnnsearch.spec import Spec, describe_objectives, limits
+from cnnsearch.tracking import _weights as weights
 from cnnsearch.tracking._views import trials_view_tag
 
 #: Per-epoch metrics go out in one batch per epoch, but at most once per this many seconds:
@@ -314,6 +315,20 @@ class Tracker:
         from mlflow.entities import Param
 
         self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+    @_timed
+    def share_weights(self, run_id: str, files: list[Path]) -> None:
+        """A top-k trial's weight files, also as its run's artifacts when other machines read this store."""
+        if files and weights.shared_store(self.uri):
+            weights.log(self.client, run_id, files)
+
+    @_timed
+    def drop_shared_weights(self, run_ids: list[str]) -> str | None:
+        """Delete evicted trials' weight artifacts (shared stores only); why some stay, else None."""
+        if not weights.shared_store(self.uri):
+            return None
+        problems = [why for why in (weights.drop(self.client, run_id) for run_id in run_ids) if why]
+        return problems[0] if problems else None
 
     @_timed
     def log_metrics(self, run_id: str, step: int, metrics: dict[str, float]) -> None:

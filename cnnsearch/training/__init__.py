@@ -42,10 +42,18 @@ if TYPE_CHECKING:
     )
     from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
     from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
-    from cnnsearch.training._schedules import ONE_CYCLE_END, ONE_CYCLE_START, ONE_CYCLE_WARMUP, scheduled_learning_rate
+    from cnnsearch.training._schedules import (
+        ONE_CYCLE_END,
+        ONE_CYCLE_START,
+        ONE_CYCLE_WARMUP,
+        ClockSchedule,
+        clock_rate,
+        scheduled_learning_rate,
+    )
 
 __all__ = [
     "AUTO",
+    "ClockSchedule",
     "LABELS",
     "MAX_LOGGED_CLASSES",
     "MIN_REPEATS",
@@ -64,6 +72,7 @@ __all__ = [
     "check_class_weights",
     "class_index",
     "class_weights",
+    "clock_rate",
     "compile_model",
     "count_flops",
     "device_kind",

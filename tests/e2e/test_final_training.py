@@ -2,42 +2,56 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState
 
 from cnnsearch._keys import (
+    CLOCK_ATTR,
     EPOCHS_RUN_ATTR,
     EXPLORATION_DEADLINE_ATTR,
     FINAL_EPOCHS_ATTR,
     FINAL_OF_ATTR,
     NEIGHBOUR_ATTR,
+    OWNER_ATTR,
 )
 from cnnsearch.api import run
-from cnnsearch.search import score
+from cnnsearch.reporting import best_record
+from cnnsearch.search import budget_used, load_study, score
 from cnnsearch.spec import load_spec
+from tests.e2e.conftest import Cli
 from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
-# A timeout far longer than two 1-epoch trials: the final training is capped at 10 x train.epochs,
-# so what it plans does not depend on this machine's speed.
-BUDGET = ["study.timeout=900", "study.final_share=0.5"]
+# The final training runs until the study's deadline (its rate follows the clock), so a test's
+# run lasts its timeout. 45 s leaves the final training 27 s: two 1-epoch tiny trials buy more
+# than the 1.5 epochs it needs to be planned even on a loaded machine.
+BUDGET = ["study.timeout=45", "study.final_share=0.6"]
 
 
-def test_the_best_params_train_once_more_then_never_again(
+def test_the_best_params_train_once_more_until_the_deadline_then_never_again(
     tiny_spec_file: SpecFile, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tiny_spec_file(n_trials=2, epochs=1)
-    study = run(load_spec(path, BUDGET))
+    spec = load_spec(path, BUDGET)
+    study = run(spec)
     explored, last = study.trials[:2], study.trials[-1]
     assert len(study.trials) == 3 and last.state == TrialState.COMPLETE
     best = max((t for t in explored if t.state == TrialState.COMPLETE), key=lambda t: score(t) or 0.0)
-    assert last.user_attrs[FINAL_EPOCHS_ATTR] == 10 and last.user_attrs[FINAL_OF_ATTR] == best.number
-    assert last.params == best.params
-    assert last.user_attrs[EPOCHS_RUN_ATTR] >= 3  # more than train.epochs: early stopping's patience is 2
-    assert f"final training: trial {best.number}'s params for 10 epochs" in capsys.readouterr().out
+    assert last.user_attrs[FINAL_OF_ATTR] == best.number and last.params == best.params
+    assert last.user_attrs[FINAL_EPOCHS_ATTR] >= 3  # a ceiling: 3 x what the time left buys
+    assert last.user_attrs[EPOCHS_RUN_ATTR] >= 3  # more than train.epochs: no early stop, no 10x cap
+    out = capsys.readouterr().out
+    assert f"final training: trial {best.number}'s params until the deadline" in out
+    # The budget is spent (the final training stops within half an epoch of the deadline), and said.
+    used = budget_used(study, spec)
+    assert used is not None and used.share >= 0.8, used
+    assert "time budget:" in out and "went to training" in out
+    assert best_record(study, spec)["time_budget"]["share"] == round(used.share, 4)
     # Resuming the finished study trains nothing more: one final training per study.
     study = run(load_spec(path, BUDGET))
     assert len(study.trials) == 3
@@ -69,3 +83,59 @@ def test_neighbours_left_queued_at_the_exploration_deadline_do_not_take_the_fina
         assert NEIGHBOUR_ATTR in trial.user_attrs and trial.state == TrialState.PRUNED
         assert trial.user_attrs[EXPLORATION_DEADLINE_ATTR] is True and trial.number < final[0].number
     assert final[0].number == len(study.trials) - 1
+
+
+def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_worker(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path
+) -> None:
+    """Both workers stop exploring at the study's deadline; one runs the final training, the other stops.
+
+    Its worker is SIGKILLed as soon as it owns the final training: the supervisor fails it, its retry
+    (same params, same final marks) runs in the replacement worker, once, until the deadline.
+    """
+    from tests.e2e.test_workers import _check_one_run_per_trial, _wait_for
+
+    path = tiny_spec_file(n_trials=50, epochs=1)
+    # 27 s to explore, 63 s for the final training: on a loaded 2-core machine two workers take
+    # 10-20 s to start and a 1-epoch tiny trial 10 s, and the final training must buy 1.5 epochs.
+    budget = ["study.timeout=90", "study.final_share=0.7"]
+    sets = [arg for item in budget for arg in ("--set", item)]
+    proc = cli.popen("run", str(path), "--workers", "2", *sets, cwd=workdir)
+
+    def running_final():
+        try:
+            study = load_study(load_spec(path))
+        except Exception:  # noqa: BLE001 - the study may not exist yet
+            return None
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return next((t for t in running if FINAL_EPOCHS_ATTR in t.user_attrs and OWNER_ATTR in t.user_attrs), None)
+
+    try:
+        victim = _wait_for(running_final, 240, "the final training", proc)
+        os.kill(victim.user_attrs[OWNER_ATTR]["pid"], signal.SIGKILL)
+        out, err = proc.communicate(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert "died (signal 9)" in out
+
+    spec = load_spec(path, budget)
+    study = load_study(spec)
+    finals = [t for t in study.trials if FINAL_EPOCHS_ATTR in t.user_attrs]
+    assert [t.state for t in finals] == [TrialState.FAIL, TrialState.COMPLETE]  # the killed one, its retry
+    killed, retry = finals
+    assert killed.number == victim.number and "died during the trial" in killed.user_attrs["fail_reason"]
+    assert retry.user_attrs["retried_from"] == killed.number and retry.params == killed.params
+    assert retry.user_attrs[FINAL_OF_ATTR] == killed.user_attrs[FINAL_OF_ATTR]
+    assert TrialState.RUNNING not in [t.state for t in study.trials]
+    # Every worker stopped exploring at the exploration deadline: no exploring trial began after it.
+    clock = study.user_attrs[CLOCK_ATTR]
+    assert spec.study.timeout is not None
+    explore_until = clock + spec.study.timeout * (1 - spec.study.final_share)
+    exploring = [t for t in study.trials if FINAL_EPOCHS_ATTR not in t.user_attrs]
+    starts = [t.datetime_start for t in exploring]
+    assert exploring and all(s is not None and s.timestamp() < explore_until for s in starts)
+    assert retry.datetime_start is not None and retry.datetime_start.timestamp() >= explore_until
+    assert "time budget:" in out
+    _check_one_run_per_trial(study)

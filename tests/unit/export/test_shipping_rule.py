@@ -30,7 +30,7 @@ def test_a_final_training_at_the_top_ships_alone() -> None:
     ranked = [_trial(9, 0.9, final=True), _trial(0, 0.8), _trial(3, 0.7)]
     members, note = ensemble_members(ranked, kept_numbers={9, 0, 3}, size=3)
     assert [t.number for t in members] == [9]
-    assert note is not None and "Trial 9 is the final training (40 epochs planned)" in note
+    assert note is not None and "Trial 9 is the final training (until the study's deadline)" in note
 
 
 def test_a_final_training_that_is_not_the_best_is_one_member_among_others() -> None:

@@ -78,10 +78,12 @@ def test_no_final_training_without_final_share(tmp_path: Path) -> None:
     assert final.plan(study, _spec(tmp_path), remaining_s=3000.0) is not None
 
 
-def test_the_final_schedule_is_at_most_ten_times_train_epochs(tmp_path: Path) -> None:
+def test_the_final_schedule_is_not_capped_at_a_multiple_of_train_epochs(tmp_path: Path) -> None:
+    """Fast hardware buys more epochs: the time left decides, not 10 x train.epochs (issue 27)."""
     spec = _spec(tmp_path, epochs=2)
     study = _study(_trial(0.9, seconds=2, epochs=2))
-    assert final.plan(study, spec, remaining_s=3000.0)[1] == 20  # type: ignore[index]
+    planned = final.plan(study, spec, remaining_s=3000.0)
+    assert planned is not None and planned[1] == 2995  # (3000 - 5) s at 1 s per epoch
 
 
 def test_no_final_training_when_the_time_left_buys_too_little(tmp_path: Path) -> None:
@@ -108,29 +110,23 @@ def test_the_queued_final_training_is_the_best_params_marked_with_its_epochs(tmp
     final.enqueue(study, best, epochs)
     assert final.pending(study)
     queued = study.get_trials(states=(TrialState.WAITING,))[0]
-    assert queued.user_attrs == {FINAL_EPOCHS_ATTR: epochs, FINAL_OF_ATTR: 1}
+    # The epochs are a ceiling: the clock (ClockSchedule, StopAtDeadline) ends the training.
+    assert queued.user_attrs == {FINAL_EPOCHS_ATTR: final.CEILING * epochs, FINAL_OF_ATTR: 1}
     assert final.plan(study, spec, remaining_s=100.0) is None  # queued once per study
 
 
-def test_the_final_params_get_their_epochs_and_a_patience_scaled_to_them() -> None:
+def test_the_final_params_get_their_epoch_ceiling_and_never_stop_early() -> None:
+    """The final training's rate decays over the time left whatever lr_schedule says: no plateau stops it."""
     study = optuna.create_study()
     study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 40})
     trial = study.ask()
     params = {"epochs": 4, "early_stopping_patience": 3, "learning_rate": 0.01}
-    assert final_params(trial, params) == {"epochs": 40, "early_stopping_patience": 10, "learning_rate": 0.01}
+    assert final_params(trial, params) == {"epochs": 40, "early_stopping_patience": 40, "learning_rate": 0.01}
     assert final_params(trial, {**params, "early_stopping_patience": 0})["early_stopping_patience"] == 0
+    assert final_params(trial, {**params, "reduce_lr_patience": 2})["reduce_lr_patience"] == 0
+    assert final_params(trial, {**params, "lr_schedule": "cosine"})["early_stopping_patience"] == 40
     plain = study.ask()
     assert final_params(plain, params) is params
-
-
-def test_a_final_training_with_a_decaying_rate_runs_its_whole_schedule() -> None:
-    study = optuna.create_study()
-    study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 27})
-    trial = study.ask()
-    params = {"epochs": 5, "early_stopping_patience": 5, "lr_schedule": "cosine"}
-    assert final_params(trial, params)["early_stopping_patience"] == 27
-    assert final_params(trial, {**params, "lr_schedule": "constant"})["early_stopping_patience"] == 6
-    assert final_params(trial, {**params, "early_stopping_patience": 0})["early_stopping_patience"] == 0
 
 
 @pytest.mark.parametrize(
@@ -180,3 +176,28 @@ def test_a_trial_past_the_exploration_deadline_is_pruned_at_its_next_epoch_end(
     assert pruning.pruned_epoch == pruned_at and pruning.deadline_hit is (pruned_at is not None)
     assert len(history["loss"]) == (1 if pruned_at is not None else epochs)
     keras.backend.clear_session()
+
+
+def test_a_running_final_training_whose_worker_here_is_gone_is_an_orphan() -> None:
+    """On PostgreSQL its retry comes only after Optuna's grace: a process here waits for it."""
+    import os
+    import subprocess
+    import sys
+
+    from cnnsearch._keys import OWNER_ATTR
+    from cnnsearch.search._heartbeat import HOST
+
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+    study = optuna.create_study()
+    study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 30, FINAL_OF_ATTR: 0})
+    trial = study.ask()
+    trial.set_user_attr(OWNER_ATTR, {"host": HOST, "pid": os.getpid()})
+    assert not final.orphaned_here(study)  # its worker (this process) is alive
+    trial.set_user_attr(OWNER_ATTR, {"host": "elsewhere", "pid": gone})
+    assert not final.orphaned_here(study)  # another machine's worker: its own machine retries it
+    trial.set_user_attr(OWNER_ATTR, {"host": HOST, "pid": gone})
+    assert final.orphaned_here(study)
+    plain = study.ask()  # an exploring trial with a dead owner is not the final training
+    plain.set_user_attr(OWNER_ATTR, {"host": HOST, "pid": gone})
+    study.tell(trial, state=TrialState.FAIL)
+    assert not final.orphaned_here(study)

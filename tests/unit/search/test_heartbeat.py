@@ -86,3 +86,19 @@ def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path: Path) -> 
     (retry,) = study.get_trials(states=(TrialState.WAITING,))
     assert retry.params == failed.params and retry.user_attrs["retried_from"] == dead.number
     assert fail_stale_trials(study, spec, None) == []  # nothing stale any more; no tracking needed
+
+
+def test_a_final_trainings_retry_is_again_the_final_training() -> None:
+    """Its worker died: the retry keeps the final marks, so the next process runs it until the deadline."""
+    from cnnsearch._keys import FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
+    from cnnsearch.search import _final as final
+
+    study = optuna.create_study()
+    study.enqueue_trial({"x": 0.5}, user_attrs={FINAL_EPOCHS_ATTR: 30, FINAL_OF_ATTR: 0})
+    trial = study.ask()
+    trial.suggest_float("x", 0.0, 1.0)
+    study.tell(trial, state=TrialState.FAIL)
+    assert heartbeat.enqueue_retry(study, study.trials[0], "worker died")
+    retry = study.trials[1]
+    assert retry.user_attrs[FINAL_EPOCHS_ATTR] == 30 and retry.user_attrs[FINAL_OF_ATTR] == 0
+    assert final.pending(study)

@@ -78,3 +78,46 @@ def test_last_error_without_an_error_line(tmp_path: Path) -> None:
     log.write_text("  \n\n")
     assert pool._last_error(log) == "no output"
     assert pool._last_error(tmp_path / "never-written.log") == "no log"
+
+
+def test_the_device_line_names_the_cpu_and_a_gpu_the_backend_cannot_see() -> None:
+    """This machine has no GPU: the line names the CPU; a listed GPU that Keras cannot see is a fallback."""
+    from cnnsearch.search import this_device
+
+    here = this_device(listed=[])
+    assert here.fallback is None and here.line().startswith("device: CPU: ")
+    assert here.as_params() == {"device": here.name}
+    lost = this_device(listed=["0"])
+    assert (
+        lost.fallback is not None and "1 GPU(s) listed" in lost.fallback and "training runs on the CPU" in lost.fallback
+    )
+    assert "[FALLBACK: " in lost.line() and lost.as_params()["device_fallback"] == lost.fallback
+
+
+def test_after_the_exploration_deadline_a_worker_is_replaced_only_for_a_queued_final_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers that stopped because another runs the final training are not restarted in a loop."""
+    import time
+
+    import optuna
+
+    from cnnsearch._keys import FINAL_EPOCHS_ATTR
+    from cnnsearch.spec import load_spec
+    from tests.conftest import tiny_spec
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "tiny.toml"
+    path.write_text(tiny_spec(n_trials=50, epochs=1))
+    spec = load_spec(path, ["study.timeout=600", "study.final_share=0.5"])
+    supervisor = pool.Supervisor(spec, path, [], 2, tracking=None)  # type: ignore[arg-type]
+    supervisor.deadline = time.monotonic() + 300
+    supervisor.explore_until = time.monotonic() + 60
+    study = optuna.create_study(direction="maximize")
+    assert supervisor._needs_more(study)  # exploring: 0 of 50 trials
+    supervisor.explore_until = time.monotonic() - 1
+    assert not supervisor._needs_more(study)  # the final training runs elsewhere, or was not worth it
+    study.enqueue_trial({}, user_attrs={FINAL_EPOCHS_ATTR: 30})  # a dead final training's retry
+    assert supervisor._needs_more(study)
+    supervisor.deadline = time.monotonic() - 1
+    assert not supervisor._needs_more(study)  # past the deadline: nothing more
