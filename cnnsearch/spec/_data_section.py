@@ -26,6 +26,9 @@ class DataSpec(_Strict):
     )
     channels: Literal[1, 3] | None = None
     max_train_samples: int | None = Field(None, gt=0, description="stratified subsample, for quick runs")
+    max_bad_fraction: float = Field(
+        0.1, ge=0, le=1, description="image folders: the largest share of unreadable files to skip, else stop"
+    )
 
     @field_validator("image_size")
     @classmethod
