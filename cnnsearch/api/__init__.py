@@ -13,6 +13,7 @@ Example (a notebook)::
 """
 
 from cnnsearch.api._browse import ReportResult, predict, report, tracking_uri, ui_command
+from cnnsearch.api._data import scan_data
 from cnnsearch.api._search import SpecLike, best, export_best, load, load_study, run, serve_worker, trials, validate
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "predict",
     "report",
     "run",
+    "scan_data",
     "serve_worker",
     "tracking_uri",
     "trials",

@@ -9,7 +9,7 @@ only ``spec`` and the leaf modules.
 from cnnsearch.data._cache import cache_key
 from cnnsearch.data._datasets import Splits, load
 from cnnsearch.data._decode import LoadProgress, decode
-from cnnsearch.data._folder import FolderSource
+from cnnsearch.data._folder import FolderSource, scan_folder
 from cnnsearch.data._folds import cross_validation_folds
 from cnnsearch.data._images import read_image, to_images
 from cnnsearch.data._scan import IMAGE_SUFFIXES, BadFile, describe_bad, write_bad_list
@@ -26,6 +26,7 @@ __all__ = [
     "describe_bad",
     "load",
     "read_image",
+    "scan_folder",
     "to_images",
     "write_bad_list",
 ]

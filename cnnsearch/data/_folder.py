@@ -16,7 +16,15 @@ import numpy as np
 from cnnsearch._paths import HOME, decode_cache
 from cnnsearch.data._cache import cached_images
 from cnnsearch.data._decode import LoadProgress
-from cnnsearch.data._scan import BadFile, auto_channels, auto_size, check_losses, folder_layout, scan_headers
+from cnnsearch.data._scan import (
+    BadFile,
+    auto_channels,
+    auto_size,
+    check_losses,
+    describe_bad,
+    folder_layout,
+    scan_headers,
+)
 from cnnsearch.spec import DataSpec
 
 #: A class needs this many readable images: one to train on and one to validate or test.
@@ -90,3 +98,26 @@ def keep_apart(digests: tuple[str, ...], pool: np.ndarray, test: np.ndarray) -> 
     if not leaked.any():
         return pool, test, 0
     return np.concatenate([pool, test[leaked]]), test[~leaked], int(leaked.sum())
+
+
+def scan_folder(data: DataSpec) -> str:
+    """The header scan ``validate`` runs (no pixel decoded): one line on the folder, or a DataError.
+
+    Truncated files pass a header scan; the decode pass of ``run`` finds them.
+    """
+    root = Path(data.path or ".")
+    names, files, test_files = folder_layout(root)
+    paths = [path for path, _ in files + test_files]
+    headers, bad = scan_headers(paths)
+    broken = {b.path for b in bad}
+    counts = Counter(label for path, label in files if path not in broken)
+    check_losses(
+        bad, len(paths), data.max_bad_fraction, {n: counts.get(i, 0) for i, n in enumerate(names)}, MIN_IMAGES_PER_CLASS
+    )
+    size = (data.image_size[0], data.image_size[1]) if data.image_size else auto_size(headers)
+    channels = data.channels or auto_channels(headers)
+    test = f" (+{len(test_files)} in test/)" if test_files else ""
+    line = f"{root}: {len(files)} image files{test} in {len(names)} classes, read as {size[0]}x{size[1]}x{channels}" + (
+        "" if data.image_size else " (data.image_size unset: the most common size, at most 256 a side)"
+    )
+    return line + (f"; {describe_bad(bad, len(paths))}" if bad else "; every header readable")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         plot_front,
         write_front_plot,
     )
+    from cnnsearch.reporting._loading import LoadBar
     from cnnsearch.reporting._page import render, summary_counts, write_report
     from cnnsearch.reporting._plots import STUDY_PLOTS, plot_learning_curves, study_figures, write_study_plots
     from cnnsearch.reporting._search_tracking import SearchTracking
@@ -50,6 +51,7 @@ __all__ = [
     "CURVES_FILE",
     "FRONT_CSV",
     "FRONT_PLOT",
+    "LoadBar",
     "PLOTS_DIR",
     "SORT_KEYS",
     "STATES",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         limit_http_retries,
         tracking_uri,
     )
+    from cnnsearch.tracking._dataset import BAD_FILES_ARTIFACT, dataset_input
     from cnnsearch.tracking._preflight import environment_problem, tracking_problem
     from cnnsearch.tracking._reconcile import close_orphan_runs, close_trial_runs, track_runless_trials
     from cnnsearch.tracking._registry import (
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from cnnsearch.tracking._views import TRIALS_VIEW, experiment_url, trials_view_tag
 
 __all__ = [
+    "BAD_FILES_ARTIFACT",
     "CHAMPION",
     "CHAMPION_RULE",
     "EPOCH_FLUSH_S",
@@ -52,6 +54,7 @@ __all__ = [
     "VersionNote",
     "close_orphan_runs",
     "close_trial_runs",
+    "dataset_input",
     "default_tracking_uri",
     "describe_version",
     "experiment_url",
