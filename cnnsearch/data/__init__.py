@@ -13,6 +13,7 @@ from cnnsearch.data._folder import FolderSource, scan_folder
 from cnnsearch.data._folds import cross_validation_folds
 from cnnsearch.data._images import read_image, to_images
 from cnnsearch.data._scan import IMAGE_SUFFIXES, BadFile, describe_bad, write_bad_list
+from cnnsearch.data._streaming import batches, is_streamed, memory_budget
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -20,11 +21,14 @@ __all__ = [
     "FolderSource",
     "LoadProgress",
     "Splits",
+    "batches",
     "cache_key",
     "cross_validation_folds",
     "decode",
     "describe_bad",
+    "is_streamed",
     "load",
+    "memory_budget",
     "read_image",
     "scan_folder",
     "to_images",

@@ -20,6 +20,7 @@ from cnnsearch._paths import HOME
 from cnnsearch.data._decode import LoadProgress
 from cnnsearch.data._folder import FolderSource, keep_apart, load_folder
 from cnnsearch.data._images import as_uint8, to_images
+from cnnsearch.data._streaming import memory_budget, split_files
 from cnnsearch.errors import DataError
 from cnnsearch.spec import DataSpec
 
@@ -108,9 +109,15 @@ def _folder_splits(data: DataSpec, seed: int, progress: LoadProgress | None, hom
     if data.max_train_samples is not None and data.max_train_samples < len(pool):
         pool = pool[_split_indices(labels[pool], len(pool) - data.max_train_samples, seed, "max_train_samples")[0]]
     train, val = (pool[i] for i in _split_indices(labels[pool], data.validation_split, seed, "validation_split"))
-    source = dataclasses.replace(folder.source, duplicates_moved=moved)
+    streamed = images.nbytes > memory_budget(data.memory_limit)
+    if streamed:  # past the budget: each split memory-mapped from its own file, read a batch at a time
+        parts = split_files(folder.entry, images, {"x_train": train, "x_val": val, "x_test": test})
+        x_train, x_val, x_test = parts["x_train"], parts["x_val"], parts["x_test"]
+    else:
+        x_train, x_val, x_test = images[train], images[val], images[test]
+    source = dataclasses.replace(folder.source, duplicates_moved=moved, streamed=streamed)
     return Splits(
-        *(images[train], labels[train], images[val], labels[val], images[test], labels[test]),
+        *(x_train, labels[train], x_val, labels[val], x_test, labels[test]),
         class_names=list(folder.names),
         source=source,
     )

@@ -43,6 +43,7 @@ class FolderSource:
     image_size: tuple[int, int]
     channels: int
     duplicates_moved: int = 0  # exact duplicates of training images taken out of the test split
+    streamed: bool = False  # larger than data.memory_limit: the splits are memory-mapped, trained on in batches
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class FolderImages:
     digests: tuple[str, ...]
     names: list[str]
     source: FolderSource
+    entry: Path  # the cache entry's folder
 
 
 def load_folder(data: DataSpec, progress: LoadProgress | None = None, home: Path = HOME) -> FolderImages:
@@ -76,7 +78,7 @@ def load_folder(data: DataSpec, progress: LoadProgress | None = None, home: Path
     )
     source = FolderSource(root, entry.key, len(paths), entry.bad, entry.hit, size, channels)
     pool = int((entry.kept < len(files)).sum())
-    return FolderImages(entry.images, kept_labels, pool, entry.digests, names, source)
+    return FolderImages(entry.images, kept_labels, pool, entry.digests, names, source, entry.folder)
 
 
 def target(data: DataSpec, paths: list[Path]) -> tuple[tuple[int, int], int]:
