@@ -63,6 +63,92 @@ print(json.dumps({"first_batch_s": first, "seconds": seconds, "images": count, "
 """
 
 
+# One worker's data, held: prints "ready", then waits for the parent to read its /proc/<pid>/smaps_rollup.
+HOLDER = r"""
+import os, sys
+folder, size, cwd, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+os.chdir(cwd)
+from cnnsearch.data import load
+from cnnsearch.spec import DataSpec
+splits = load(DataSpec(dataset="directory", path=folder, image_size=[size, size], channels=3,
+                       memory_limit=None if limit == "none" else limit), seed=0)
+total = sum(int(a.sum(dtype="uint64")) for a in (splits.x_train, splits.x_val, splits.x_test))  # every page read
+print("ready", total, flush=True)
+sys.stdin.read()
+"""
+
+# Epoch time and accuracy, in memory and streamed: prints a JSON line.
+TRAINER = r"""
+import json, os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+folder, size, cwd, limit, epochs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+os.chdir(cwd)
+import keras
+from cnnsearch.data import load
+from cnnsearch.spec import DataSpec
+from cnnsearch.training import fit
+splits = load(DataSpec(dataset="directory", path=folder, image_size=[size, size], channels=3,
+                       memory_limit=None if limit == "none" else limit), seed=0)
+keras.utils.set_random_seed(0)
+L = keras.layers
+model = keras.Sequential([keras.Input(splits.input_shape), L.Rescaling(1 / 255), L.Conv2D(32, 3, activation="relu"),
+    L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu"),
+    L.GlobalAveragePooling2D(), L.Dense(64, activation="relu"), L.Dense(splits.num_classes)])
+class Clock(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None): self.times = []
+    def on_epoch_begin(self, epoch, logs=None): self.started = time.perf_counter()
+    def on_epoch_end(self, epoch, logs=None): self.times.append(time.perf_counter() - self.started)
+clock = Clock()
+params = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": epochs}
+history = fit(model, splits, params, callbacks=[clock])
+print(json.dumps({"epoch_s": clock.times, "val_accuracy": history.history["val_accuracy"],
+                  "streamed": bool(splits.source.streamed), "train": len(splits.y_train)}))
+"""
+
+
+def pss(folder: Path, size: int, cwd: Path, limit: str, workers: int = 2) -> tuple[float, float, str]:
+    """Sum over ``workers`` processes holding the data: PSS and RSS in MiB, and whether it was streamed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(folder), str(size), str(cwd), limit],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().startswith("ready")
+        totals = {"Pss:": 0.0, "Rss:": 0.0}
+        for proc in procs:
+            for line in Path(f"/proc/{proc.pid}/smaps_rollup").read_text().splitlines():
+                key = line.split()[0]
+                if key in totals:
+                    totals[key] += int(line.split()[1]) / 1024
+    finally:
+        for proc in procs:
+            proc.communicate("")
+    return totals["Pss:"], totals["Rss:"], "streamed" if limit != "none" else "in memory"
+
+
+def train(folder: Path, size: int, cwd: Path, limit: str, epochs: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", TRAINER, str(folder), str(size), str(cwd), limit, str(epochs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(lines[-1])
+
+
 def cifar_images() -> tuple[object, object]:
     sys.path.insert(0, str(ROOT))
     from cnnsearch.data import load
@@ -137,6 +223,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64, help="target side (data.image_size = [size, size])")
     parser.add_argument("--before", type=Path, default=None, help="another checkout whose loader to run too")
     parser.add_argument("--skip-pngs", action="store_true")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of the streaming comparison (pngs folder)")
     args = parser.parse_args()
     x, y = cifar_images()
     with tempfile.TemporaryDirectory(prefix="cnnsearch-loading-") as scratch:
@@ -163,6 +250,25 @@ def main() -> None:
                 before_cwd.mkdir()
                 result = measure("cnnsearch", folder, args.size, before_cwd, args.before)
                 print(row(f"{name} / cnnsearch before ({args.before.name})", "first", result), flush=True)
+        if args.skip_pngs:
+            return
+        pngs, cwd = tmp / "pngs", tmp / "cwd-pngs"
+        print(f"\nTwo processes holding the pngs folder's data at {args.size}x{args.size} (/proc/<pid>/smaps_rollup):")
+        print("| data | PSS MiB, both | RSS MiB, both |\n|---|---:|---:|")
+        for limit in ("none", "1KB"):
+            total_pss, total_rss, how = pss(pngs, args.size, cwd, limit)
+            print(f"| {how} | {total_pss:,.0f} | {total_rss:,.0f} |", flush=True)
+        print(f"\nTraining a small CNN on the pngs folder at 32x32, {args.epochs} epochs, seed 0:")
+        print("| data | epoch s (each) | val_accuracy (each) |\n|---|---|---|")
+        for limit in ("none", "1KB"):
+            r = train(pngs, 32, cwd, limit, args.epochs)
+            if "error" in r:
+                print(f"| {limit} | failed: {r['error'][:80]} | |")
+                continue
+            how = "streamed (memory_limit 1KB)" if r["streamed"] else "in memory"
+            times = ", ".join(f"{t:.1f}" for t in r["epoch_s"])
+            accuracy = ", ".join(f"{a:.3f}" for a in r["val_accuracy"])
+            print(f"| {how} | {times} | {accuracy} |", flush=True)
 
 
 if __name__ == "__main__":
