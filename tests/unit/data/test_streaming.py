@@ -84,6 +84,7 @@ def test_training_on_a_stream_learns_as_training_on_arrays(tmp_path: Path) -> No
     results = {}
     for limit in (None, "1KB"):
         splits = load(spec.model_copy(update={"memory_limit": limit}), seed=0)
+        assert is_streamed(splits.x_train) == (limit is not None)
         keras.utils.set_random_seed(0)
         model = keras.Sequential(
             [keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(), keras.layers.Dense(3)]
