@@ -29,6 +29,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-subset"
+SPEC = ROOT / "search_spaces" / "folder.toml"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 # One measurement, run in a child process: prints a JSON line.
@@ -149,6 +150,31 @@ def train(folder: Path, size: int, cwd: Path, limit: str, epochs: int) -> dict:
     return json.loads(lines[-1])
 
 
+def whole_run(folder: Path, size: int, cwd: Path) -> tuple[float, float]:
+    """Peak RSS (MiB) and wall seconds of ``cnnsearch run folder.toml``: 1 trial, 1 epoch, a fresh mlruns/."""
+    cwd.mkdir()
+    sets = [f"data.path={folder}", f"data.image_size=[{size},{size}]", "study.n_trials=1", "train.epochs=1"]
+    sets += ["study.final_share=0", "study.startup_trials=1", "data.max_bad_fraction=0.5"]
+    command = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "cnnsearch", "run", str(SPEC)]
+    command += [a for item in sets for a in ("--set", item)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    peak_kb, seconds = out.stderr.strip().splitlines()[-1].split()
+    return int(peak_kb) / 1024, float(seconds)
+
+
+def save_small(source: Path, target: Path, size: int) -> None:
+    """The same photos saved at size x size (JPEG, quality 90): the whole run's reference."""
+    from PIL import Image
+
+    for path in source.rglob("*.jpg"):
+        (target / path.parent.name).mkdir(parents=True, exist_ok=True)
+        with Image.open(path) as image:
+            image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR).save(
+                target / path.parent.name / path.name, quality=90
+            )
+
+
 def cifar_images() -> tuple[object, object]:
     sys.path.insert(0, str(ROOT))
     from cnnsearch.data import load
@@ -223,6 +249,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64, help="target side (data.image_size = [size, size])")
     parser.add_argument("--before", type=Path, default=None, help="another checkout whose loader to run too")
     parser.add_argument("--skip-pngs", action="store_true")
+    parser.add_argument("--whole-run", action="store_true", help="also time `cnnsearch run` on photos vs 64x64 copies")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the streaming comparison (pngs folder)")
     args = parser.parse_args()
     x, y = cifar_images()
@@ -250,6 +277,16 @@ def main() -> None:
                 before_cwd.mkdir()
                 result = measure("cnnsearch", folder, args.size, before_cwd, args.before)
                 print(row(f"{name} / cnnsearch before ({args.before.name})", "first", result), flush=True)
+        if args.whole_run:
+            save_small(tmp / "photos", tmp / "small", args.size)
+            print(f"\n`cnnsearch run folder.toml`, 1 trial of 1 epoch, data.image_size = [{args.size}, {args.size}]:")
+            print("| folder | peak MiB | wall s |\n|---|---:|---:|")
+            for name, folder in (
+                ("photos at 4000x3000", tmp / "photos"),
+                (f"same at {args.size}x{args.size}", tmp / "small"),
+            ):
+                peak, seconds = whole_run(folder, args.size, tmp / f"run-{name.split()[0]}-{name.split()[-1]}")
+                print(f"| {name} | {peak:,.0f} | {seconds:.1f} |", flush=True)
         if args.skip_pngs:
             return
         pngs, cwd = tmp / "pngs", tmp / "cwd-pngs"
