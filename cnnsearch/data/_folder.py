@@ -7,6 +7,8 @@ headers suggest, capped) into the decode cache, and every bad file is skipped an
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnsearch._paths import HOME, decode_cache
-from cnnsearch.data._cache import cached_images
+from cnnsearch.data._cache import cache_key, cached_images
 from cnnsearch.data._decode import LoadProgress
 from cnnsearch.data._scan import (
     BadFile,
@@ -65,7 +67,7 @@ def load_folder(data: DataSpec, progress: LoadProgress | None = None, home: Path
     names, files, test_files = folder_layout(root)
     paths = [path for path, _ in files + test_files]
     labels = np.array([label for _, label in files + test_files], dtype=np.int64)
-    size, channels = target(data, paths)
+    size, channels = target(data, paths, decode_cache(home))
     entry = cached_images(decode_cache(home), paths, size, channels, progress)
     kept_labels = labels[entry.kept]
     counts = Counter(kept_labels[entry.kept < len(files)].tolist())
@@ -81,13 +83,25 @@ def load_folder(data: DataSpec, progress: LoadProgress | None = None, home: Path
     return FolderImages(entry.images, kept_labels, pool, entry.digests, names, source, entry.folder)
 
 
-def target(data: DataSpec, paths: list[Path]) -> tuple[tuple[int, int], int]:
-    """(height, width) and channels: the spec's, else from the headers (the size capped, never native)."""
+def target(data: DataSpec, paths: list[Path], root: Path) -> tuple[tuple[int, int], int]:
+    """(height, width) and channels: the spec's, else from the headers (the size capped, never native).
+
+    What the headers said is kept in ``root`` (the cache) under the file list's key, so a
+    rerun on an unchanged folder opens no file before it opens the cache.
+    """
     if data.image_size and data.channels:
         return (data.image_size[0], data.image_size[1]), data.channels
-    headers, _ = scan_headers(paths)
-    size = (data.image_size[0], data.image_size[1]) if data.image_size else auto_size(headers)
-    return size, data.channels or auto_channels(headers)
+    kept = root / f"headers-{cache_key(paths, (0, 0), 0)}.json"
+    try:
+        height, width, colour = json.loads(kept.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        headers, _ = scan_headers(paths)
+        (height, width), colour = auto_size(headers), auto_channels(headers)
+        with contextlib.suppress(OSError):
+            root.mkdir(parents=True, exist_ok=True)
+            kept.write_text(json.dumps([height, width, colour]), encoding="utf-8")
+    size = (data.image_size[0], data.image_size[1]) if data.image_size else (height, width)
+    return size, data.channels or colour
 
 
 def keep_apart(digests: tuple[str, ...], pool: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

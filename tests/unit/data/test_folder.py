@@ -137,8 +137,9 @@ def test_the_cache_is_hit_and_a_changed_file_invalidates_it(tmp_path: Path) -> N
     spec = _spec(root, image_size=[12, 16])
     first = load(spec, seed=0)
     assert first.source is not None and not first.source.cache_hit
-    entries = list(Path("mlruns/cache/images").iterdir())
+    entries = [e for e in Path("mlruns/cache/images").iterdir() if e.is_dir()]
     assert [e.name for e in entries] == [first.source.key] and (entries[0] / "images.npy").is_file()
+    assert len(list(Path("mlruns/cache/images").glob("headers-*.json"))) == 1  # channels unset: from the headers
     again = load(spec, seed=0)
     assert again.source is not None and again.source.cache_hit and again.source.key == first.source.key
     for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
