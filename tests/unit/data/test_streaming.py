@@ -87,7 +87,12 @@ def test_training_on_a_stream_learns_as_training_on_arrays(tmp_path: Path) -> No
         assert is_streamed(splits.x_train) == (limit is not None)
         keras.utils.set_random_seed(0)
         model = keras.Sequential(
-            [keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(), keras.layers.Dense(3)]
+            [
+                keras.Input((8, 8, 3)),
+                keras.layers.Rescaling(1 / 255),
+                keras.layers.Flatten(),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
         )
         params = {"optimizer": "adam", "learning_rate": 0.05, "batch_size": 8, "epochs": 4}
         history = fit(model, splits, params, callbacks=[])
