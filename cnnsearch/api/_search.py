@@ -11,7 +11,7 @@ from cnnsearch._paths import logs_dir, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
 from cnnsearch.api._data import load_data
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.spec import Spec, describe_objectives, load_spec, spec_to_toml
+from cnnsearch.spec import Spec, load_spec, spec_to_toml
 
 if TYPE_CHECKING:
     import optuna
@@ -108,12 +108,7 @@ def run(
     display: SearchConsole | None = None
     if progress:
         display = PoolConsole(resolved, pool) if pool else SearchConsole(resolved)
-        s = resolved.study
-        display.say(
-            f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
-            f"{describe_objectives(s)} on {resolved.data.dataset} (Keras {backend} backend)"
-            + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
-        )
+        display.study_header(backend, pool)
     path = None if isinstance(spec, Spec) else Path(spec)
     with display if display is not None else contextlib.nullcontext():
         if pool:
@@ -131,9 +126,7 @@ def run(
             tracking.use_data(splits, bad_list)
             study = search.run(resolved, splits, tracking, path, display)
     if display is not None:
-        display.final_table(study)
-        uri = tracking_uri(resolved)
-        display.say(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
+        display.study_footer(study, tracking_uri(resolved))
     return study
 
 
@@ -251,10 +244,14 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = No
         True
     """
     from cnnsearch import search
+    from cnnsearch._paths import export_dir
+    from cnnsearch.export import export_summary
     from cnnsearch.reporting import best_record
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return best_record(search.load_study(resolved), resolved, pick)
+    record = best_record(search.load_study(resolved), resolved, pick)
+    record["exported"] = export_summary(export_dir(resolved.study.name), record["number"])  # the card's owner reads it
+    return record
 
 
 def export_best(

@@ -68,6 +68,26 @@ def read_card(directory: Path) -> dict[str, Any]:
     return card
 
 
+def export_summary(directory: Path, number: int) -> dict[str, Any] | None:
+    """What ``best`` says of an export folder: the trial it holds (and whether that is ``number``),
+    its test accuracy and registry version; None when the folder holds no card cnnsearch wrote."""
+    try:
+        card = json.loads((directory / CARD_JSON).read_text(encoding="utf-8"))
+        trial, accuracy = card["search"]["trial"], float(card["test"]["accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):  # no export yet, or not a card cnnsearch wrote
+        return None
+    mlflow = card.get("mlflow") or {}
+    return {
+        "directory": str(directory),
+        "trial": trial,
+        "this_trial": trial == number,
+        "test_accuracy": accuracy,
+        "registered_model": mlflow.get("registered_model"),
+        "version": mlflow.get("version"),
+        "created": card.get("created"),
+    }
+
+
 def input_problem(card: dict[str, Any]) -> str | None:
     """Why the card's input section and classes cannot drive ``predict`` (an edited or damaged card), or None."""
     shape, channels, classes = card["input"]["shape"], card["input"]["channels"], card["classes"]
