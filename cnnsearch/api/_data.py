@@ -23,20 +23,16 @@ BAD_FILES_NAME = "bad_files.txt"
 def load_data(spec: Spec, display: SearchConsole | None) -> tuple[Splits, Path | None]:
     """``data.load`` with a progress bar on ``display``; the skipped files' list file (None if none)."""
     from cnnsearch import data
-    from cnnsearch.reporting import LoadBar
+    from cnnsearch.reporting import LoadBar, data_notes
 
     progress = LoadBar(display.progress) if display is not None else None
     splits = data.load(spec.data, seed=spec.study.seed, progress=progress)
     source, listed = splits.source, None
     if source is not None and source.bad:
         listed = data.write_bad_list(source.bad, logs_dir(spec.study.name) / BAD_FILES_NAME)
-        if display is not None:
-            display.say(data.describe_bad(source.bad, source.files, listed))
-    if source is not None and source.duplicates_moved and display is not None:
-        display.say(
-            f"Moved {source.duplicates_moved} test images that are exact copies of training images to the "
-            "training side, so no image is scored that was trained on."
-        )
+    if display is not None:
+        for line in data_notes(source, listed):
+            display.say(line)
     return splits, listed
 
 

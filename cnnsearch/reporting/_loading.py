@@ -1,14 +1,16 @@
-"""The decode pass on the console: a task on the trial display's progress bars.
-
-Implements ``cnnsearch.data.LoadProgress``: files done out of all, images per second
-and the time left, in the trial display's columns.
+"""An image folder's loading on the console: the decode pass as a task on the trial display's
+progress bars (``cnnsearch.data.LoadProgress``: files done out of all, images per second and
+the time left, in the trial display's columns), then what was skipped.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.progress import Progress, TaskID
+
+from cnnsearch.data import FolderSource, describe_bad
 
 
 class LoadBar:
@@ -41,3 +43,16 @@ class LoadBar:
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def data_notes(source: FolderSource | None, listed: Path | None) -> list[str]:
+    """What the console says after an image folder loaded: skipped files, duplicates moved out of test."""
+    if source is None:
+        return []
+    notes = [describe_bad(source.bad, source.files, listed)] if source.bad else []
+    if source.duplicates_moved:
+        notes.append(
+            f"Moved {source.duplicates_moved} test images that are exact copies of training images to the "
+            "training side, so no image is scored that was trained on."
+        )
+    return notes
