@@ -37,7 +37,23 @@ def load_data(spec: Spec, display: SearchConsole | None) -> tuple[Splits, Path |
 
 
 def scan_data(spec: Spec) -> str | None:
-    """An image folder's header scan as one line (DataError when too many files are bad); None otherwise."""
+    """An image folder's header scan, as ``cnnsearch validate`` prints it: no pixel is decoded.
+
+    Args:
+        spec: A validated spec (:func:`validate`).
+
+    Returns:
+        One line (files, classes, the size they are read at, unreadable files), or None when
+        the dataset is not an image folder.
+
+    Raises:
+        DataError: more than ``data.max_bad_fraction`` of the files are unreadable, or a class
+            is left with fewer than 2 readable images.
+
+    Example:
+        >>> cnnsearch.api.scan_data(cnnsearch.api.validate("search_spaces/folder.toml", ["data.path=photos"]))
+        'photos: 240 image files in 6 classes, read as 192x256x3 (...); every header readable'
+    """
     if spec.data.dataset != "directory":
         return None
     from cnnsearch import data
