@@ -37,6 +37,11 @@ def logs_dir(name: str, home: Path = HOME) -> Path:
     return home / "logs" / safe_name(name)
 
 
+def decode_cache(home: Path = HOME) -> Path:
+    """Image folders decoded to their target size, one sub-folder per cache key (safe to delete)."""
+    return home / "cache" / "images"
+
+
 def mlflow_db(home: Path = HOME) -> Path:
     """The default MLflow store, a SQLite file."""
     return home / "mlflow.db"

@@ -98,6 +98,9 @@ def validate(
     """Check a spec and print it resolved, with every default filled in."""
     with user_errors():
         resolved = api.validate(spec, set_ or [])  # also what `run` needs beyond the spec's fields
+        scanned = api.scan_data(resolved)  # an image folder's headers: unreadable files named before training
+        if scanned:
+            typer.echo(scanned, err=True)
         typer.echo(api.spec_text(resolved, format.value), nl=False)
 
 

@@ -13,6 +13,7 @@ Example (a notebook)::
 """
 
 from cnnsearch.api._browse import ReportResult, predict, report, serve, tracking_uri, ui, ui_command
+from cnnsearch.api._data import scan_data
 from cnnsearch.api._schema import spec_schema
 from cnnsearch.api._search import SpecLike, best, export_best, load, load_study, run, serve_worker, trials, validate
 from cnnsearch.api._text import best_lines, check_formats, spec_text, trials_json, trials_lines
@@ -29,6 +30,7 @@ __all__ = [
     "predict",
     "report",
     "run",
+    "scan_data",
     "serve",
     "serve_worker",
     "spec_schema",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from cnnsearch._paths import logs_dir, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
+from cnnsearch.api._data import load_data
 from cnnsearch.errors import CnnsearchError, SpecError
 from cnnsearch.spec import Spec, load_spec, spec_to_toml
 
@@ -99,7 +100,7 @@ def run(
     if workers is not None and workers < 1:
         raise CnnsearchError(f"workers: expected 1 or more, got {workers}")
     backend = load_keras()
-    from cnnsearch import data, models, search, training
+    from cnnsearch import models, search, training
     from cnnsearch.reporting import PoolConsole, SearchConsole, SearchTracking
     from cnnsearch.tracking import tracking_uri
 
@@ -113,13 +114,16 @@ def run(
         if pool:
             worker_spec, worker_overrides = (path, list(overrides)) if path else (_resolved_file(resolved), [])
             tracking = SearchTracking(resolved)
+            if resolved.data.dataset == "directory":  # decode once here, with progress; the workers reopen the cache
+                tracking.use_data(*load_data(resolved, display))
             pool_display = display if isinstance(display, PoolConsole) else None
             study = search.run_workers(resolved, worker_spec, worker_overrides, pool, tracking, pool_display)
         else:
-            splits = data.load(resolved.data, seed=resolved.study.seed)
+            splits, bad_list = load_data(resolved, display)
             models.check_backbone_weights(resolved)  # ImageNet weights cached or downloadable: else one line now
             training.check_class_weights(resolved, splits.class_names)
             tracking = SearchTracking(resolved)
+            tracking.use_data(splits, bad_list)
             study = search.run(resolved, splits, tracking, path, display)
     if display is not None:
         display.study_footer(study, tracking_uri(resolved))
@@ -159,8 +163,10 @@ def serve_worker(
     from cnnsearch.reporting import SearchTracking
 
     search.prepare_worker_process()
-    splits = data.load(resolved.data, seed=resolved.study.seed)
-    return search.serve(resolved, splits, SearchTracking(resolved), slot, since, max_trials)
+    splits = data.load(resolved.data, seed=resolved.study.seed)  # an image folder: the supervisor's cache
+    tracking = SearchTracking(resolved)
+    tracking.use_data(splits)
+    return search.serve(resolved, splits, tracking, slot, since, max_trials)
 
 
 def load_study(spec: SpecLike, *, overrides: Sequence[str] = ()) -> optuna.Study:

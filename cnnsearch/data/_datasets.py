@@ -7,8 +7,8 @@ cause (a wrong folder, a broken file, odd arrays) becomes a one-line DataError.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +16,14 @@ from typing import Any, Optional
 
 import numpy as np
 
+from cnnsearch._paths import HOME
+from cnnsearch.data._decode import LoadProgress
+from cnnsearch.data._folder import FolderSource, keep_apart, load_folder
+from cnnsearch.data._images import as_uint8, to_images
+from cnnsearch.data._streaming import memory_budget, split_files
 from cnnsearch.errors import DataError
 from cnnsearch.spec import DataSpec
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 DIGIT_NAMES = [str(i) for i in range(10)]
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 FASHION_NAMES = [
@@ -47,6 +51,8 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     class_names: list[str]
+    #: An image folder's cache key, skipped files and moved duplicates; None for the other datasets.
+    source: FolderSource | None = None
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -62,8 +68,14 @@ class Splits:
 Loaded = tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray], list[str]]
 
 
-def load(data: DataSpec, seed: int) -> Splits:
-    """Load the dataset the spec names, resize/convert as asked, carve a stratified validation split."""
+def load(data: DataSpec, seed: int, progress: LoadProgress | None = None, home: Path = HOME) -> Splits:
+    """Load the dataset the spec names, resize/convert as asked, carve a stratified validation split.
+
+    An image folder is decoded once into the decode cache under ``home`` (``progress`` sees
+    the files as they are done) and reopened from it on every later call.
+    """
+    if data.dataset == "directory":
+        return _folder_splits(data, seed, progress, home)
     x, y, x_test, y_test, names = _LOADERS[data.dataset](data)
     if len(names) < 2:
         raise DataError(f"data.dataset: '{data.dataset}' needs at least 2 classes, found {len(names)}")
@@ -84,6 +96,37 @@ def load(data: DataSpec, seed: int) -> Splits:
         )
     x_train, x_val, y_train, y_val = _split(x, y, data.validation_split, seed, "validation_split")
     return Splits(x_train, y_train, x_val, y_val, x_test, np.asarray(y_test, dtype=np.int64), list(names))
+
+
+def _folder_splits(data: DataSpec, seed: int, progress: LoadProgress | None, home: Path) -> Splits:
+    """An image folder's splits, taken by index from the memory-mapped cache (only the rows used are read)."""
+    folder = load_folder(data, progress, home)
+    images, labels = folder.images, folder.labels
+    pool, test = np.arange(folder.pool), np.arange(folder.pool, len(labels))
+    if not len(test):
+        pool, test = _split_indices(labels, data.test_split, seed, "test_split")
+    pool, test, moved = keep_apart(folder.digests, pool, test)
+    if data.max_train_samples is not None and data.max_train_samples < len(pool):
+        pool = pool[_split_indices(labels[pool], len(pool) - data.max_train_samples, seed, "max_train_samples")[0]]
+    train, val = (pool[i] for i in _split_indices(labels[pool], data.validation_split, seed, "validation_split"))
+    streamed = images.nbytes > memory_budget(data.memory_limit)
+    if streamed:  # past the budget: each split memory-mapped from its own file, read a batch at a time
+        parts = split_files(folder.entry, images, {"x_train": train, "x_val": val, "x_test": test})
+        x_train, x_val, x_test = parts["x_train"], parts["x_val"], parts["x_test"]
+    else:
+        x_train, x_val, x_test = images[train], images[val], images[test]
+    source = dataclasses.replace(folder.source, duplicates_moved=moved, streamed=streamed)
+    return Splits(
+        *(x_train, labels[train], x_val, labels[val], x_test, labels[test]),
+        class_names=list(folder.names),
+        source=source,
+    )
+
+
+def _split_indices(y: np.ndarray, size: float | int, seed: int, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_split` of the positions 0..len(y)-1: the same stratified draw, without touching pixels."""
+    a, b, _, _ = _split(np.arange(len(y)), y, size, seed, field)
+    return a, b
 
 
 def _split(x: np.ndarray, y: np.ndarray, size: float | int, seed: int, field: str) -> tuple[np.ndarray, ...]:
@@ -107,74 +150,6 @@ def _split(x: np.ndarray, y: np.ndarray, size: float | int, seed: int, field: st
 
 def _shape(x: np.ndarray) -> str:
     return "x".join(str(d) for d in x.shape[1:])
-
-
-# --- images ------------------------------------------------------------------------
-
-
-def to_images(x: np.ndarray, image_size: tuple[int, int] | None, channels: int | None) -> np.ndarray:
-    """uint8 NHWC images, resized (PIL bilinear) to image_size=(H, W) and converted to 1 or 3 channels.
-
-    (N, H, W) gains a channel axis; an alpha channel (2 or 4 channels) is dropped when converting.
-    """
-    x = _as_uint8(np.asarray(x), "images")
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4:
-        raise DataError(f"images: expected (N, H, W) or (N, H, W, C) arrays, got shape {x.shape}")
-    if channels is not None and x.shape[-1] != channels:
-        if x.shape[-1] in (2, 4):
-            x = x[..., :-1]  # drop alpha
-        if channels == 3 and x.shape[-1] == 1:
-            x = np.repeat(x, 3, axis=-1)
-        elif channels == 1 and x.shape[-1] == 3:
-            luma = x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as PIL "L"
-            x = np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
-        elif x.shape[-1] != channels:
-            raise DataError(f"data.channels: cannot convert {x.shape[-1]}-channel images to {channels}")
-    if image_size is not None and tuple(x.shape[1:3]) != tuple(image_size):
-        size = (int(image_size[0]), int(image_size[1]))
-        x = np.stack([_resize(i, size) for i in x]) if len(x) else np.zeros((0, *size, x.shape[-1]), np.uint8)
-    return np.ascontiguousarray(x, dtype=np.uint8)
-
-
-def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """One HxWxC uint8 image resized; band by band unless RGB (PIL has no mode for every channel count)."""
-    from PIL import Image
-
-    rgb = image.shape[-1] == 3  # one "RGB" call is faster than three bands
-    bands = [image] if rgb else [image[..., c] for c in range(image.shape[-1])]
-    out = [np.asarray(Image.fromarray(b).resize((size[1], size[0]), Image.Resampling.BILINEAR)) for b in bands]
-    return out[0] if rgb else np.stack(out, axis=-1)
-
-
-def _as_uint8(x: np.ndarray, what: str) -> np.ndarray:
-    """uint8 as is, whole numbers in 0..255 cast, floats in [0, 1] scaled; anything else is an error."""
-    if x.dtype == np.uint8 or (x.size == 0 and x.dtype.kind in "iuf"):
-        return x.astype(np.uint8, copy=False)
-    if x.dtype.kind in "iu" and x.min() >= 0 and x.max() <= 255:
-        return x.astype(np.uint8)
-    if x.dtype.kind == "f" and np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1:
-        return np.round(x * 255.0).astype(np.uint8)
-    values = f" with values {x.min()}..{x.max()}" if x.dtype.kind in "iuf" else ""
-    raise DataError(f"{what} must be uint8 (0-255) or float in [0, 1], got {x.dtype}{values}")
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """One image file as uint8 HxWxC (C = 1 for grayscale, else 3); DataError naming the file if unreadable."""
-    from PIL import Image, ImageOps
-
-    try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened)  # phone photos store their rotation in EXIF
-            if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grayscale
-                array = np.asarray(image, dtype=np.float64)
-                array = np.clip(np.round(array / 257.0 if array.max() > 255 else array), 0, 255).astype(np.uint8)
-            else:
-                array = np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: not a readable image ({type(exc).__name__})") from None
-    return array[..., None] if array.ndim == 2 else array
 
 
 # --- loaders -----------------------------------------------------------------------
@@ -249,48 +224,6 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels.astype(np.int64)
 
 
-def _directory(data: DataSpec) -> Loaded:
-    """One sub-folder of images per class; or train/ and test/ folders laid out that way."""
-    root = Path(data.path or ".")
-    train, test = _scan(root), {}
-    split_train, split_test = _scan(root / "train"), _scan(root / "test")
-    if split_train and split_test:  # not two classes that happen to be called train and test
-        train, test = split_train, split_test
-        if set(test) - set(train):
-            raise DataError(
-                f"data.path: {root / 'test'} has classes missing from train/: {sorted(set(test) - set(train))}"
-            )
-    if len(train) < 2:
-        raise DataError(
-            f"data.path: {root} needs one sub-folder of images ({', '.join(IMAGE_SUFFIXES)}) per class, "
-            f"at least 2, found {len(train)}"
-        )
-    names = sorted(train)
-    files = [(path, names.index(label)) for label in names for path in train[label]]
-    test_files = [(path, names.index(label)) for label in sorted(test) for path in test[label]]
-    images = [read_image(path) for path, _ in files + test_files]
-    size = tuple(data.image_size) if data.image_size else Counter(i.shape[:2] for i in images).most_common(1)[0][0]
-    channels = data.channels or (3 if any(i.shape[-1] == 3 for i in images) else 1)
-    x = np.concatenate([to_images(i[None], (size[0], size[1]), channels) for i in images])
-    y = np.array([label for _, label in files + test_files], dtype=np.int64)
-    n = len(files)
-    if not test_files:
-        return x, y, None, None, names
-    return x[:n], y[:n], x[n:], y[n:], names
-
-
-def _scan(folder: Path) -> dict[str, list[Path]]:
-    """Class name -> sorted image files, for each non-hidden sub-folder holding images."""
-    if not folder.is_dir():
-        return {}
-    classes = {}
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(p for p in sub.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        if files:
-            classes[sub.name] = files
-    return classes
-
-
 def _npz(data: DataSpec) -> Loaded:
     """Arrays x_train, y_train (required), x_test and y_test (optional, together), class_names."""
     path = Path(data.path or ".")
@@ -315,7 +248,7 @@ def _npz(data: DataSpec) -> Loaded:
             )
         if len(x) != len(labels):
             raise DataError(f"data.path: {path}: {key} has {len(x)} images but y{key[1:]} has {len(labels)} labels")
-        return _as_uint8(x, f"data.path: {path}: {key}")
+        return as_uint8(x, f"data.path: {path}: {key}")
 
     x_test = images("x_test", y_test) if y_test is not None else None
     return images("x_train", y_train), y_train, x_test, y_test, names
@@ -354,6 +287,5 @@ _LOADERS: dict[str, Callable[[DataSpec], Loaded]] = {
     "cifar10": _cifar10,
     "mnist": lambda data: _keras_dataset("mnist", list(DIGIT_NAMES)),
     "fashion_mnist": lambda data: _keras_dataset("fashion_mnist", list(FASHION_NAMES)),
-    "directory": _directory,
     "npz": _npz,
 }

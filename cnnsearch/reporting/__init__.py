@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         plot_front,
         write_front_plot,
     )
+    from cnnsearch.reporting._loading import LoadBar, data_notes
     from cnnsearch.reporting._page import render, summary_counts, write_report
     from cnnsearch.reporting._plots import STUDY_PLOTS, plot_learning_curves, study_figures, write_study_plots
     from cnnsearch.reporting._search_tracking import SearchTracking
@@ -51,6 +52,7 @@ __all__ = [
     "CURVES_FILE",
     "FRONT_CSV",
     "FRONT_PLOT",
+    "LoadBar",
     "PLOTS_DIR",
     "SORT_KEYS",
     "STATES",
@@ -65,6 +67,7 @@ __all__ = [
     "best_record",
     "best_record_lines",
     "best_trials_table",
+    "data_notes",
     "fmt",
     "format_cost",
     "front_figure",

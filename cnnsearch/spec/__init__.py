@@ -16,6 +16,7 @@ from cnnsearch.spec._conditions import (
     searched_names,
     tunables,
 )
+from cnnsearch.spec._data_section import parse_bytes
 from cnnsearch.spec._dumping import spec_to_dict, spec_to_toml
 from cnnsearch.spec._json_schema import SCHEMA_FILE, json_schema, json_schema_text
 from cnnsearch.spec._loading import apply_overrides, load_spec, validate_spec
@@ -82,6 +83,7 @@ __all__ = [
     "limits",
     "load_build_function",
     "load_spec",
+    "parse_bytes",
     "may_be_active",
     "measured_costs",
     "parse_duration",

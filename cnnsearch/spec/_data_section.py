@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -11,6 +12,8 @@ from cnnsearch.spec._types import _Strict
 
 #: Images are resized to at most this many pixels a side (as ``[model.backbone] image_size``).
 MAX_IMAGE_SIDE = 1024
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20}
+_UNITS |= {"g": 2**30, "gb": 10**9, "gib": 2**30, "t": 2**40, "tb": 10**12, "tib": 2**40}
 Dataset = Literal["cifar10", "mnist", "fashion_mnist", "digits", "directory", "npz"]
 
 
@@ -31,12 +34,28 @@ class DataSpec(_Strict):
         None,
         min_length=2,
         max_length=2,
-        description=f"resize every image to [height, width] when loaded, at most {MAX_IMAGE_SIDE} a side; default: as loaded",
+        description=f"resize every image to [height, width] when loaded, at most {MAX_IMAGE_SIDE} a side; default: as "
+        "loaded (an image folder: its most common size, scaled to at most 256 a side)",
     )
     channels: Literal[1, 3] | None = Field(
         None, description="convert to 1 (grayscale) or 3 (RGB) channels; default: as loaded"
     )
     max_train_samples: int | None = Field(None, gt=0, description="stratified subsample, for quick runs")
+    max_bad_fraction: float = Field(
+        0.1, ge=0, le=1, description="image folders: the largest share of unreadable files to skip, else stop"
+    )
+    memory_limit: str | None = Field(
+        None,
+        description="image folders: past this size ('512MB', '4GiB') at image_size, train from the memory-mapped "
+        "cache; default: half the memory available",
+    )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_bytes(value)
+        return value
 
     @field_validator("image_size")
     @classmethod
@@ -63,3 +82,11 @@ class DataSpec(_Strict):
             if self.dataset in ("cifar10", "directory") and kind != "folder":
                 raise ValueError(f"path: '{self.path}' is not a folder")
         return self
+
+
+def parse_bytes(text: str) -> int:
+    """``"512MB"``, ``"2GiB"``, ``"1.5g"`` or a plain number of bytes -> bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"expected a size such as '512MB' or '4GiB', got {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])

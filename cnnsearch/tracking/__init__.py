@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         limit_http_retries,
         tracking_uri,
     )
+    from cnnsearch.tracking._dataset import BAD_FILES_ARTIFACT, dataset_input
     from cnnsearch.tracking._preflight import environment_problem, tracking_problem
     from cnnsearch.tracking._reconcile import close_orphan_runs, close_trial_runs, track_runless_trials
     from cnnsearch.tracking._registry import (
@@ -38,28 +39,29 @@ if TYPE_CHECKING:
     from cnnsearch.tracking._weights import WEIGHTS_ARTIFACT_DIR, fetch_run_weights, shared_store
 
 __all__ = [
-    "WEIGHTS_ARTIFACT_DIR",
-    "fetch_run_weights",
-    "shared_store",
+    "BAD_FILES_ARTIFACT",
     "CHAMPION",
     "CHAMPION_RULE",
     "EPOCH_FLUSH_S",
     "EXPORT_KIND",
     "HTTP_LIMITS",
     "MAX_BATCH",
+    "TRIALS_VIEW",
+    "UI_TIMEOUT_S",
+    "WEIGHTS_ARTIFACT_DIR",
     "ModelServer",
     "ServedVersion",
-    "TRIALS_VIEW",
     "Tracker",
-    "UI_TIMEOUT_S",
     "UiServer",
     "VersionNote",
     "close_orphan_runs",
     "close_trial_runs",
+    "dataset_input",
     "default_tracking_uri",
     "describe_version",
-    "experiment_url",
     "environment_problem",
+    "experiment_url",
+    "fetch_run_weights",
     "finish_export_run",
     "input_contract",
     "limit_http_retries",
@@ -67,6 +69,7 @@ __all__ = [
     "mlflow_ui_command",
     "registered_name",
     "served_version",
+    "shared_store",
     "start_export_run",
     "start_ui",
     "stop_signals",

@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnnsearch.data import Splits
+from cnnsearch.data import Splits, batches, is_streamed
 from cnnsearch.models import APPLICATIONS, BACKBONE, apply_freeze
 from cnnsearch.training import _imbalance as imbalance
 from cnnsearch.training import _schedules as schedules
@@ -111,14 +111,11 @@ def fit(
     weights = imbalance.class_weights(params.get("class_weight", "none"), y, splits.class_names)
     steps = math.ceil(len(x) / params["batch_size"])
     _compile(model, params, steps, params["epochs"], compile_config, performance)
-    common = dict(
-        validation_data=(splits.x_val, splits.y_val),
-        batch_size=params["batch_size"],
-        class_weight=weights,
-        callbacks=callbacks,
-        shuffle=True,
-        verbose=0,
-    )
+    x, y, feed = _feed(x, y, params["batch_size"])
+    validation: Any = (splits.x_val, splits.y_val)
+    if is_streamed(splits.x_val):
+        validation = batches(splits.x_val, splits.y_val, params["batch_size"], shuffle=False)
+    common = dict(validation_data=validation, class_weight=weights, callbacks=callbacks, verbose=0, **feed)
     history = model.fit(x, y, epochs=params["epochs"], **common)
     return _fine_tune(model, params, history, x, y, common, steps, fine_tune_epochs(params), callbacks, performance)
 
@@ -143,9 +140,17 @@ def fit_full(
     steps = math.ceil(len(x) / params["batch_size"])
     head_epochs = min(epochs, params["epochs"]) if fine_tune_epochs(params) else epochs
     _compile(model, params, steps, head_epochs, compile_config)
-    common = dict(batch_size=params["batch_size"], class_weight=weights, callbacks=callbacks, shuffle=True, verbose=0)
+    x, y, feed = _feed(x, y, params["batch_size"])
+    common = dict(class_weight=weights, callbacks=callbacks, verbose=0, **feed)
     history = model.fit(x, y, epochs=head_epochs, **common)
     return _fine_tune(model, params, history, x, y, common, steps, epochs - head_epochs, callbacks)
+
+
+def _feed(x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[Any, Any, dict[str, Any]]:
+    """Arrays as they are, or a memory-mapped split (past data.memory_limit) as a stream of batches."""
+    if is_streamed(x):
+        return batches(x, y, batch_size, shuffle=True), None, {}
+    return x, y, {"batch_size": batch_size, "shuffle": True}
 
 
 def _compile(

@@ -1,6 +1,7 @@
 """The shipped ``search_spaces/folder.toml`` on a generated image folder, end to end: a search,
 then an export with test-time flips (its first trial trains with horizontal flips) whose
-four formats reload and agree. Behaviour, not accuracy.
+four formats reload and agree; two broken files among the images are named by ``validate``
+and by the run, and skipped. Behaviour, not accuracy.
 """
 
 from __future__ import annotations
@@ -43,8 +44,19 @@ def test_folder_spec_searches_and_exports_with_test_time_flips(cli: Cli, tmp_pat
         "study.keep_top_k=1",
     ]
     args = [a for s in sets for a in ("--set", s)]
+    (images / "red" / "empty.png").write_bytes(b"")  # broken files: skipped and named, the rest trains
+    (images / "green" / "notes.jpg").write_text("not a photo")
+    checked = cli("validate", str(SPEC), *args, cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "44 image files in 3 classes, read as 20x20x3" in checked.stderr  # the header scan, before training
+    assert "Skipped 2 of 44 image files" in checked.stderr and "notes.jpg (not an image)" in checked.stderr
     ran = cli("run", str(SPEC), *args, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
+    assert "Traceback" not in ran.stderr + ran.stdout
+    said = " ".join((ran.stdout + ran.stderr).split())
+    assert "Skipped 2 of 44 image files that cannot be read" in said and "empty.png (empty file)" in said
+    listed = (tmp_path / "mlruns" / "logs" / "folder-cnn" / "bad_files.txt").read_text().splitlines()
+    assert sorted(line.split("\t")[1] for line in listed) == ["empty file", "not an image"]
     exported = cli(
         "best", str(SPEC), *args, "--export", "--formats", "keras", "--set", "export.test_time_flips=on", cwd=tmp_path
     )

@@ -151,9 +151,11 @@ def test_cifar10_folder_errors(tmp_path: Path) -> None:
 # --- image folders -------------------------------------------------------------------------
 
 
-def _write_images(root: Path, classes: dict[str, int], size: tuple[int, int] = (10, 12), mode: str = "RGB") -> None:
+def _write_images(
+    root: Path, classes: dict[str, int], size: tuple[int, int] = (10, 12), mode: str = "RGB", seed: int = 0
+) -> None:
     """count PNGs of random pixels per class folder; size is PIL's (width, height)."""
-    rng = np.random.default_rng(len(classes))
+    rng = np.random.default_rng([len(classes), seed])
     for name, count in classes.items():
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in range(count):
@@ -184,7 +186,7 @@ def test_directory_all_grayscale_stays_one_channel(tmp_path: Path) -> None:
 
 def test_directory_with_train_and_test_folders(tmp_path: Path) -> None:
     _write_images(tmp_path / "train", {"a": 10, "b": 10})
-    _write_images(tmp_path / "test", {"a": 3, "b": 4})
+    _write_images(tmp_path / "test", {"a": 3, "b": 4}, seed=1)  # not copies of the training images
     splits = load(DataSpec(dataset="directory", path=str(tmp_path)), seed=0)
     assert splits.class_names == ["a", "b"]
     assert splits.y_test.tolist() == [0, 0, 0, 1, 1, 1, 1]
@@ -196,15 +198,19 @@ def test_directory_classes_that_are_named_train_and_test(tmp_path: Path) -> None
     assert load(DataSpec(dataset="directory", path=str(tmp_path)), seed=0).class_names == ["test", "train"]
 
 
-def test_directory_bad_image_names_the_file(tmp_path: Path) -> None:
-    _write_images(tmp_path, {"a": 4, "b": 4})
+def test_directory_bad_images_are_skipped_and_named(tmp_path: Path) -> None:
+    _write_images(tmp_path, {"a": 6, "b": 6})
     (tmp_path / "b" / "broken.png").write_bytes(b"not an image")
-    with pytest.raises(DataError, match="broken.png: not a readable image"):
-        load(DataSpec(dataset="directory", path=str(tmp_path)), seed=0)
-    (tmp_path / "b" / "broken.png").unlink()
     whole = (tmp_path / "a" / "0.png").read_bytes()
     (tmp_path / "a" / "cut.png").write_bytes(whole[: len(whole) // 2])  # a truncated PNG
-    with pytest.raises(DataError, match="cut.png: not a readable image"):
+    splits = load(DataSpec(dataset="directory", path=str(tmp_path), max_bad_fraction=0.2), seed=0)
+    assert splits.source is not None
+    assert {(b.path.name, b.reason.split(" ")[0]) for b in splits.source.bad} == {
+        ("broken.png", "not"),
+        ("cut.png", "truncated"),
+    }
+    assert len(splits.x_train) + len(splits.x_val) + len(splits.x_test) == 12  # every other file is used
+    with pytest.raises(DataError, match=r"2 of 14 image files \(14%\) cannot be read.*max_bad_fraction = 0.1"):
         load(DataSpec(dataset="directory", path=str(tmp_path)), seed=0)
 
 
