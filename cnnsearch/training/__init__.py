@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from cnnsearch.training._balanced import BALANCED_KEYS, BalancedMetrics, balanced_figures, predicted_labels
     from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
     from cnnsearch.training._costs import (
         MIN_REPEATS,
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTO",
+    "BALANCED_KEYS",
+    "BalancedMetrics",
     "LABELS",
     "MAX_LOGGED_CLASSES",
     "MIN_REPEATS",
@@ -61,6 +64,7 @@ __all__ = [
     "SparseSmoothedCrossentropy",
     "WARMUP_CALLS",
     "apply_precision",
+    "balanced_figures",
     "check_class_weights",
     "class_index",
     "class_weights",
@@ -80,6 +84,7 @@ __all__ = [
     "measure_costs",
     "metric_name",
     "per_class_metrics",
+    "predicted_labels",
     "resample",
     "resolve",
     "scheduled_learning_rate",

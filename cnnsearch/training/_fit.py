@@ -18,6 +18,7 @@ from cnnsearch.data import Splits
 from cnnsearch.models import APPLICATIONS, BACKBONE, apply_freeze
 from cnnsearch.training import _imbalance as imbalance
 from cnnsearch.training import _schedules as schedules
+from cnnsearch.training._balanced import BalancedMetrics
 from cnnsearch.training._losses import make_loss
 from cnnsearch.training._performance import Settings
 
@@ -106,16 +107,19 @@ def fit(
     ``compile_config`` is a hypermodel's own compile config (its optimizer, loss, metrics):
     applied as it is. Otherwise the params' optimizer, schedule and loss are compiled here,
     with ``performance``. Resampling and class weights apply to the training split only.
+    Every epoch's logs also get ``val_balanced_accuracy`` and ``val_macro_f1``
+    (:class:`BalancedMetrics`, first, so every callback after it reads them).
     """
     x, y = imbalance.resample(splits.x_train, splits.y_train, params.get("sampling", "none"))
     weights = imbalance.class_weights(params.get("class_weight", "none"), y, splits.class_names)
     steps = math.ceil(len(x) / params["batch_size"])
     _compile(model, params, steps, params["epochs"], compile_config, performance)
+    balanced = BalancedMetrics((splits.x_val, splits.y_val), splits.num_classes)
     common = dict(
         validation_data=(splits.x_val, splits.y_val),
         batch_size=params["batch_size"],
         class_weight=weights,
-        callbacks=callbacks,
+        callbacks=[balanced, *callbacks],
         shuffle=True,
         verbose=0,
     )
