@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from cnnsearch._paths import mlflow_db
 from cnnsearch._runtime import load_keras
 from cnnsearch.errors import CnnsearchError
+from cnnsearch.spec import as_ran
 
 if TYPE_CHECKING:
     from cnnsearch.export import Prediction
@@ -60,6 +61,7 @@ def report(
     resolved = validate(spec, overrides, write=False)  # a damaged mlflow.db: one line, not a page without runs
     limit_http_retries()
     study = search.load_study(resolved)
+    resolved = as_ran(resolved, study.metric_names)  # "auto" as the study resolved it
     path = write_report(study, resolved, Path(out), top, tracking_uri(resolved))
     return ReportResult(path, len(study.trials), summary_counts(study))
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 from cnnsearch._paths import logs_dir, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.spec import Spec, describe_objectives, load_spec, spec_to_toml
+from cnnsearch.spec import Spec, as_ran, describe_objectives, is_auto, load_spec, spec_to_toml
 
 if TYPE_CHECKING:
     import optuna
@@ -104,9 +104,15 @@ def run(
     from cnnsearch.tracking import tracking_uri
 
     pool = workers or (1 if resolved.study.trials_per_worker else 0)
+    splits, why = None, None
+    if is_auto(resolved):  # "auto" is decided on the training split: loaded before the first line says which
+        splits = data.load(resolved.data, seed=resolved.study.seed)
+        resolved, why = training.settle_metric(resolved, splits)
     display: SearchConsole | None = None
     if progress:
         display = PoolConsole(resolved, pool) if pool else SearchConsole(resolved)
+        if why:
+            display.say(why)
         s = resolved.study
         display.say(
             f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
@@ -121,7 +127,7 @@ def run(
             pool_display = display if isinstance(display, PoolConsole) else None
             study = search.run_workers(resolved, worker_spec, worker_overrides, pool, tracking, pool_display)
         else:
-            splits = data.load(resolved.data, seed=resolved.study.seed)
+            splits = splits or data.load(resolved.data, seed=resolved.study.seed)
             models.check_backbone_weights(resolved)  # ImageNet weights cached or downloadable: else one line now
             training.check_class_weights(resolved, splits.class_names)
             tracking = SearchTracking(resolved)
@@ -162,11 +168,12 @@ def serve_worker(
     """
     resolved = load(spec, overrides)
     load_keras()
-    from cnnsearch import data, search
+    from cnnsearch import data, search, training
     from cnnsearch.reporting import SearchTracking
 
     search.prepare_worker_process()
     splits = data.load(resolved.data, seed=resolved.study.seed)
+    resolved, _ = training.settle_metric(resolved, splits)  # "auto": the same choice as the supervisor's
     return search.serve(resolved, splits, SearchTracking(resolved), slot, since, max_trials)
 
 
@@ -224,7 +231,9 @@ def trials(
     from cnnsearch.reporting import trials_frame
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return trials_frame(search.load_study(resolved), resolved, list(states or []), sort, top, front_only=front)
+    study = search.load_study(resolved)
+    resolved = as_ran(resolved, study.metric_names)
+    return trials_frame(study, resolved, list(states or []), sort, top, front_only=front)
 
 
 def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = None) -> dict[str, Any]:
@@ -248,7 +257,8 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = No
     from cnnsearch.reporting import best_record
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return best_record(search.load_study(resolved), resolved, pick)
+    study = search.load_study(resolved)
+    return best_record(study, as_ran(resolved, study.metric_names), pick)
 
 
 def export_best(

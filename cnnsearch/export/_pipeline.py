@@ -34,7 +34,7 @@ from cnnsearch.export._formats import Agreement, check_available, write_and_veri
 from cnnsearch.export._objectives_card import measured_objectives, objectives_line
 from cnnsearch.export._shipping import Shipped, ship
 from cnnsearch.search import best_trial, load_study, pick_trial, score, trial_counts
-from cnnsearch.spec import Spec, measured_costs, spec_to_dict, spec_to_toml
+from cnnsearch.spec import Spec, as_ran, measured_costs, spec_to_dict, spec_to_toml
 from cnnsearch.tracking import Tracker
 
 Say = Callable[[str], None]
@@ -93,6 +93,7 @@ def export_best(
     check_available(formats)
     directory = directory or default_directory(spec)
     study = load_study(spec)
+    spec = as_ran(spec, study.metric_names)  # "auto" as the study resolved it
     best = best_trial(study)
     if best is None:
         raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet: nothing to export")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         metric_name,
         per_class_metrics,
         resample,
+        settle_metric,
     )
     from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
     from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
@@ -88,6 +89,7 @@ __all__ = [
     "resample",
     "resolve",
     "scheduled_learning_rate",
+    "settle_metric",
     "standard_callbacks",
 ]
 

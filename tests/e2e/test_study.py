@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -109,8 +110,19 @@ def test_nan_loss_fails_that_trial_alone(tiny_spec_file) -> None:
     assert run_of["1"].info.status == "FINISHED"
 
 
+def _on_a_hypermodel(path: Path) -> Path:
+    """The tiny spec on the example hypermodel: its own compile may log any key, so ``validate`` lets
+    ``study.metric=val_auc`` through, and every trial fails at its first epoch for want of it."""
+    text = path.read_text()
+    example = Path(__file__).parents[2] / "search_spaces" / "hypermodels" / "digits_hypermodel.py"
+    path.write_text(
+        f'{text.split("[model]")[0]}[model]\nhypermodel = "{example}:build"\n\n[train]{text.split("[train]")[1]}'
+    )
+    return path
+
+
 def test_consecutive_failures_stop_the_study(tiny_spec_file) -> None:
-    path = tiny_spec_file(n_trials=5, epochs=1)
+    path = _on_a_hypermodel(tiny_spec_file(n_trials=5, epochs=1))
     spec = load_spec(path, ["study.metric=val_auc", "study.max_consecutive_failures=2"])
     with pytest.raises(CnnsearchError, match="stopped after 2 failed trials in a row.*val_auc"):
         run(spec)

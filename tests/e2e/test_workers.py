@@ -173,8 +173,19 @@ def test_ctrl_c_stops_every_worker_then_rerun_completes(cli, tiny_spec_file, wor
     _check_one_run_per_trial(study)
 
 
+def _on_a_hypermodel(path: Path) -> Path:
+    """The tiny spec on the example hypermodel: its own compile may log any key, so ``validate`` lets
+    ``study.metric=val_auc`` through, and every trial fails at its first epoch for want of it."""
+    text = path.read_text()
+    example = Path(__file__).parents[2] / "search_spaces" / "hypermodels" / "digits_hypermodel.py"
+    path.write_text(
+        f'{text.split("[model]")[0]}[model]\nhypermodel = "{example}:build"\n\n[train]{text.split("[train]")[1]}'
+    )
+    return path
+
+
 def test_consecutive_failures_stop_all_workers(cli, tiny_spec_file, workdir: Path) -> None:
-    path = tiny_spec_file(n_trials=8, epochs=1)
+    path = _on_a_hypermodel(tiny_spec_file(n_trials=8, epochs=1))
     result = cli(
         "run", str(path), "--workers", "2", "--set", "study.metric=val_auc", "--set", "study.max_consecutive_failures=2",
         cwd=workdir,
