@@ -103,3 +103,31 @@ def test_the_callback_scores_the_model_as_scikit_learn_does_arrays_or_batches() 
     batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, len(x), 16)]
     streamed = predicted_labels(model, batches)
     assert np.array_equal(streamed[0], y) and np.array_equal(streamed[1], y_pred)
+
+
+@pytest.mark.slow
+def test_early_stopping_and_the_pruner_act_on_a_balanced_metric() -> None:
+    import optuna
+
+    from cnnsearch.search import PruningCallback
+    from cnnsearch.training import standard_callbacks
+
+    x, y = _skewed(90)
+    splits = Splits(x, y, x, y, x, y, ["bright", "dark", "grey"])
+    # A learning rate of 0: the figures never improve, so patience 1 stops at the second epoch,
+    # which only happens if EarlyStopping found val_macro_f1 in the logs (else it warns and trains on).
+    params = {"optimizer": "adam", "learning_rate": 0.0, "batch_size": 32, "epochs": 6, "early_stopping_patience": 1}
+    history = fit(_model(), splits, params, standard_callbacks(params, "val_macro_f1", "maximize")).history
+    assert len(history["val_macro_f1"]) == 2
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner(1, n_warmup_steps=0))
+    perfect = study.ask()
+    for step in range(6):
+        perfect.report(1.0, step)
+    study.tell(perfect, 1.0)
+    trial = study.ask()
+    pruning = PruningCallback(trial, "val_balanced_accuracy")
+    history = fit(_model(), splits, {**params, "early_stopping_patience": 0}, [pruning]).history
+    assert pruning.pruned_epoch == 0 and len(history["val_balanced_accuracy"]) == 1
+    assert study.trials[1].intermediate_values == {0: history["val_balanced_accuracy"][0]}
