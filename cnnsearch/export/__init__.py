@@ -9,8 +9,24 @@ from typing import TYPE_CHECKING
 from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from cnnsearch.export._card import CARD_JSON, CARD_MD, CONVERSION, read_card, render_markdown, versions, write_card
-    from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves, top_k
+    from cnnsearch.export._card import (
+        CARD_JSON,
+        CARD_MD,
+        CONVERSION,
+        figure_lines,
+        figures_section,
+        read_card,
+        render_markdown,
+        versions,
+        write_card,
+    )
+    from cnnsearch.export._evaluation import (
+        classification_figures,
+        lead_figure,
+        plot_confusion_matrix,
+        plot_training_curves,
+        top_k,
+    )
     from cnnsearch.export._flips import MIRRORED, wants_flips, with_flips
     from cnnsearch.export._formats import (
         FORMATS,
@@ -51,6 +67,9 @@ __all__ = [
     "ensemble_members",
     "expand",
     "export_best",
+    "figure_lines",
+    "figures_section",
+    "lead_figure",
     "measured_objectives",
     "objectives_line",
     "objectives_markdown",

@@ -28,7 +28,7 @@ from cnnsearch import tracking as registry  # the export run, logged model and r
 from cnnsearch._keys import PARENT_RUN_ATTR, RUN_ID_ATTR
 from cnnsearch._paths import export_dir
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.export._card import CONVERSION, versions, write_card
+from cnnsearch.export._card import CONVERSION, figure_lines, versions, write_card
 from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves
 from cnnsearch.export._formats import Agreement, check_available, write_and_verify
 from cnnsearch.export._objectives_card import measured_objectives, objectives_line
@@ -64,6 +64,8 @@ class ExportResult:
         return {
             "directory": str(self.directory),
             "test_accuracy": self.card["test"]["accuracy"],
+            "test_balanced_accuracy": self.card["test"]["balanced_accuracy"],
+            "test_macro_f1": self.card["test"]["macro_f1"],
             "formats": [a.format for a in self.agreements],
             "registered_model": mlflow["registered_model"],
             "version": mlflow["version"],
@@ -105,11 +107,9 @@ def export_best(
     best = shipped.trial or best  # [export] rerank may pick another trial than the study's best
     twin, params = shipped.model, shipped.params
     probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
-    figures = classification_figures(splits.y_test, probs, splits.class_names)
-    say(
-        f"Test accuracy {figures['accuracy']:.4f} on {figures['samples']:,} held-out images "
-        f"(top-{figures['top_k']} {figures['top_k_accuracy']:.4f}, macro F1 {figures['macro_f1']:.4f})"
-    )
+    figures = classification_figures(splits.y_test, probs, splits.class_names, spec.study.metric)
+    for line in figure_lines(figures):
+        say(line)
 
     staging = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

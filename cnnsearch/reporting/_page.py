@@ -31,6 +31,7 @@ from cnnsearch._keys import (
 from cnnsearch.reporting._artifacts import CURVES_FILE
 from cnnsearch.reporting._front import front_figure, front_frame, front_html
 from cnnsearch.reporting._plots import importance_title, plot_learning_curves, study_figures
+from cnnsearch.reporting._shipped import shipped_section
 from cnnsearch.reporting._tables import fmt as _fmt
 from cnnsearch.reporting._tables import missing, trials_frame
 from cnnsearch.search import ranked, score, trial_counts
@@ -88,6 +89,7 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
         f"{_e(s.sampler)} sampler, {_e(s.pruner)} pruner &middot; generated "
         f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}</div>",
         "<div class='cards'>" + "".join(f"<div class='card'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in cards) + "</div>",
+        *shipped_section(spec),
         "<h2>Diagnosis</h2>",
         _diagnosis_summary(study),
         f"<h2>Top {min(top, len(done))} trials</h2>",

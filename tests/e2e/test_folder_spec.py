@@ -1,6 +1,7 @@
-"""The shipped ``search_spaces/folder.toml`` on a generated image folder, end to end: a search,
-then an export with test-time flips (its first trial trains with horizontal flips) whose
-four formats reload and agree. Behaviour, not accuracy.
+"""The shipped ``search_spaces/folder.toml`` on a generated, skewed image folder, end to end: a
+search whose first line says what ``metric = "auto"`` picked, then an export with test-time
+flips (its first trial trains with horizontal flips) whose four formats reload and agree, and
+whose card leads with the balanced figures. Behaviour, not accuracy.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ SPEC = REPO / "search_spaces" / "folder.toml"
 
 
 def _folder(root: Path) -> Path:
-    """3 classes of 14 RGB images, mostly 20 x 20 and some 24 x 24 (resized to the common size)."""
+    """3 classes of 14, 14 and 6 RGB images (skewed), mostly 20 x 20 and some 24 x 24 (resized to the common size)."""
     rng = np.random.default_rng(0)
     for c, name in enumerate(("red", "green", "blue")):
         (root / name).mkdir(parents=True)
-        for i in range(14):
+        for i in range(6 if name == "blue" else 14):
             side = 24 if i % 5 == 0 else 20
             pixels = rng.integers(0, 90, (side, side, 3))
             pixels[:, : side // 2, c] += 150  # the class's colour on the left half: mirrors differ
@@ -43,6 +44,8 @@ def test_folder_spec_searches_and_exports_with_test_time_flips(cli, tmp_path: Pa
     args = [a for s in sets for a in ("--set", s)]
     ran = cli("run", str(SPEC), *args, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
+    first = ran.stdout.strip().splitlines()[0]
+    assert first.startswith('study.metric = "auto": val_balanced_accuracy, the training split is imbalanced'), first
     exported = cli("best", str(SPEC), *args, "--export", "--set", "export.test_time_flips=on", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert "Test-time flips: the mean of each image and its mirror" in exported.stderr + exported.stdout
@@ -54,3 +57,6 @@ def test_folder_spec_searches_and_exports_with_test_time_flips(cli, tmp_path: Pa
     assert all(e["max_prob_diff"] < 1e-3 for e in card["exports"])
     markdown = (tmp_path / "exports" / "folder-cnn" / "model_card.md").read_text()
     assert "Test-time flips (`[export] test_time_flips`)" in markdown
+    assert card["search"]["metric"] == "val_balanced_accuracy" and card["test"]["lead"] == "balanced_accuracy"
+    assert markdown.index("| balanced accuracy (mean per-class recall) |") < markdown.index("| accuracy |")
+    assert "Test balanced accuracy" in exported.stdout + exported.stderr
