@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup demo test test-fast lint clean
+.PHONY: setup demo test test-fast lint docs clean
 
 setup: $(VENV)/.installed
 
@@ -19,8 +19,8 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/cnnsearch run search_spaces/digits.toml
 
-# Everything: the layer contract, lint and types, then every test (unit and e2e).
-test: setup lint
+# Everything: the layer contract, lint and types, the docs site, then every test (unit and e2e).
+test: setup lint docs
 	$(BIN)/python -m pytest
 
 # The unit tier only: in process, no training (about a minute).
@@ -34,5 +34,9 @@ lint: setup
 	$(BIN)/ruff format --check cnnsearch tests
 	$(BIN)/mypy
 
+# The MkDocs site (docs/, mkdocs.yml) into site/; --strict: a broken link or a missing page fails.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf mlruns exports .pytest_cache
+	rm -rf mlruns exports .pytest_cache site

@@ -20,6 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CIFAR_SUBSET = ROOT.parent / "shared" / "data" / "cifar10-subset" / "cifar-10-batches-py"
 
 
+#: A plain random search, the baseline: the random sampler, no pruner, no hand-picked first trial or
+#: trials around it, one validation split. Every benchmark's random baseline uses these overrides.
+RANDOM_SEARCH = [
+    "study.sampler=random",
+    "study.pruner=none",
+    "study.initial_params={}",
+    "study.initial_neighbours=0",
+    "study.neighbour_params=[]",
+    "study.folds=1",
+]
+
+
 def cifar_path() -> Path | None:
     """The CIFAR-10 subset folder ($CNNSEARCH_BENCH_CIFAR overrides), or None when absent."""
     path = Path(os.environ.get("CNNSEARCH_BENCH_CIFAR", CIFAR_SUBSET))

@@ -45,7 +45,7 @@ BACKEND = load_keras()
 
 import keras  # noqa: E402
 
-from _fixed import mean_std, versions  # noqa: E402
+from _fixed import RANDOM_SEARCH, mean_std, versions  # noqa: E402
 from cnnsearch._keys import INFEASIBLE_ATTR  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.search import feasible  # noqa: E402
@@ -97,7 +97,7 @@ def spec_for(method: str, args: argparse.Namespace, seed: int) -> Spec:
     if method == "unpruned":
         overrides.append("study.pruner=none")
     if method == "random":
-        overrides += ["study.sampler=random", "study.pruner=none"]
+        overrides += RANDOM_SEARCH
     return load_spec(args.spec, overrides)
 
 
@@ -201,7 +201,7 @@ def summarize(results: list[dict[str, Any]], methods: list[str]) -> list[str]:
     return lines
 
 
-def main() -> None:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="digits, 1 seed, a small budget: a few minutes")
     parser.add_argument("--spec", type=Path, default=SPEC)
@@ -213,11 +213,20 @@ def main() -> None:
     parser.add_argument("--startup-trials", type=int, help="random trials before TPE (4; --quick: 3)")
     parser.add_argument("--max-train-samples", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pareto")
-    args = parser.parse_args()
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = make_parser().parse_args(argv)
     defaults = QUICK if args.quick else FULL
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     if not args.quick and not (args.data / "data_batch_1").is_file():
         sys.exit(f"error: {args.data}: no CIFAR-10 batches (see ../shared/data/cifar10-subset/README)")
     base = spec_for("pruned", args, 0)

@@ -50,7 +50,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cnnsearch  # noqa: E402
-from _fixed import mean_std  # noqa: E402
+from _fixed import RANDOM_SEARCH, mean_std  # noqa: E402
 from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, INITIAL_ATTR  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.export import MIRRORED, ship, wants_flips, with_flips  # noqa: E402
@@ -228,12 +228,7 @@ def run_baseline(
                 *overrides,
                 f"study.seed={seed}",
                 f"study.name=random-{name}-{seed}",
-                "study.sampler=random",
-                "study.pruner=none",
-                "study.initial_params={}",
-                "study.initial_neighbours=0",
-                "study.neighbour_params=[]",
-                "study.folds=1",  # one validation split, as a plain random search has
+                *RANDOM_SEARCH,
             ],
         )
         run_optuna(random_spec, splits, ledger, work)
@@ -319,7 +314,7 @@ def table(name: str, results: dict[str, Any]) -> tuple[list[str], float]:
     return lines, margin
 
 
-def main() -> None:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small searches, 1 seed, short baselines")
     parser.add_argument("--datasets", default="digits,cifar10")
@@ -338,7 +333,11 @@ def main() -> None:
         metavar="SECTION.KEY=VALUE",
         help="an override for every search and baseline, to measure a variant (repeatable)",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = make_parser().parse_args()
     if args.quick:
         args.seeds, args.timeout = 1, "3m"
     args.out.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ BACKEND = load_keras()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _fixed import mean_std  # noqa: E402
+from _fixed import RANDOM_SEARCH, mean_std  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.models import build  # noqa: E402
 from cnnsearch.search import suggest  # noqa: E402
@@ -308,7 +308,7 @@ def spec_for(method: str, args: argparse.Namespace, seed: int) -> Spec:
     if args.max_train_samples:
         overrides.append(f"data.max_train_samples={args.max_train_samples}")
     if method == "random":  # plain random search: no pruner, no hand-picked first trial
-        overrides += ["study.sampler=random", "study.pruner=none", "study.initial_params={}"]
+        overrides += RANDOM_SEARCH
     return load_spec(args.spec, overrides)
 
 
@@ -421,7 +421,7 @@ def require_keras_tuner() -> None:
         sys.exit(f"error: --methods kt_*: {', '.join(missing)} not installed; pip install -e '.[bench]'")
 
 
-def main() -> None:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny run (1 seed, small budget) to check it works")
     parser.add_argument("--spec", type=Path, default=ROOT / "search_spaces" / "cifar10.toml")
@@ -439,7 +439,11 @@ def main() -> None:
         action="store_true",
         help="keep the runs already saved in OUT/partial.json (same arguments) and run only the missing ones",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = make_parser().parse_args()
     if args.quick:
         args.seeds, args.budget_epochs, args.max_epochs = 1, 6, 2
         args.tutorial_epochs, args.max_train_samples = 2, args.max_train_samples or 600

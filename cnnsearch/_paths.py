@@ -186,6 +186,8 @@ def spec_file_problem(path: str | Path) -> str | None:
         return problem
     if os.path.isdir(path):
         return "is a folder; expected a spec file (TOML)"
+    if os.path.exists(path) and not os.path.isfile(path):
+        return "is not a regular file (a FIFO, socket or device); expected a spec file (TOML)"
     if os.path.isfile(path) and not os.access(path, os.R_OK):
         return "cannot be read (permission denied)"
     return None

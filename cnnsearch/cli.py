@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import json
-import sys
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -20,7 +19,6 @@ import typer
 
 from cnnsearch import api
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.spec import spec_to_dict, spec_to_toml
 
 app = typer.Typer(
     add_completion=False,
@@ -100,10 +98,13 @@ def validate(
     """Check a spec and print it resolved, with every default filled in."""
     with user_errors():
         resolved = api.validate(spec, set_ or [])  # also what `run` needs beyond the spec's fields
-        if format == SpecFormat.json:
-            typer.echo(json.dumps(spec_to_dict(resolved), indent=2))
-        else:
-            typer.echo(spec_to_toml(resolved), nl=False)
+        typer.echo(api.spec_text(resolved, format.value), nl=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of spec files, for completion and checking in editors (taplo, Even Better TOML)."""
+    typer.echo(api.spec_schema(), nl=False)
 
 
 @app.command()
@@ -165,22 +166,13 @@ def trials(
         if format == TableFormat.csv:
             typer.echo(frame.to_csv(index=False), nl=False)
         elif format == TableFormat.json:
-            from cnnsearch.reporting import json_records
-
-            typer.echo(json.dumps(json_records(frame), indent=2))  # pandas' to_json keeps at most 15 digits
+            typer.echo(api.trials_json(frame))
         else:
             from rich.console import Console
 
-            from cnnsearch.reporting import front_table, trials_table
-
             console = Console(highlight=False)
-            if front:  # the trials with their costs, to choose from (best --pick)
-                title = f"Front of '{resolved.study.name}' ({len(frame)} trials)"
-                for line in front_table(frame, title, resolved.study.metric, width=console.width, wide=wide):
-                    console.print(line, soft_wrap=True)
-            else:
-                for line in trials_table(frame, f"Trials of '{resolved.study.name}'", width=console.width, wide=wide):
-                    console.print(line, soft_wrap=True)  # lines were fitted to the width already (or --wide)
+            for line in api.trials_lines(resolved, frame, width=console.width, wide=wide, front=front):
+                console.print(line, soft_wrap=True)  # lines were fitted to the width already (or --wide)
 
 
 @app.command()
@@ -229,27 +221,11 @@ def best(
         if directory is not None and not export:
             raise CnnsearchError(f"'{directory}': an output folder needs --export (cnnsearch best SPEC --export DIR)")
         resolved = api.validate(spec, set_ or [], write=export, tracking=export)
-        from cnnsearch.export import parse_formats
-
-        parse_formats(formats)  # a bad --formats fails before anything is printed
+        api.check_formats(formats)  # a bad --formats fails before anything is printed
         record = api.best(resolved, pick=pick)
         if format == RecordFormat.table:
-            from cnnsearch.reporting import fmt  # floats to 4 significant digits, as `trials` shows them
-
-            typer.echo(f"study       {record['study']}")
-            typer.echo(
-                f"{'picked' if pick else 'best trial':<11} {record['number']}  "
-                f"({record['metric']} = {fmt(record['value'])}, {record['direction']})"
-            )
-            typer.echo(f"mlflow run  {record['mlflow_run_id']}")
-            typer.echo(f"epochs run  {record['epochs_run']}")
-            typer.echo(f"exported    {_exported_line(record)}")
-            if record.get("costs"):  # measured before training (objectives, hard limits)
-                from cnnsearch.reporting import format_cost
-
-                typer.echo("costs       " + ", ".join(f"{k} {format_cost(k, v)}" for k, v in record["costs"].items()))
-            for name, value in record["params"].items():
-                typer.echo(f"  {name:<22} {fmt(value)}")
+            for line in api.best_lines(record, picked=pick is not None):
+                typer.echo(line)
         if export:
             quiet = format == RecordFormat.json  # progress to stderr when stdout carries JSON
 
@@ -266,23 +242,6 @@ def best(
             record["export"] = summary
         if format == RecordFormat.json:
             typer.echo(json.dumps(record, indent=2))
-
-
-def _exported_line(record: dict) -> str:
-    """Whether and where the best trial was exported, with its test accuracy."""
-    done = record.get("exported")
-    if done is None:
-        return "no (cnnsearch best SPEC --export)"
-    figures = f"test accuracy {done['test_accuracy']:.4f}"
-    if done.get("test_lead") == "balanced_accuracy":  # skewed data: the balanced figures first
-        figures = (
-            f"test balanced accuracy {done['test_balanced_accuracy']:.4f}, macro F1 {done['test_macro_f1']:.4f}, "
-            + figures.removeprefix("test ")
-        )
-    if not done["this_trial"]:
-        return f"no: {done['directory']}/ holds trial {done['trial']} ({figures})"
-    version = f", MLflow model '{done['registered_model']}' version {done['version']}" if done["version"] else ""
-    return f"yes, {done['directory']}/ ({figures}{version})"
 
 
 @app.command()
@@ -322,31 +281,9 @@ def ui(
     ] = 120.0,
 ) -> None:
     """Start the MLflow UI on the spec's tracking store; once it answers, print the URL of its experiment."""
-    from cnnsearch.tracking import start_ui, stop_signals
-
-    with user_errors(), stop_signals():
-        resolved = api.load(spec, set_ or [])
-        uri = api.tracking_uri(resolved)
-        if uri.startswith(("http://", "https://")):
-            typer.echo(f"MLflow server already serves this spec: {uri}")
-            return
-        name = resolved.tracking.experiment
-        try:
-            server = start_ui(
-                api.ui_command(uri, host, port),
-                host,
-                port,
-                name,
-                timeout=timeout,
-                say=lambda s: typer.echo(s, err=True),
-            )
-        except KeyboardInterrupt:
-            typer.echo("interrupted: the MLflow UI was stopped before it answered.", err=True)
-            raise typer.Exit(130) from None
-        found = f"experiment '{name}'" if server.experiment_id else f"no experiment '{name}' in {uri} yet"
-        typer.echo(f"MLflow UI: {server.url}  ({found}; Ctrl-C stops it)")
-        sys.stdout.flush()
-        raise typer.Exit(server.serve())
+    with user_errors():
+        code = api.ui(spec, overrides=set_ or [], host=host, port=port, timeout=timeout, say=typer.echo, note=_note)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -362,17 +299,9 @@ def serve(
 ) -> None:
     """Serve the study's registered model over HTTP (mlflow models serve); print its URL and input contract."""
     with user_errors():
-        from cnnsearch.tracking import ModelServer, served_version
+        api.serve(spec, overrides=set_ or [], version=version, host=host, port=port, say=typer.echo, note=_note)
 
-        server = ModelServer(served_version(api.load(spec, set_ or []), version), host, port)
-        try:
-            with server.running():
-                server.wait_ready()
-                for line in server.describe():
-                    typer.echo(line)
-                code = server.wait()
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the server is stopped on leaving `running`
-            typer.echo("stopped", err=True)
-            return
-        if code:
-            raise CnnsearchError(f"mlflow models serve exited with code {code} (its log is above)")
+
+def _note(line: str) -> None:
+    """Progress and notes go to stderr, so stdout carries only what a script reads."""
+    typer.echo(line, err=True)

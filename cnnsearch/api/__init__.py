@@ -12,22 +12,32 @@ Example (a notebook)::
     cnnsearch.trials("search_spaces/digits.toml").head()
 """
 
-from cnnsearch.api._browse import ReportResult, predict, report, tracking_uri, ui_command
+from cnnsearch.api._browse import ReportResult, predict, report, serve, tracking_uri, ui, ui_command
+from cnnsearch.api._schema import spec_schema
 from cnnsearch.api._search import SpecLike, best, export_best, load, load_study, run, serve_worker, trials, validate
+from cnnsearch.api._text import best_lines, check_formats, spec_text, trials_json, trials_lines
 
 __all__ = [
     "ReportResult",
     "SpecLike",
     "best",
+    "best_lines",
+    "check_formats",
     "export_best",
     "load",
     "load_study",
     "predict",
     "report",
     "run",
+    "serve",
     "serve_worker",
+    "spec_schema",
+    "spec_text",
     "tracking_uri",
     "trials",
+    "trials_json",
+    "trials_lines",
+    "ui",
     "ui_command",
     "validate",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +50,7 @@ def report(
     Raises:
         CnnsearchError: no such study.
 
-    Example:
+    Examples:
         >>> cnnsearch.report("search_spaces/digits.toml", "report.html").path.stat().st_size > 0
         True
     """
@@ -80,7 +80,7 @@ def predict(export_dir: Path | str, images: Sequence[Path | str], *, top: int = 
     Raises:
         CnnsearchError: the folder is not an export.
 
-    Example:
+    Examples:
         >>> [p.top[0] for p in cnnsearch.predict("exports/digits-cnn", ["seven.png"])]
     """
     load_keras()
@@ -92,7 +92,7 @@ def predict(export_dir: Path | str, images: Sequence[Path | str], *, top: int = 
 def tracking_uri(spec: SpecLike, *, overrides: Sequence[str] = ()) -> str:
     """Where the spec's MLflow runs are: its ``tracking_uri``, ``$MLFLOW_TRACKING_URI`` or ``mlruns/mlflow.db``.
 
-    Example:
+    Examples:
         >>> cnnsearch.api.tracking_uri("search_spaces/digits.toml").startswith("sqlite:///")
         True
     """
@@ -104,7 +104,7 @@ def tracking_uri(spec: SpecLike, *, overrides: Sequence[str] = ()) -> str:
 def ui_command(uri: str, host: str, port: int) -> list[str]:
     """The ``mlflow ui`` command line for a local store; CnnsearchError if the store does not exist yet.
 
-    Example:
+    Examples:
         >>> cnnsearch.api.ui_command(cnnsearch.api.tracking_uri("search_spaces/digits.toml"), "127.0.0.1", 5000)[2:4]
         ['mlflow', 'ui']
     """
@@ -113,3 +113,68 @@ def ui_command(uri: str, host: str, port: int) -> list[str]:
     if uri == default_tracking_uri() and not mlflow_db().is_file():
         raise CnnsearchError(f"no MLflow store at {mlflow_db()} yet: run `cnnsearch run` here first")
     return mlflow_ui_command(uri, host, port)
+
+
+def ui(
+    spec: SpecLike,
+    *,
+    overrides: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    timeout: float = 120.0,
+    say: Callable[[str], None] = print,
+    note: Callable[[str], None] = print,
+) -> int:
+    """Start the MLflow UI on the spec's tracking store and serve until stopped; the exit code.
+
+    ``say`` gets the lines for stdout (the URL once it answers), ``note`` the progress for stderr.
+    SIGTERM and SIGHUP stop the server as Ctrl-C does, so no server outlives this call.
+    """
+    from cnnsearch.tracking import start_ui, stop_signals
+
+    with stop_signals():
+        resolved = load(spec, overrides)
+        uri = tracking_uri(resolved)
+        if uri.startswith(("http://", "https://")):
+            say(f"MLflow server already serves this spec: {uri}")
+            return 0
+        name = resolved.tracking.experiment
+        try:
+            server = start_ui(ui_command(uri, host, port), host, port, name, timeout=timeout, say=note)
+        except KeyboardInterrupt:
+            note("interrupted: the MLflow UI was stopped before it answered.")
+            return 130
+        found = f"experiment '{name}'" if server.experiment_id else f"no experiment '{name}' in {uri} yet"
+        say(f"MLflow UI: {server.url}  ({found}; Ctrl-C stops it)")
+        return server.serve()
+
+
+def serve(
+    spec: SpecLike,
+    *,
+    overrides: Sequence[str] = (),
+    version: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 5001,
+    say: Callable[[str], None] = print,
+    note: Callable[[str], None] = print,
+) -> None:
+    """Serve the study's registered model over HTTP (``mlflow models serve``) until stopped.
+
+    ``say`` gets its URL and input contract once it answers; Ctrl-C or SIGTERM stop it (``note``
+    says so). CnnsearchError: no registered model, or the server exited on its own.
+    """
+    from cnnsearch.tracking import ModelServer, served_version
+
+    server = ModelServer(served_version(load(spec, overrides), version), host, port)
+    try:
+        with server.running():
+            server.wait_ready()
+            for line in server.describe():
+                say(line)
+            code = server.wait()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the server is stopped on leaving `running`
+        note("stopped")
+        return
+    if code:
+        raise CnnsearchError(f"mlflow models serve exited with code {code} (its log is above)")

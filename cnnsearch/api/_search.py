@@ -35,7 +35,7 @@ def load(spec: SpecLike, overrides: Sequence[str] = ()) -> Spec:
     Raises:
         SpecError: one line naming the file (or ``--set``), the field and what was expected.
 
-    Example:
+    Examples:
         >>> cnnsearch.api.load("search_spaces/digits.toml", ["study.n_trials=2"]).study.n_trials
         2
     """
@@ -90,7 +90,7 @@ def run(
         CnnsearchError: the study stopped (``max_consecutive_failures``) or a worker failed.
         KeyboardInterrupt: Ctrl-C; finished trials are saved, running again resumes.
 
-    Example:
+    Examples:
         >>> study = cnnsearch.run("search_spaces/digits.toml", overrides=["study.n_trials=2"])
         >>> len(study.trials) >= 2
         True
@@ -162,7 +162,7 @@ def serve_worker(
     Returns:
         Why the worker stopped: "done", "recycle", "stopped" or "timeout".
 
-    Example:
+    Examples:
         >>> cnnsearch.api.serve_worker("search_spaces/digits.toml", max_trials=1)  # after run() created the study
         'recycle'
     """
@@ -190,7 +190,7 @@ def load_study(spec: SpecLike, *, overrides: Sequence[str] = ()) -> optuna.Study
     Raises:
         CnnsearchError: the study never ran (``cnnsearch run`` first), or its storage cannot be opened.
 
-    Example:
+    Examples:
         >>> cnnsearch.load_study("search_spaces/digits.toml").study_name
         'digits-cnn'
     """
@@ -224,7 +224,7 @@ def trials(
     Raises:
         CnnsearchError: no such study, or an unknown state or sort key.
 
-    Example:
+    Examples:
         >>> cnnsearch.trials("search_spaces/digits.toml", sort="value", top=3)[["number", "value"]]
     """
     from cnnsearch import search
@@ -249,7 +249,7 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = No
     Raises:
         CnnsearchError: no such study, or no complete trial yet.
 
-    Example:
+    Examples:
         >>> cnnsearch.best("search_spaces/digits.toml")["value"] > 0.9
         True
     """
@@ -287,15 +287,15 @@ def export_best(
         ExportError: a written file disagrees with the trained model (the previous export stays).
         CnnsearchError: no complete trial, or a format that cannot be written here.
 
-    Example:
+    Examples:
         >>> result = cnnsearch.export_best("search_spaces/digits.toml", formats="keras")
         >>> result.card["test"]["accuracy"] > 0.9
         True
     """
+    resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
+    load_keras()  # before export's modules import Keras: TensorFlow's C++ start-up lines stay silenced
     from cnnsearch.export import export_best as run_export
     from cnnsearch.export import parse_formats
 
-    resolved = validate(spec, overrides)  # it writes to the MLflow store and mlruns/
     chosen = parse_formats(formats) if isinstance(formats, str) else parse_formats(",".join(formats))
-    load_keras()
     return run_export(resolved, Path(directory) if directory is not None else None, chosen, say=say, pick=pick)

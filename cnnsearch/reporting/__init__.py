@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         log_model_summary,
         log_trial_curves,
     )
+    from cnnsearch.reporting._best import best_record_lines
     from cnnsearch.reporting._console import PoolConsole, SearchConsole, best_trials_table
     from cnnsearch.reporting._front import (
         FRONT_CSV,
@@ -62,6 +63,7 @@ __all__ = [
     "SearchTracking",
     "StudyArtifacts",
     "best_record",
+    "best_record_lines",
     "best_trials_table",
     "fmt",
     "format_cost",

@@ -20,15 +20,11 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from cnnsearch._databases import sqlalchemy_url
 from cnnsearch._paths import study_journal
 from cnnsearch.spec import Spec
 
 _ENGINES: dict[str, object] = {}
-
-
-def sqlalchemy_url(url: str) -> str:
-    """``postgresql://`` through psycopg 3 (our dependency) whatever SQLAlchemy's default driver."""
-    return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
 
 
 def journal_path(spec: Spec) -> Path | None:

@@ -27,6 +27,7 @@ from cnnsearch.spec._conditions import (
     tunables,
 )
 from cnnsearch.spec._dumping import spec_to_dict, spec_to_toml
+from cnnsearch.spec._json_schema import SCHEMA_FILE, json_schema, json_schema_text
 from cnnsearch.spec._loading import apply_overrides, load_spec, validate_spec
 from cnnsearch.spec._objectives import (
     AUTO_METRIC,
@@ -39,6 +40,7 @@ from cnnsearch.spec._objectives import (
     limits,
     measured_costs,
 )
+from cnnsearch.spec._reference import reference_markdown, section_fields
 from cnnsearch.spec._references import describe_exception, load_build_function
 from cnnsearch.spec._schema import (
     AugmentSpec,
@@ -66,6 +68,7 @@ __all__ = [
     "HISTORY_KEYS",
     "LIMITS",
     "PLAIN_FIELDS",
+    "SCHEMA_FILE",
     "TUNED_SECTIONS",
     "AugmentSpec",
     "BackboneSpec",
@@ -93,13 +96,17 @@ __all__ = [
     "imbalance_ratio",
     "is_auto",
     "is_multi_objective",
+    "json_schema",
+    "json_schema_text",
     "limits",
     "load_build_function",
     "load_spec",
     "may_be_active",
     "measured_costs",
     "parse_duration",
+    "reference_markdown",
     "searched_names",
+    "section_fields",
     "spec_to_dict",
     "spec_to_toml",
     "tunable_values",

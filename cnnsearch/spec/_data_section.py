@@ -17,14 +17,25 @@ Dataset = Literal["cifar10", "mnist", "fashion_mnist", "digits", "directory", "n
 class DataSpec(_Strict):
     """Where the images come from and how they are split (test is never searched on)."""
 
-    dataset: Dataset
-    path: str | None = None
-    validation_split: float = Field(0.1, gt=0, lt=1)
+    dataset: Dataset = Field(
+        description="where the images come from: a Keras dataset, digits (scikit-learn), an image folder or an .npz file"
+    )
+    path: str | None = Field(
+        None,
+        description="a local cifar-10-batches-py folder, an image folder (one sub-folder per class) or an .npz file; "
+        "relative to the spec file",
+    )
+    validation_split: float = Field(0.1, gt=0, lt=1, description="share of train held out for validation, stratified")
     test_split: float = Field(0.2, gt=0, lt=1, description="only for datasets without a test set")
     image_size: list[int] | None = Field(
-        None, min_length=2, max_length=2, description=f"at most {MAX_IMAGE_SIDE} a side"
+        None,
+        min_length=2,
+        max_length=2,
+        description=f"resize every image to [height, width] when loaded, at most {MAX_IMAGE_SIDE} a side; default: as loaded",
     )
-    channels: Literal[1, 3] | None = None
+    channels: Literal[1, 3] | None = Field(
+        None, description="convert to 1 (grayscale) or 3 (RGB) channels; default: as loaded"
+    )
     max_train_samples: int | None = Field(None, gt=0, description="stratified subsample, for quick runs")
 
     @field_validator("image_size")

@@ -52,7 +52,8 @@ def show_int(value: int) -> str:
 
 
 def path_kind(text: str) -> str:
-    """'file', 'folder' or 'missing' for a path named in a spec; ValueError saying why it is no usable path.
+    """'file', 'folder', 'special' (a FIFO, socket or device: reading it may block) or 'missing' for a path
+    named in a spec; ValueError saying why it is no usable path.
 
     ``Path.exists`` raises on a NUL character or a name too long for the file system, and
     hides a symlink loop as "missing"; each becomes its own reason here.
@@ -71,4 +72,6 @@ def path_kind(text: str) -> str:
         if exc.errno == errno.ELOOP:
             raise ValueError(f"'{text}' is a symlink loop") from None
         raise ValueError(f"'{text}': {exc.strerror}") from None
-    return "folder" if stat.S_ISDIR(mode) else "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "file" if stat.S_ISREG(mode) else "special"

@@ -42,6 +42,8 @@ def _read(path: Path) -> str:
         kind = path_kind(str(path))
     except ValueError as exc:  # a NUL, a name too long, a symlink loop
         raise SpecError(f"{_short(str(path))}: cannot read the spec file ({exc})") from None
+    if kind == "special":
+        raise SpecError(f"{path}: not a regular file (a FIFO, socket or device); expected a spec file (TOML)")
     if kind != "file":
         raise SpecError(f"{path}: no such spec file" + (" (it is a folder)" if kind == "folder" else ""))
     try:

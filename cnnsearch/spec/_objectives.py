@@ -14,6 +14,8 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field
+
 from cnnsearch.spec._types import _Strict
 
 if TYPE_CHECKING:
@@ -36,8 +38,8 @@ _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class ObjectiveSpec(_Strict):
     """One objective: a Keras history key (the first) or a built-in cost (the others)."""
 
-    metric: str
-    direction: Literal["maximize", "minimize"]
+    metric: str = Field(description="the first: a Keras history key; the others: params, flops, size_mb or latency_ms")
+    direction: Literal["maximize", "minimize"] = Field(description="costs are minimized")
 
 
 def fill_metric(data: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from cnnsearch.spec._types import _Strict
 
@@ -19,9 +19,17 @@ class PerformanceSpec(_Strict):
     (``cnnsearch/training/_performance.py`` resolves them, ``docs/benchmarks.md`` has the figures).
     """
 
-    mixed_precision: Literal["auto", True, False] = "auto"
-    jit_compile: Literal["auto", True, False] = "auto"
-    steps_per_execution: Literal["auto"] | int = "auto"
+    mixed_precision: Literal["auto", True, False] = Field(
+        "auto",
+        description="mixed precision (float16 on GPU, bfloat16 on CPU; float32 weights); auto: off (not measured faster)",
+    )
+    jit_compile: Literal["auto", True, False] = Field(
+        "auto", description="XLA compilation of the train step; auto: Keras's own choice per backend and device"
+    )
+    steps_per_execution: Literal["auto"] | int = Field(
+        "auto",
+        description=f"batches per compiled call, 1 to {MAX_STEPS_PER_EXECUTION}; auto: 8 on CPU, 1 on GPU and with PyTorch",
+    )
 
     @field_validator("mixed_precision", "jit_compile", mode="before")
     @classmethod

@@ -28,7 +28,8 @@ from cnnsearch.errors import SpecError, first_line
 def load_build_function(reference: str) -> Callable[..., Any]:
     """'pkg.module:build' or '/abs/file.py:build' -> the function; SpecError naming what is wrong."""
     target, _, name = reference.rpartition(":")
-    with _watching_ctrl_c() as interrupted:
+    # The user's module may print as it loads: to stderr, so `validate --format json` stays JSON.
+    with _watching_ctrl_c() as interrupted, contextlib.redirect_stdout(sys.stderr):
         step = f"cannot import '{target}'"
         try:
             module = _import(target)

@@ -42,11 +42,16 @@ from cnnsearch.spec._types import (
 class ResidualSpec(_Section):
     """ResNet-style network: stages of residual blocks, width doubling (and size halving) per stage."""
 
-    stages: IntParam = IntRange(low=2, high=3)
-    blocks_per_stage: IntParam = IntRange(low=1, high=2)
-    width: IntParam = Choices[int](choices=[16, 32])
-    dropout: FloatParam = FloatRange(low=0.0, high=0.3)
-    dense_units: IntParam = 0
+    stages: IntParam = Field(
+        IntRange(low=2, high=3), description="stages of residual blocks; width doubles and size halves per stage"
+    )
+    blocks_per_stage: IntParam = Field(
+        IntRange(low=1, high=2),
+        description="residual basic blocks (two 3x3 convolutions and a skip connection) per stage",
+    )
+    width: IntParam = Field(Choices[int](choices=[16, 32]), description="the first stage's filters")
+    dropout: FloatParam = Field(FloatRange(low=0.0, high=0.3), description="dropout before the classifier")
+    dense_units: IntParam = Field(0, description="a hidden dense layer after global average pooling; 0: none")
     stem_stride: IntParam = Field(1, description="the stem convolution's stride: 2 costs a quarter (half-size stages)")
 
     _bounds = {
@@ -63,13 +68,15 @@ class BackboneSpec(_Section):
     """A Keras Applications backbone with a new head: weights, freezing, input size, fine-tuning."""
 
     weights: str = Field("none", description="'imagenet', 'none', or a .weights.h5/.h5 file for the backbone")
-    freeze: FreezeParam = "all"
+    freeze: FreezeParam = Field("all", description="'all' backbone layers frozen, 'none', or how many top layers train")
     image_size: IntParam = Field(0, description="resize inputs to this square size; 0: their own size, at least 32")
     alpha: FloatParam = Field(1.0, description="mobilenet_v2 width multiplier")
-    dropout: FloatParam = 0.2
-    dense_units: IntParam = 0
+    dropout: FloatParam = Field(0.2, description="dropout in the new head")
+    dense_units: IntParam = Field(0, description="a hidden dense layer in the new head; 0: none")
     fine_tune_epochs: int = Field(0, ge=0, description="after the head trains, unfreeze per freeze and train on")
-    fine_tune_lr_factor: FloatParam = 0.1
+    fine_tune_lr_factor: FloatParam = Field(
+        0.1, description="fine-tuning's learning rate: this times train.learning_rate"
+    )
 
     _bounds = {
         "image_size": (0, 1024),
@@ -114,18 +121,27 @@ class ModelSpec(_Section):
     ``[model.residual]`` and ``[model.backbone]`` hold the others'.
     """
 
-    architecture: ArchitectureParam = "plain"
-    blocks: IntParam = IntRange(low=2, high=4)
-    filters: IntParam = Choices[int](choices=[16, 32, 64])
-    filter_growth: FloatParam = 2.0
-    convs_per_block: IntParam = 1
-    kernel_size: IntParam = Choices[int](choices=[3, 5])
-    batch_norm: BoolParam = Choices[bool](choices=[True, False])
-    dropout: FloatParam = FloatRange(low=0.0, high=0.5)
-    dense_units: IntParam = Choices[int](choices=[0, 64, 128, 256])
-    head: HeadParam = "global_average"
-    residual: ResidualSpec = ResidualSpec()
-    backbone: BackboneSpec = BackboneSpec()
+    architecture: ArchitectureParam = Field(
+        "plain",
+        description="the network: plain CNN, residual, or a Keras Applications backbone; searchable, and each trial holds only its architecture's params",
+    )
+    blocks: IntParam = Field(
+        IntRange(low=2, high=4), description="conv blocks: conv(s), optional batch norm, ReLU, max pooling, dropout"
+    )
+    filters: IntParam = Field(Choices[int](choices=[16, 32, 64]), description="the first block's filters")
+    filter_growth: FloatParam = Field(2.0, description="filters are multiplied by this per block")
+    convs_per_block: IntParam = Field(1, description="convolutions per block")
+    kernel_size: IntParam = Field(Choices[int](choices=[3, 5]), description="convolution kernel size")
+    batch_norm: BoolParam = Field(
+        Choices[bool](choices=[True, False]), description="batch normalization after each convolution"
+    )
+    dropout: FloatParam = Field(FloatRange(low=0.0, high=0.5), description="dropout after each block")
+    dense_units: IntParam = Field(
+        Choices[int](choices=[0, 64, 128, 256]), description="a hidden dense layer before the classifier; 0: none"
+    )
+    head: HeadParam = Field("global_average", description="how the last block's features reach the classifier")
+    residual: ResidualSpec = Field(ResidualSpec(), description="the residual network's fields ([model.residual])")
+    backbone: BackboneSpec = Field(BackboneSpec(), description="the backbones' fields ([model.backbone])")
     hypermodel: str | None = Field(
         None, description="'module:function' or 'file.py:function': a KerasTuner build(hp) replacing the plain CNN"
     )
@@ -169,18 +185,27 @@ class ModelSpec(_Section):
 class TrainSpec(_Section):
     """The training loop: budget in epochs, optimizer, batch size, early stopping."""
 
-    epochs: int = Field(20, gt=0)
-    batch_size: IntParam = Choices[int](choices=[32, 64, 128])
-    learning_rate: FloatParam = FloatRange(low=1e-4, high=1e-2, log=True)
-    optimizer: OptimizerParam = Choices[Optimizer](choices=["adam", "sgd", "adamw"])
+    epochs: int = Field(20, gt=0, description="maximum epochs per trial (the pruner's budget)")
+    batch_size: IntParam = Field(Choices[int](choices=[32, 64, 128]), description="training batch size")
+    learning_rate: FloatParam = Field(
+        FloatRange(low=1e-4, high=1e-2, log=True), description="the optimizer's (peak) learning rate"
+    )
+    optimizer: OptimizerParam = Field(
+        Choices[Optimizer](choices=["adam", "sgd", "adamw"]), description="the Keras optimizer"
+    )
     weight_decay: FloatParam = Field(0.004, description="adamw only (decoupled weight decay; Keras's default)")
     momentum: FloatParam = Field(0.9, description="sgd only")
     nesterov: BoolParam = Field(False, description="sgd only")
     clipnorm: FloatParam = Field(0.0, description="clip each gradient's norm to this; 0: no clipping")
-    label_smoothing: FloatParam = 0.0
-    lr_schedule: ScheduleParam = "constant"
+    label_smoothing: FloatParam = Field(0.0, description="label smoothing on the integer labels; 0: off")
+    lr_schedule: ScheduleParam = Field(
+        "constant", description="learning-rate schedule over train.epochs; a schedule replaces the plateau callback"
+    )
     warmup_epochs: IntParam = Field(1, description="warmup_cosine only")
-    class_weight: ClassWeightParam = "none"
+    class_weight: ClassWeightParam = Field(
+        "none",
+        description="'balanced' weighs each class by its inverse frequency; or a table of class name (or index) -> weight",
+    )
     sampling: SamplingParam = Field("none", description="resample the training split only")
     early_stopping_patience: int = Field(5, ge=0, description="0 disables early stopping")
     reduce_lr_patience: int = Field(3, ge=0, description="0 disables ReduceLROnPlateau")
@@ -199,11 +224,11 @@ class TrainSpec(_Section):
 class AugmentSpec(_Section):
     """Random augmentation layers, inside the model and active only in training."""
 
-    flip: FlipParam = "none"
-    rotation: FloatParam = 0.0
-    translation: FloatParam = 0.0
-    zoom: FloatParam = 0.0
-    contrast: FloatParam = 0.0
+    flip: FlipParam = Field("none", description="random flips")
+    rotation: FloatParam = Field(0.0, description="random rotation, as a fraction of a full turn")
+    translation: FloatParam = Field(0.0, description="random shifts, as a fraction of height and width")
+    zoom: FloatParam = Field(0.0, description="random zoom, as a fraction of the size")
+    contrast: FloatParam = Field(0.0, description="random contrast change, as a fraction")
 
     _bounds = {name: (0.0, 1.0) for name in ("rotation", "translation", "zoom", "contrast")}
 
@@ -211,21 +236,25 @@ class AugmentSpec(_Section):
 class TrackingSpec(_Strict):
     """Where MLflow logs; defaults to a SQLite store under ./mlruns."""
 
-    tracking_uri: str | None = None
+    tracking_uri: str | None = Field(
+        None,
+        description="the MLflow tracking URI, e.g. an MLflow server; default: $MLFLOW_TRACKING_URI, "
+        "else sqlite:///mlruns/mlflow.db",
+    )
     experiment: str = Field("", description="defaults to the study name")
 
 
 class Spec(_Strict):
     """A whole validated search spec."""
 
-    study: StudySpec = StudySpec()
-    data: DataSpec
-    model: ModelSpec = ModelSpec()
-    train: TrainSpec = TrainSpec()
-    augment: AugmentSpec = AugmentSpec()
-    tracking: TrackingSpec = TrackingSpec()
-    performance: PerformanceSpec = PerformanceSpec()
-    export: ExportSpec = ExportSpec()
+    study: StudySpec = Field(StudySpec(), description="how Optuna searches")
+    data: DataSpec = Field(description="the images and their splits")
+    model: ModelSpec = Field(ModelSpec(), description="the network's search space")
+    train: TrainSpec = Field(TrainSpec(), description="the training loop's search space")
+    augment: AugmentSpec = Field(AugmentSpec(), description="augmentation's search space")
+    tracking: TrackingSpec = Field(TrackingSpec(), description="where MLflow logs")
+    performance: PerformanceSpec = Field(PerformanceSpec(), description="training speed settings (not searched)")
+    export: ExportSpec = Field(ExportSpec(), description="what best --export ships")
 
     @model_validator(mode="after")
     def _rerank_needs_one_split(self) -> Spec:

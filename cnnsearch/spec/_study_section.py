@@ -22,16 +22,32 @@ class StudySpec(_Strict):
     """How Optuna searches: objective, budget, sampler, pruner, storage."""
 
     name: str = Field("", description="defaults to the spec file's stem")
-    metric: str = "val_accuracy"
-    direction: Literal["maximize", "minimize"] = "maximize"
-    n_trials: int = Field(20, gt=0, description="total for the study, across restarts")
-    timeout: int | None = Field(None, description='seconds, or a duration such as "2h", "90m", "1h30m"')
-    sampler: Sampler = "tpe"
-    pruner: Pruner = "hyperband"
+    metric: str = Field(
+        "val_accuracy",
+        description="the Keras history key the search scores: training logs val_accuracy, val_balanced_accuracy, "
+        'val_macro_f1, val_loss, accuracy and loss (a hypermodel may log more); "auto": val_balanced_accuracy '
+        "when the training split's largest class has 1.5x the images of its smallest or more, else val_accuracy",
+    )
+    direction: Literal["maximize", "minimize"] = Field("maximize", description="whether a higher metric is better")
+    n_trials: int = Field(
+        20, gt=0, description="complete + pruned trials for the whole study, across restarts and workers"
+    )
+    timeout: int | None = Field(
+        None,
+        description='seconds, or a duration such as "2h", "90m", "1h30m", "45s"; 1 s to 365 days; leave it out for no limit',
+    )
+    sampler: Sampler = Field(
+        "tpe", description="Optuna sampler: gp needs PyTorch, cmaes the cmaes package, grid choices or stepped ranges"
+    )
+    pruner: Pruner = Field("hyperband", description="Optuna pruner, judged epoch by epoch; wilcoxon needs folds >= 2")
     seed: int = Field(42, description="0 .. 2**32-1 (NumPy's and scikit-learn's seeds)")
     startup_trials: int = Field(5, ge=0, description="random trials before TPE/GP, and unpruned trials for median")
-    max_consecutive_failures: int = Field(5, gt=0)
-    storage: str | None = None
+    max_consecutive_failures: int = Field(5, gt=0, description="stop the study after this many failed trials in a row")
+    storage: str | None = Field(
+        None,
+        description="the Optuna storage: a *.journal file (relative to the spec) or a database URL such as "
+        "postgresql://user@host/db; default: a journal under mlruns/studies/",
+    )
     trials_per_worker: int | None = Field(None, gt=0, description="recycle a worker process after this many trials")
     keep_top_k: int = Field(3, ge=0, description="keep weights of the k best trials only; 0 keeps none")
     folds: int = Field(
@@ -59,7 +75,9 @@ class StudySpec(_Strict):
         default_factory=list, description=f"the metric trained for, then costs ({', '.join(COSTS)})"
     )
     # Hard limits on the costs (docs/multi-objective.md): a network over one is never trained.
-    max_params: int | None = Field(None, gt=0)
+    max_params: int | None = Field(
+        None, gt=0, description="hard limit on the network's weights: a network over it is never trained"
+    )
     max_flops: float | None = Field(None, gt=0, description="floating-point operations for one image")
     max_size_mb: float | None = Field(None, gt=0, description="the network's .keras file, MB (1e6 bytes)")
     max_latency_ms: float | None = Field(None, gt=0, description="median batch-1 inference on this machine")
@@ -118,6 +136,14 @@ class StudySpec(_Strict):
             "expected a *.journal file or a database URL such as 'sqlite:///optuna.db' or "
             f"'postgresql://host/db', got {value[:80]!r}"
         )
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        control = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+        if control is not None:
+            raise ValueError(f"contains the control character {control!r}; expected printable text")
+        return value
 
     @field_validator("metric")
     @classmethod

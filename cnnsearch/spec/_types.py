@@ -23,10 +23,10 @@ class _Strict(BaseModel):
 class IntRange(_Strict):
     """An integer range for ``trial.suggest_int``."""
 
-    low: int
-    high: int
-    step: int = Field(1, gt=0)
-    log: bool = False
+    low: int = Field(description="the smallest value")
+    high: int = Field(description="the largest value (inclusive)")
+    step: int = Field(1, gt=0, description="spacing between values")
+    log: bool = Field(False, description="sample on a log scale (needs low > 0 and step = 1)")
 
     @model_validator(mode="after")
     def _check(self) -> IntRange:
@@ -39,10 +39,10 @@ class IntRange(_Strict):
 class FloatRange(_Strict):
     """A float range for ``trial.suggest_float``."""
 
-    low: float
-    high: float
-    step: float | None = Field(None, gt=0)
-    log: bool = False
+    low: float = Field(description="the smallest value")
+    high: float = Field(description="the largest value (inclusive)")
+    step: float | None = Field(None, gt=0, description="spacing between values; default: continuous")
+    log: bool = Field(False, description="sample on a log scale (needs low > 0 and no step)")
 
     @model_validator(mode="after")
     def _check(self) -> FloatRange:
@@ -55,7 +55,7 @@ class FloatRange(_Strict):
 class Choices(_Strict, Generic[T]):
     """A categorical choice for ``trial.suggest_categorical``."""
 
-    choices: list[T] = Field(min_length=1)
+    choices: list[T] = Field(min_length=1, description="the values to choose from")
 
 
 def _check_range(low: float, high: float, log: bool) -> None:

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from importlib import metadata
 from urllib.parse import urlparse
 
+from cnnsearch._databases import database_problem, masked, sqlite_file
 from cnnsearch._paths import HOME, folder_problem, home_problem, mlflow_db, name_problem, sqlite_problem
-from cnnsearch.search._preflight import database_problem, masked, sqlite_file, storage_problem
+from cnnsearch.search import storage_problem
 from cnnsearch.spec import Spec
 from cnnsearch.tracking._client import default_tracking_uri, tracking_uri
 

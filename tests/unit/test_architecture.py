@@ -1,4 +1,4 @@
-"""The layout's promises, checked: one-way layers (as the README states them), no import
+"""The layout's promises, checked: one-way layers (as docs/architecture.md states them), no import
 cycle between modules, no module over 400 lines, and every public name listed in ``__all__``."""
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ def _contract_layers() -> list[str]:
     return [layer.replace("cnnsearch.", "") for layer in reversed(layers)]
 
 
-def test_readme_states_the_layers_the_contract_enforces() -> None:
+def test_architecture_page_states_the_layers_the_contract_enforces() -> None:
     flow = [
         line.strip()
-        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        for line in (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines()
         if line.strip().startswith("spec -> ")
     ]
-    assert flow, "README.md has no 'spec -> ...' layer line"
+    assert flow, "docs/architecture.md has no 'spec -> ...' layer line"
     stated = [part.strip() for part in flow[0].split("->")]
     assert stated == _contract_layers()
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnsearch.search._preflight import database_problem, masked, sqlite_file, storage_problem
+from cnnsearch._databases import database_problem, masked, sqlite_file
+from cnnsearch.search._preflight import storage_problem
 from cnnsearch.spec import validate_spec
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from cnnsearch.errors import SpecError
 from cnnsearch.spec import Choices, FloatRange, IntRange, load_spec, spec_to_toml
 
 REPO = Path(__file__).resolve().parents[3]
@@ -280,3 +282,20 @@ def test_spec_file_in_a_symlink_loop_or_a_folder_is_one_line(invoke, tmp_path: P
     assert invoke.error_line("validate", str(tmp_path)).endswith(
         "the spec file's path is a folder; expected a spec file (TOML)"
     )
+
+
+def test_spec_file_that_is_a_fifo_is_one_line_and_never_blocks(invoke, tmp_path: Path) -> None:
+    fifo = tmp_path / "spec.toml"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    assert invoke.error_line("validate", str(fifo)).endswith(
+        "is not a regular file (a FIFO, socket or device); expected a spec file (TOML)"
+    )
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_spec(fifo)
+
+
+def test_control_character_in_study_name_is_refused(invoke, tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    for name in ("a\\u0000b", "a\\nb"):
+        line = invoke.error_line("validate", str(path), "--set", f'study.name="{name}"')
+        assert "study.name: " in line and "control character" in line

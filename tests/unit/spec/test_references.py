@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -108,3 +109,14 @@ def test_a_real_ctrl_c_during_the_import_still_interrupts(tmp_path: Path) -> Non
             load_spec(write_spec(tmp_path, f"{module}:build"), [])
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_module_that_prints_as_it_loads_leaves_validate_json_intact(invoke, tmp_path: Path) -> None:
+    module = tmp_path / "noisy.py"
+    module.write_text(
+        f"print('loading noisy')\nfrom runpy import run_path\nbuild = run_path({str(EXAMPLE)!r})['build']\n"
+    )
+    result = invoke("validate", str(write_spec(tmp_path, f"{module}:build")), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"]["hypermodel"] == f"{module}:build"
+    assert "loading noisy" in result.stderr
