@@ -4,9 +4,9 @@ Why a ratio of the largest to the smallest class: it bounds how far accuracy (re
 weighted by class share) can drift from balanced accuracy (plain mean recall). At
 :data:`IMBALANCE_RATIO` = 1.5 with two classes, a 10-point recall gap between them moves the
 two figures 1 point apart; past it, accuracy rewards a model for leaning towards the big
-classes. The data sets this project ships specs for sit well below it (digits 1.04, the
-CIFAR-10 subset 1.07, the balanced benchmark folders 1.00) and the imbalanced benchmark
-folder well above (5.0); docs/imbalanced.md has the measurements.
+classes. The training splits of the data sets this project ships specs for sit well below
+it (digits 1.05, the CIFAR-10 subset 1.11) and the imbalanced benchmark folder well above
+(4.87); docs/imbalanced.md has the measurements.
 
 The choice needs the data, so it is made after ``data.load`` (``training.settle_metric``)
 and kept as the study's metric name, which later commands read back (:func:`with_metric`).
