@@ -141,9 +141,12 @@ def figures(probs: np.ndarray, splits: Splits) -> dict[str, float]:
     }
 
 
-def run_cnnsearch(name: str, folder: Path, timeout: str, scratch: Path, arm: str = "default") -> dict[str, Any]:
+def run_cnnsearch(
+    name: str, folder: Path, timeout: str, scratch: Path, arm: str = "default", extra: list[str] | None = None
+) -> dict[str, Any]:
     label = name if arm == "default" else f"{name}-{arm}"
-    overrides = [f"data.path={folder}", f"study.timeout={timeout}", f"study.name=folders-{label}", *ARMS.get(arm, [])]
+    budget = [f"study.timeout={timeout}"] if timeout != "none" else []
+    overrides = [f"data.path={folder}", *budget, f"study.name=folders-{label}", *(extra or []), *ARMS.get(arm, [])]
     work = scratch / label
     work.mkdir(parents=True, exist_ok=True)
     os.chdir(work)
@@ -194,6 +197,13 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="keep the results already in OUT/partial.json")
     parser.add_argument("--arms", default="", help=f"also run folder.toml changed as: {', '.join(ARMS)}")
     parser.add_argument("--no-tutorial", action="store_true", help="skip the tutorial CNN (already measured)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="SECTION.KEY=VALUE for every cnnsearch run (e.g. a budget in trials: --timeout none --set "
+        "study.n_trials=4 --set study.final_share=0, which the machine's load does not change)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     saved = args.out / "partial.json"
@@ -214,11 +224,12 @@ def main() -> None:
                 results[key] = run_tutorial(folder)
             else:
                 arm = method.partition("[")[2].rstrip("]") or "default"
-                results[key] = run_cnnsearch(name, folder, args.timeout, scratch, arm)
+                results[key] = run_cnnsearch(name, folder, args.timeout, scratch, arm, args.set)
             os.chdir(home)
             print(f"  {key}: " + ", ".join(f"{k} {results[key][k]:.4f}" for k in FIGURES), flush=True)
             saved.write_text(json.dumps(results, indent=1))
-    print(f"\nfolder.toml (study.timeout {args.timeout}) against the tutorial CNN, same split")
+    budget = f"study.timeout {args.timeout}" + "".join(f", {s}" for s in args.set)
+    print(f"\nfolder.toml ({budget}) against the tutorial CNN, same split")
     print(
         "| folder | images | cnnsearch accuracy | balanced accuracy | macro F1 | tutorial accuracy | balanced accuracy "
         "| macro F1 | selected by | shipped |"
@@ -235,7 +246,7 @@ def main() -> None:
             f"{ours.get('metric', 'val_accuracy')} ({ours.get('imbalance', float('nan')):.2f}x) | {ours['shipped']} "
             f"({ours['complete']} of {ours['trials']} trials complete, {ours['search_s']:.0f} s) |"
         )
-    _side_by_side(results, args.folders.split(","), args.arms, args.timeout)
+    _side_by_side(results, args.folders.split(","), args.arms, budget)
     print(f"versions: keras {keras.__version__} ({keras.backend.backend()}), cnnsearch {cnnsearch.__version__}")
     print(f"folders_margin={min(margins) if margins else float('nan'):+.2f}")
 
@@ -246,11 +257,11 @@ def _row(ours: dict[str, Any], tut: dict[str, Any]) -> str:
     return " | ".join([*(cell(ours, k) for k in FIGURES), *(cell(tut, k) for k in FIGURES)])
 
 
-def _side_by_side(results: dict[str, Any], folders: list[str], arms: str, timeout: str) -> None:
+def _side_by_side(results: dict[str, Any], folders: list[str], arms: str, budget: str) -> None:
     """The shipped defaults beside each ``--arms`` change, per folder (same seed, same budget)."""
     if not arms:
         return
-    print(f"\nfolder.toml with one change (study.timeout {timeout}, seed 42 each)")
+    print(f"\nfolder.toml with one change ({budget}, seed 42 each)")
     print("| folder | run | accuracy | balanced accuracy | macro F1 | selected by | shipped |")
     print("|---|---|---|---|---|---|---|")
     for name in folders:
