@@ -64,11 +64,21 @@ def predicted_labels(model: keras.Model, validation: Validation) -> tuple[np.nda
 
 
 def _batches(validation: Validation) -> Iterable[tuple[Any, Any]]:
-    """Batches of ``(x, y)`` from arrays, or the iterable's own batches (extra items, such as weights, ignored)."""
+    """Batches of ``(x, y)`` from arrays, or the input's own batches (extra items, such as weights, ignored).
+
+    A ``keras.utils.PyDataset`` (``__len__`` and ``__getitem__``) is read by index, batch 0 to
+    ``len - 1``: iterating one would not stop where its epoch ends.
+    """
     if isinstance(validation, tuple) and len(validation) == 2 and isinstance(validation[0], np.ndarray):
         x, y = validation
         for start in range(0, len(x), BATCH):
             yield x[start : start + BATCH], y[start : start + BATCH]
+        return
+    if hasattr(validation, "__len__") and hasattr(validation, "__getitem__"):
+        batches: Any = validation
+        for index in range(len(batches)):
+            batch = batches[index]
+            yield batch[0], batch[1]
         return
     for batch in validation:
         yield batch[0], batch[1]

@@ -101,7 +101,17 @@ def test_the_callback_scores_the_model_as_scikit_learn_does_arrays_or_batches() 
     assert logs["val_macro_f1"] == pytest.approx(f1_score(y, y_pred, average="macro", zero_division=0))
     # A streaming input: any iterable of (x, y) batches, such as a keras.utils.PyDataset.
     batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, len(x), 16)]
-    streamed = predicted_labels(model, batches)
+    streamed = predicted_labels(model, iter(batches))
+    assert np.array_equal(streamed[0], y) and np.array_equal(streamed[1], y_pred)
+
+    class Stream(keras.utils.PyDataset):
+        def __len__(self) -> int:
+            return len(batches)
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            return batches[index]
+
+    streamed = predicted_labels(model, Stream())
     assert np.array_equal(streamed[0], y) and np.array_equal(streamed[1], y_pred)
 
 
