@@ -55,6 +55,8 @@ def report(
         True
     """
     from cnnsearch import search
+    from cnnsearch._paths import export_dir
+    from cnnsearch.export import shipped_figures
     from cnnsearch.reporting import summary_counts, write_report
     from cnnsearch.tracking import limit_http_retries, tracking_uri
 
@@ -62,7 +64,8 @@ def report(
     limit_http_retries()
     study = search.load_study(resolved)
     resolved = as_ran(resolved, study.metric_names)  # "auto" as the study resolved it
-    path = write_report(study, resolved, Path(out), top, tracking_uri(resolved))
+    shipped = shipped_figures(export_dir(resolved.study.name))  # the card's owner reads it
+    path = write_report(study, resolved, Path(out), top, tracking_uri(resolved), shipped)
     return ReportResult(path, len(study.trials), summary_counts(study))
 
 

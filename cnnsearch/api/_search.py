@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 from cnnsearch._paths import logs_dir, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.spec import Spec, as_ran, describe_objectives, is_auto, load_spec, spec_to_toml
+from cnnsearch.spec import Spec, as_ran, is_auto, load_spec, spec_to_toml
 
 if TYPE_CHECKING:
     import optuna
@@ -112,13 +112,8 @@ def run(
     if progress:
         display = PoolConsole(resolved, pool) if pool else SearchConsole(resolved)
         if why:
-            display.say(why)
-        s = resolved.study
-        display.say(
-            f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
-            f"{describe_objectives(s)} on {resolved.data.dataset} (Keras {backend} backend)"
-            + (f", {pool} worker process{'es' if pool > 1 else ''}" if pool else "")
-        )
+            display.say(why)  # the first line: what "auto" picked and why
+        display.study_header(backend, pool)
     path = None if isinstance(spec, Spec) else Path(spec)
     with display if display is not None else contextlib.nullcontext():
         if pool:
@@ -133,9 +128,7 @@ def run(
             tracking = SearchTracking(resolved)
             study = search.run(resolved, splits, tracking, path, display)
     if display is not None:
-        display.final_table(study)
-        uri = tracking_uri(resolved)
-        display.say(f"MLflow: mlflow ui --backend-store-uri {uri}   (experiment '{resolved.tracking.experiment}')")
+        display.study_footer(study, tracking_uri(resolved))
     return study
 
 
@@ -254,11 +247,15 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = No
         True
     """
     from cnnsearch import search
+    from cnnsearch._paths import export_dir
+    from cnnsearch.export import export_summary
     from cnnsearch.reporting import best_record
 
     resolved = validate(spec, overrides, write=False, tracking=False)
     study = search.load_study(resolved)
-    return best_record(study, as_ran(resolved, study.metric_names), pick)
+    record = best_record(study, as_ran(resolved, study.metric_names), pick)
+    record["exported"] = export_summary(export_dir(resolved.study.name), record["number"])  # the card's owner reads it
+    return record
 
 
 def export_best(

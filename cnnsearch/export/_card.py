@@ -68,6 +68,42 @@ def read_card(directory: Path) -> dict[str, Any]:
     return card
 
 
+def export_summary(directory: Path, number: int) -> dict[str, Any] | None:
+    """What ``best`` says of an export folder: the trial it holds (and whether that is ``number``),
+    its test accuracy and registry version; None when the folder holds no card cnnsearch wrote."""
+    try:
+        card = json.loads((directory / CARD_JSON).read_text(encoding="utf-8"))
+        trial, accuracy = card["search"]["trial"], float(card["test"]["accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):  # no export yet, or not a card cnnsearch wrote
+        return None
+    mlflow = card.get("mlflow") or {}
+    return {
+        "directory": str(directory),
+        "trial": trial,
+        "this_trial": trial == number,
+        "test_accuracy": accuracy,
+        # On skewed data (the card's lead): the figures to read first.
+        "test_balanced_accuracy": card["test"].get("balanced_accuracy"),
+        "test_macro_f1": card["test"].get("macro_f1"),
+        "test_lead": card["test"].get("lead", "accuracy"),
+        "registered_model": mlflow.get("registered_model"),
+        "version": mlflow.get("version"),
+        "created": card.get("created"),
+    }
+
+
+def shipped_figures(directory: Path) -> dict[str, Any] | None:
+    """The card's search trial and test figures, for the report's shipped-model section; None when the
+    folder holds no card cnnsearch wrote (or one from before per-class figures)."""
+    try:
+        card = json.loads((directory / CARD_JSON).read_text(encoding="utf-8"))
+        test, trial = card["test"], card["search"]["trial"]
+        _ = float(test["accuracy"]), float(test["macro_f1"]), list(test["per_class"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {"trial": trial, "test": test}
+
+
 def input_problem(card: dict[str, Any]) -> str | None:
     """Why the card's input section and classes cannot drive ``predict`` (an edited or damaged card), or None."""
     shape, channels, classes = card["input"]["shape"], card["input"]["channels"], card["classes"]

@@ -26,7 +26,7 @@ from cnnsearch._keys import (
 )
 from cnnsearch.reporting._front import format_cost, front_frame, front_table
 from cnnsearch.search import ENDED, best_trial, ranked, score, trial_costs, trial_counts
-from cnnsearch.spec import Spec
+from cnnsearch.spec import Spec, describe_objectives
 
 STATE_STYLE = {"COMPLETE": "green", "PRUNED": "yellow", "FAIL": "red", "RUNNING": "cyan"}
 
@@ -124,6 +124,21 @@ class SearchConsole:
 
     def say(self, text: str) -> None:
         self.console.print(text)
+
+    def study_header(self, backend: str, workers: int = 0) -> None:
+        """The run's first line: the study's budget, sampler, pruner, objectives, data and backend."""
+        s = self.spec.study
+        self.say(
+            f"Study [bold]{s.name}[/bold]: {s.n_trials} trials, {s.sampler} sampler, {s.pruner} pruner, "
+            f"{describe_objectives(s)} on {self.spec.data.dataset} (Keras {backend} backend)"
+            + (f", {workers} worker process{'es' if workers > 1 else ''}" if workers else "")
+        )
+
+    def study_footer(self, study: optuna.Study, tracking_uri: str) -> None:
+        """The best trials, then how to browse every trial in MLflow."""
+        self.final_table(study)
+        experiment = self.spec.tracking.experiment
+        self.say(f"MLflow: mlflow ui --backend-store-uri {tracking_uri}   (experiment '{experiment}')")
 
 
 class PoolConsole(SearchConsole):

@@ -1,37 +1,24 @@
-"""The report's "Shipped model" section: the exported model's test figures, read from its card.
+"""The report's "Shipped model" section: the exported model's test figures.
 
 On skewed data (the card's ``test.lead`` is balanced accuracy) the section leads with
 balanced accuracy and macro F1, then each class's recall and the confusion matrix, and
 gives accuracy after them: accuracy rewards a model that leans towards the big classes.
-Reporting and export are sibling layers, so the card is read as JSON, not through export.
+The card has one owner, export: api reads the figures there (``export.shipped_figures``)
+and hands them to the report.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
-from cnnsearch._paths import export_dir
-from cnnsearch.spec import Spec
 
-
-def shipped_card(spec: Spec) -> dict[str, Any] | None:
-    """The default export folder's card for this study, or None (not exported, or not a card cnnsearch wrote)."""
-    try:
-        card = json.loads((export_dir(spec.study.name) / "model_card.json").read_text(encoding="utf-8"))
-        _ = card["test"]["accuracy"], card["search"]["trial"], card["test"]["per_class"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return card if isinstance(card, dict) else None
-
-
-def shipped_section(spec: Spec) -> list[str]:
-    """HTML: the shipped model's test figures, balanced ones first on skewed data; nothing if none was exported."""
-    card = shipped_card(spec)
-    if card is None:
+def shipped_section(shipped: dict[str, Any] | None) -> list[str]:
+    """HTML: the shipped model's test figures (``{"trial", "test"}``), balanced ones first on skewed data;
+    nothing if none was exported."""
+    if shipped is None:
         return []
-    test = card["test"]
+    test = shipped["test"]
     balanced = test.get("lead") == "balanced_accuracy"
     figures = [("test accuracy", test["accuracy"]), ("test macro F1", test["macro_f1"])]
     if "balanced_accuracy" in test:
@@ -46,7 +33,7 @@ def shipped_section(spec: Spec) -> list[str]:
         for c in test["per_class"]
     )
     parts = [
-        f"<h2>Shipped model: trial {_e(card['search']['trial'])}, {test['samples']} held-out test images</h2>",
+        f"<h2>Shipped model: trial {_e(shipped['trial'])}, {test['samples']} held-out test images</h2>",
         *([f"<p class='note'>Balanced figures first: {_e(test.get('lead_reason', ''))}.</p>"] if balanced else []),
         f"<div class='cards'>{cards}</div>",
         f"<table><tr><th>class</th><th>recall</th><th>precision</th><th>F1</th><th>support</th></tr>{recall}</table>",

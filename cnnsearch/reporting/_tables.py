@@ -17,7 +17,6 @@ from cnnsearch._keys import (
     RUN_ID_ATTR,
     TRACKING_ATTR,
 )
-from cnnsearch._paths import export_dir
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.search import best_trial, front, pick_trial, score, trial_costs
 from cnnsearch.spec import Spec
@@ -129,33 +128,6 @@ def best_record(study: optuna.Study, spec: Spec, pick: str | None = None) -> dic
         "params": dict(best.params),
         "mlflow_run_id": best.user_attrs.get(RUN_ID_ATTR),
         "epochs_run": best.user_attrs.get(EPOCHS_RUN_ATTR),
-        "exported": exported(spec, best.number),
-    }
-
-
-def exported(spec: Spec, number: int) -> dict[str, Any] | None:
-    """Whether the default export folder holds this trial: where, its test accuracy and registry version."""
-    import json
-
-    directory = export_dir(spec.study.name)
-    try:
-        card = json.loads((directory / "model_card.json").read_text(encoding="utf-8"))
-        trial, accuracy = card["search"]["trial"], float(card["test"]["accuracy"])
-    except (OSError, ValueError, KeyError, TypeError):  # no export yet, or not a card cnnsearch wrote
-        return None
-    mlflow = card.get("mlflow") or {}
-    return {
-        "directory": str(directory),
-        "trial": trial,
-        "this_trial": trial == number,
-        "test_accuracy": accuracy,
-        # On skewed data (the card's lead): the figures to read first.
-        "test_balanced_accuracy": card["test"].get("balanced_accuracy"),
-        "test_macro_f1": card["test"].get("macro_f1"),
-        "test_lead": card["test"].get("lead", "accuracy"),
-        "registered_model": mlflow.get("registered_model"),
-        "version": mlflow.get("version"),
-        "created": card.get("created"),
     }
 
 

@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     )
     from cnnsearch.search._interrupt import deferred, requested
     from cnnsearch.search._locks import study_lock
-    from cnnsearch.search._objective import Objective, describe
-    from cnnsearch.search._objectives import (
+    from cnnsearch.search._multi_objective import (
         Infeasible,
         constraint_values,
         dominates,
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
         objective_values,
         trial_costs,
     )
+    from cnnsearch.search._objective import Objective, describe
     from cnnsearch.search._pick import Pick, pick_trial
     from cnnsearch.search._pool import run_workers, visible_gpus, worker_env
     from cnnsearch.search._preflight import storage_problem

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from cnnsearch._paths import HOME
 from cnnsearch._paths import weights_dir as study_weights_dir
-from cnnsearch.search._objectives import front_numbers
+from cnnsearch.search._multi_objective import front_numbers
 from cnnsearch.search._states import score
 from cnnsearch.spec import Spec
 

@@ -37,7 +37,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch._keys import CURVE_ATTR, INFEASIBLE_ATTR, PRUNE_REASON_ATTR
-from cnnsearch.search._objectives import trial_costs
+from cnnsearch.search._multi_objective import trial_costs
 from cnnsearch.spec import Spec
 
 #: A peer may cost up to this factor more and still count as costing no more (timing noise).

@@ -76,7 +76,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         todo += [e for e in (error.__context__, error.__cause__) if e is not None]
 
 
-def stop_message(number: int | None, fault: str) -> str:
+def fault_stop_message(number: int | None, fault: str) -> str:
+    """Why the study stopped on a fault that is not the trial's (disk, store, storage): no retry would help."""
     trial = f" at trial {number}" if number is not None else ""
     return f"stopped{trial} (not the trial's fault, so not retried): {fault}; fix it and run again to resume"
 

@@ -47,7 +47,7 @@ from cnnsearch.search._callbacks import PruningCallback, SafePoint, StopAtDeadli
 from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
 from cnnsearch.search._faults import infrastructure_fault
 from cnnsearch.search._final import exploring_deadline
-from cnnsearch.search._objectives import Infeasible, constraint_values, infeasible_reason, objective_values
+from cnnsearch.search._multi_objective import Infeasible, constraint_values, infeasible_reason, objective_values
 from cnnsearch.search._protocols import TrialDisplay, TrialTracking
 from cnnsearch.search._suggest import build_for_trial, suggest
 from cnnsearch.spec import Spec, is_multi_objective, limits, measured_costs

@@ -20,7 +20,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.search._objectives import dominates, front, trial_costs
+from cnnsearch.search._multi_objective import dominates, front, trial_costs
 from cnnsearch.search._states import best_trial, feasible, score
 from cnnsearch.spec import COSTS, Spec
 

@@ -137,7 +137,7 @@ class Supervisor:
             streak, reason = trial_loop.failure_streak(study, self.since)
             if streak >= self.spec.study.max_consecutive_failures:
                 status = "FAILED"
-                raise CnnsearchError(trial_loop.stop_message(self.spec, reason))
+                raise CnnsearchError(trial_loop.failures_stop_message(self.spec, reason))
             status = "FINISHED"
         except BaseException:  # Ctrl-C, SIGTERM, a worker's error: stop the others cleanly
             self._stop_all(study)

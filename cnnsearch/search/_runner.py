@@ -146,7 +146,9 @@ def run(
             why = _final_training(session, objective, after_trial, display) or why
         if why == trial_loop.STOPPED:
             status = "FAILED"
-            raise CnnsearchError(trial_loop.stop_message(spec, trial_loop.failure_streak(study, session.since)[1]))
+            raise CnnsearchError(
+                trial_loop.failures_stop_message(spec, trial_loop.failure_streak(study, session.since)[1])
+            )
         status = "FINISHED"
     except BaseException as exc:
         if isinstance(exc, faults.InfrastructureFault):

@@ -88,7 +88,8 @@ def failure_streak(study: optuna.Study, since: float) -> tuple[int, str]:
     return streak, reason
 
 
-def stop_message(spec: Spec, reason: str) -> str:
+def failures_stop_message(spec: Spec, reason: str) -> str:
+    """Why the study stopped: ``max_consecutive_failures`` trials failed in a row, the last for ``reason``."""
     limit = spec.study.max_consecutive_failures
     return f"stopped after {limit} failed trials in a row (study.max_consecutive_failures); last reason: {reason}"
 
@@ -163,9 +164,11 @@ def _trial_loop(
             fault = faults.infrastructure_fault(exc)
             if fault is None:
                 raise
-            raise faults.InfrastructureFault(faults.stop_message(owned.number if owned else None, fault)) from None
+            raise faults.InfrastructureFault(
+                faults.fault_stop_message(owned.number if owned else None, fault)
+            ) from None
         if owned is not None and owned.fault is not None:
-            raise faults.InfrastructureFault(faults.stop_message(owned.number, owned.fault))
+            raise faults.InfrastructureFault(faults.fault_stop_message(owned.number, owned.fault))
         if not start:
             time.sleep(POLL_S)
             continue

@@ -28,7 +28,9 @@ SCHEMA_FILE = Path(__file__).with_name("spec.schema.json")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 #: ``parse_duration``'s forms ("2h", "90m", "1h30m", "45s"), at least one part present.
-_DURATION_PATTERN = r"^\s*(\d{1,9}h\s*(\d{1,9}m)?\s*(\d{1,9}s)?|\d{1,9}m\s*(\d{1,9}s)?|\d{1,9}s)\s*$"
+DURATION_PATTERN = r"^\s*(\d{1,9}h\s*(\d{1,9}m)?\s*(\d{1,9}s)?|\d{1,9}m\s*(\d{1,9}s)?|\d{1,9}s)\s*$"
+#: "0s", "0h0m": refused like 0 (a zero timeout would mean no limit).
+_ZERO_DURATION = r"^\s*(0+h)?\s*(0+m)?\s*(0+s)?\s*$"
 _FREEZE = {"anyOf": [{"enum": ["all", "none"]}, {"type": "integer", "minimum": 0}]}
 
 #: Per field (``Model.field``): what the JSON Schema says instead of, or besides, pydantic's type.
@@ -36,7 +38,7 @@ _RULES: dict[str, dict[str, Any]] = {
     "StudySpec.timeout": {
         "oneOf": [
             {"type": "integer", "minimum": 1, "maximum": MAX_TIMEOUT_S},
-            {"type": "string", "pattern": _DURATION_PATTERN},
+            {"type": "string", "pattern": DURATION_PATTERN, "not": {"pattern": _ZERO_DURATION}},
         ],
         "examples": ["2h", "90m", "1h30m", "45s", 3600],
     },

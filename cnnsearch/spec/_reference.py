@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 from cnnsearch.spec._conditions import COMPILE_PARAMS, NOT_PARAMS, TUNED_SECTIONS, active
 from cnnsearch.spec._dumping import _toml_value
-from cnnsearch.spec._json_schema import json_schema
+from cnnsearch.spec._json_schema import DURATION_PATTERN, json_schema
 from cnnsearch.spec._types import Architecture, Optimizer, Schedule
 
 #: The values of the params that other params depend on (``_conditions.active``).
@@ -119,6 +119,8 @@ def _objectives_section(definition: dict[str, Any]) -> str:
 
 def _type(field: dict[str, Any]) -> str:
     options = field.get("oneOf") or field.get("anyOf")
+    if options and any(option.get("pattern") == DURATION_PATTERN for option in options):
+        return 'integer (seconds) or a duration (`"1h30m"`)'
     if options and any("choices" in option.get("properties", {}) for option in options):
         return f"{_type(options[0])}, {_TUNABLE}"
     if options:

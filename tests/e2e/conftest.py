@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,33 @@ def _stop_spawned_processes(cli: Cli) -> Iterator[None]:
     """No process a test started through ``cli.popen`` outlives the test."""
     yield
     cli.stop_spawned()
+
+
+def seed_mlflow_store(folder: Path, template: Path) -> None:
+    """Copy the session's migrated, empty MLflow store to ``folder/mlruns/mlflow.db``.
+
+    MLflow migrates a new SQLite store for several seconds; most tests are not about that, so
+    each starts from this copy. The tests that are (a first run creates the store; a bad spec
+    creates nothing) are marked ``fresh_store`` and start from an empty folder.
+    """
+    (folder / "mlruns").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, folder / "mlruns" / "mlflow.db")
+
+
+@pytest.fixture(scope="session")
+def seed_store(_migrated_mlflow_db: Path) -> Callable[[Path], None]:
+    """:func:`seed_mlflow_store` with the session's template, for a module's shared study folder."""
+    return lambda folder: seed_mlflow_store(folder, _migrated_mlflow_db)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
+    """Run the test inside tmp_path (mlruns/ and exports/ private to it), its MLflow store pre-migrated
+    unless the test is marked ``fresh_store``."""
+    monkeypatch.chdir(tmp_path)
+    if request.node.get_closest_marker("fresh_store") is None:
+        seed_mlflow_store(tmp_path, request.getfixturevalue("_migrated_mlflow_db"))
+    return tmp_path
 
 
 def free_port() -> int:

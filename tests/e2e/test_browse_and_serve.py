@@ -38,7 +38,7 @@ SEARCHED = {  # a brisk learning rate and a wider net: three epochs learn someth
 
 
 @pytest.fixture(scope="module")
-def study(tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def study(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A study (3 trials) and its export to the registry (`best --export --formats keras`, the kept checkpoint).
 
     In this process, through the API the CLI calls (a CLI process each would add two TensorFlow start-ups).
@@ -46,6 +46,7 @@ def study(tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> dict:
     from cnnsearch.api import export_best, run
 
     root = tmp_path_factory.mktemp("browse")
+    seed_store(root)
     text = tiny_spec_text(n_trials=3, epochs=3, pruner="none", extra='\n[export]\nship = "checkpoint"\n')
     for searched, wider in SEARCHED.items():
         text = text.replace(searched, wider)

@@ -18,6 +18,7 @@ from cnnsearch.tracking import default_tracking_uri
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
 def test_run_prints_progress_and_best_table(cli, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=2, epochs=2)
     result = cli("run", str(path), cwd=workdir)
@@ -31,6 +32,7 @@ def test_run_prints_progress_and_best_table(cli, tiny_spec_file, workdir: Path) 
     assert (workdir / "mlruns" / "studies" / "tiny.journal").is_file()
 
 
+@pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
 def test_bad_spec_stops_before_training(cli, workdir: Path) -> None:
     path = workdir / "bad.toml"
     path.write_text('[data]\ndataset = "digits"\n[train]\nepochs = 0\n')
@@ -115,6 +117,7 @@ def test_best_before_any_run_is_a_clear_error(cli, tiny_spec_file, workdir: Path
     assert result.stderr.strip() == "error: no study named 'tiny' yet: run `cnnsearch run` on this spec first"
 
 
+@pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
 def test_ui_waits_for_the_server_then_prints_the_experiments_page(
     cli, port: int, tiny_spec_file, workdir: Path, _migrated_mlflow_db: Path
 ) -> None:

@@ -80,6 +80,7 @@ def test_a_corrupt_journal_is_one_error_for_every_command_and_is_left_unchanged(
     assert sorted(p.name for p in journal.parent.iterdir()) == ["tiny.journal"]
 
 
+@pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
 def test_read_only_commands_in_the_wrong_folder_create_nothing(cli, tiny_spec_file, workdir, tmp_path) -> None:
     spec = tiny_spec_file(n_trials=1, epochs=1)
     for command in ("trials", "best", "report"):

@@ -21,9 +21,10 @@ AUGMENTED = "\n[augment]\ntranslation = 0.05\nrotation = 0.05\n"
 
 
 @pytest.fixture(scope="module")
-def exported(cli, tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def exported(cli, tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A 2-trial study with augmentation, then `best --export --format json` into the default folder."""
     root = tmp_path_factory.mktemp("export")
+    seed_store(root)
     spec = root / "tiny.toml"
     text = tiny_spec_text(n_trials=2, epochs=4, pruner="none", extra=AUGMENTED)
     # A fixed, brisk learning rate and a wider net: the exported model should learn something in 4 epochs.

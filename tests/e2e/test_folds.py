@@ -26,9 +26,10 @@ FOLDS = ["study.folds=2"]
 
 
 @pytest.fixture(scope="module")
-def study_dir(tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def study_dir(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three complete 2-epoch trials on 2 folds, keep_top_k = 2."""
     root = tmp_path_factory.mktemp("folds")
+    seed_store(root)
     (root / "tiny.toml").write_text(tiny_spec_text(n_trials=3, epochs=2, pruner="none"))
     cwd = Path.cwd()
     os.chdir(root)

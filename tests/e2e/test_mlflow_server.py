@@ -21,6 +21,7 @@ HOPELESS = {**GOOD, "learning_rate": 1e-6}  # learns nothing: pruned at epoch 1 
 SMALLER = {**GOOD, "filters": 8, "dropout": 0.1, "batch_norm": False}
 
 
+@pytest.mark.fresh_store  # it checks what a first run creates, or that nothing is
 def test_study_on_a_tracking_server(mlflow_server: str, tiny_spec_file, workdir: Path) -> None:
     path = tiny_spec_file(n_trials=3, epochs=3, pruner="median")
     overrides = [

@@ -54,13 +54,14 @@ def _spec_text(tiny_spec_text) -> str:
 
 
 @pytest.fixture(scope="module")
-def study(tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def study(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The five queued trials run by `cnnsearch run` (in process), in a folder of their own."""
     import os
 
     from cnnsearch import api, search
 
     root = tmp_path_factory.mktemp("multi-objective")
+    seed_store(root)
     spec_path = root / "tiny.toml"
     spec_path.write_text(_spec_text(tiny_spec_text))
     here = Path.cwd()

@@ -29,9 +29,10 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def reported(cli, tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reported(cli, tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny study (4 trials, 3 epochs) and its report, shared by the tests below."""
     root = tmp_path_factory.mktemp("report")
+    seed_store(root)
     spec = root / "tiny.toml"
     spec.write_text(tiny_spec_text(n_trials=4, epochs=3, pruner="none"))
     run = cli("run", str(spec), cwd=root, columns=COLUMNS)

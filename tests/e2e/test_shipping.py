@@ -27,9 +27,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def study_dir(tiny_spec_text, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def study_dir(tiny_spec_text, seed_store, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four complete 2-epoch trials with their weights kept (keep_top_k = 3)."""
     root = tmp_path_factory.mktemp("shipping")
+    seed_store(root)
     (root / "tiny.toml").write_text(tiny_spec_text(n_trials=4, epochs=2, pruner="none"))
     cwd = Path.cwd()
     os.chdir(root)

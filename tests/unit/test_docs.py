@@ -38,3 +38,12 @@ def test_readme_links_reach_files_and_headings() -> None:
         assert target.is_file(), f"README.md links to {link}: no such file"
         if anchor:
             assert anchor in _headings(target), f"README.md links to {link}: no such heading"
+
+
+def test_api_page_documents_every_public_name() -> None:
+    """docs/api.md lists the objects mkdocstrings renders; a new name in ``cnnsearch.api`` must join it."""
+    import cnnsearch.api
+
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^::: cnnsearch\.api\.(\w+)$", page, flags=re.M)
+    assert sorted(listed) == sorted(cnnsearch.api.__all__)

@@ -74,7 +74,7 @@ def test_best_record() -> None:
     record = best_record(_study(), _spec())
     assert record == {
         "study": "table", "metric": "val_accuracy", "direction": "maximize", "number": 3, "value": 0.9,
-        "params": {"lr": 0.004}, "mlflow_run_id": "b" * 32, "epochs_run": 3, "exported": None,
+        "params": {"lr": 0.004}, "mlflow_run_id": "b" * 32, "epochs_run": 3,
     }  # fmt: skip
     empty = optuna.create_study(study_name="empty")
     with pytest.raises(CnnsearchError, match="^study 'empty' has no complete trial yet$"):

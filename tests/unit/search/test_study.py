@@ -11,7 +11,7 @@ import pytest
 
 from cnnsearch._keys import INITIAL_ATTR, SPEC_SHA_ATTR
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.search import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study
+from cnnsearch.search import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study, suggest
 from cnnsearch.spec import spec_to_toml, validate_spec
 
 #: Each spec sampler name and the Optuna sampler it makes.
@@ -52,6 +52,24 @@ def test_each_sampler_name_makes_its_optuna_sampler(name: str) -> None:
             make_sampler(spec, seed=1)
         return
     assert type(make_sampler(spec, seed=1)) is SAMPLERS[name]
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_each_sampler_draws_the_spec_space_in_a_real_study(name: str) -> None:
+    """Three trials of the digits space through ``suggest``, told a value each: what a study's ask
+    and tell do around training (the grid needs steps or choices, cmaes and gp fall back for categoricals)."""
+    if name == "gp" and importlib.util.find_spec("torch") is None:
+        pytest.skip("the gp sampler needs PyTorch")
+    spec = _spec(sampler=name, startup_trials=1)
+    study = optuna.create_study(sampler=make_sampler(spec, seed=1), direction="maximize")
+    for value in (0.1, 0.5, 0.3):
+        trial = study.ask()
+        params = suggest(trial, spec)
+        assert params and set(trial.params) <= set(params)
+        study.tell(trial, value)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    if name == "grid":  # a grid never repeats a point
+        assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 3
 
 
 @pytest.mark.parametrize("name", sorted(PRUNERS))

@@ -1,6 +1,6 @@
 """The trial loop on real Optuna studies, with objectives that train nothing.
 
-``failure_streak`` and ``stop_message`` on trials added with ``create_trial``;
+``failure_streak`` and ``failures_stop_message`` on trials added with ``create_trial``;
 ``run_trials`` on a journal study in tmp_path, in this process (``die_with_parent``
 is never called here: it would tie the test process to its parent's life).
 """
@@ -71,9 +71,9 @@ def test_failure_streak_ignores_trials_before_the_session_and_unended_ones(study
     assert failure_streak(study, SINCE) == (1, "unknown error")
 
 
-def test_stop_message_names_the_limit_and_the_reason(tmp_path: Path) -> None:
+def test_failures_stop_message_names_the_limit_and_the_reason(tmp_path: Path) -> None:
     spec = _spec(tmp_path, max_consecutive_failures=4)
-    assert trial_loop.stop_message(spec, "val_auc is not a metric") == (
+    assert trial_loop.failures_stop_message(spec, "val_auc is not a metric") == (
         "stopped after 4 failed trials in a row (study.max_consecutive_failures); last reason: val_auc is not a metric"
     )
 
