@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mlflow.tracking import MlflowClient
 from PIL import Image
 
 pytestmark = pytest.mark.slow
@@ -46,6 +47,12 @@ def test_folder_spec_searches_and_exports_with_test_time_flips(cli, tmp_path: Pa
     assert ran.returncode == 0, ran.stderr
     first = ran.stdout.strip().splitlines()[0]
     assert first.startswith('study.metric = "auto": val_balanced_accuracy, the training split is imbalanced'), first
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("folder-cnn").experiment_id])
+    trial_runs = [r for r in runs if "score_val_balanced_accuracy" in r.data.metrics]
+    assert trial_runs, [r.data.metrics for r in runs]
+    for key in ("val_balanced_accuracy", "val_macro_f1"):  # MLflow's per-epoch metrics, one point per epoch
+        assert len(client.get_metric_history(trial_runs[0].info.run_id, key)) == 1
     exported = cli("best", str(SPEC), *args, "--export", "--set", "export.test_time_flips=on", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert "Test-time flips: the mean of each image and its mirror" in exported.stderr + exported.stdout
