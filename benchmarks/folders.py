@@ -13,13 +13,19 @@ repository), each with other classes, sizes and class balance than the specs wer
 Each folder: ``cnnsearch.run`` on ``folder.toml`` with ``data.path`` and ``study.timeout``
 set (nothing else), then what ``best --export`` ships by the spec's own rule, measured once
 on the held-out split; then the tutorial CNN (conv 32-64-64, dense 64, Adam, 10 epochs) on
-train + validation of the same split. Accuracy and macro F1 (the imbalanced folder is where
-they differ). Results are saved after every (folder, method) in ``OUT/partial.json``;
-``--resume`` keeps them. The last line is ``folders_margin=<shipped minus tutorial
-accuracy, in test points, worst folder>``.
+train + validation of the same split. Accuracy, balanced accuracy and macro F1 (the
+imbalanced folder is where they differ). Results are saved after every (folder, method) in
+``OUT/partial.json``; ``--resume`` keeps them. The last line is ``folders_margin=<shipped
+minus tutorial accuracy, in test points, worst folder>``.
+
+``--arms`` adds runs of ``folder.toml`` with one setting changed (:data:`ARMS`: the imbalance
+side-by-side of class weights, oversampling and neither, and ``metric = "val_accuracy"``),
+same seed, same budget, and prints them side by side.
 
     PYTHONPATH=. .venv/bin/python benchmarks/folders.py                 # 3 folders x 5 minutes
     PYTHONPATH=. .venv/bin/python benchmarks/folders.py --timeout 2m --folders shapes-40
+    PYTHONPATH=. .venv/bin/python benchmarks/folders.py --folders animals-48-imbalanced \
+        --arms no_weights,oversample,val_accuracy
 """
 
 from __future__ import annotations
@@ -43,13 +49,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
+from sklearn.metrics import balanced_accuracy_score, f1_score  # noqa: E402
 
 import cnnsearch  # noqa: E402
 from _fixed import cifar_path  # noqa: E402
 from cnnsearch.data import Splits, load  # noqa: E402
 from cnnsearch.export import ship  # noqa: E402
-from cnnsearch.spec import load_spec  # noqa: E402
+from cnnsearch.spec import as_ran, imbalance_ratio, load_spec  # noqa: E402
 from quality import tutorial_model  # noqa: E402
 
 SPEC = ROOT / "search_spaces" / "folder.toml"
@@ -116,23 +122,38 @@ FOLDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
 }
 
 
+#: ``--arms``: folder.toml with one change each (the shipped defaults are the "default" arm).
+ARMS: dict[str, list[str]] = {
+    "class_weight": ["train.class_weight=balanced", "train.sampling=none"],
+    "oversample": ["train.class_weight=none", "train.sampling=oversample"],
+    "no_weights": ["train.class_weight=none", "train.sampling=none"],
+    "val_accuracy": ["study.metric=val_accuracy"],
+}
+FIGURES = ("accuracy", "balanced_accuracy", "macro_f1")
+
+
 def figures(probs: np.ndarray, splits: Splits) -> dict[str, float]:
     predicted = probs.argmax(1)
     return {
         "accuracy": float(np.mean(predicted == splits.y_test)),
+        "balanced_accuracy": float(balanced_accuracy_score(splits.y_test, predicted)),
         "macro_f1": float(f1_score(splits.y_test, predicted, average="macro")),
     }
 
 
-def run_cnnsearch(name: str, folder: Path, timeout: str, scratch: Path) -> dict[str, Any]:
-    overrides = [f"data.path={folder}", f"study.timeout={timeout}", f"study.name=folders-{name}"]
-    work = scratch / name
+def run_cnnsearch(
+    name: str, folder: Path, timeout: str, scratch: Path, arm: str = "default", extra: list[str] | None = None
+) -> dict[str, Any]:
+    label = name if arm == "default" else f"{name}-{arm}"
+    budget = [f"study.timeout={timeout}"] if timeout != "none" else []
+    overrides = [f"data.path={folder}", *budget, f"study.name=folders-{label}", *(extra or []), *ARMS.get(arm, [])]
+    work = scratch / label
     work.mkdir(parents=True, exist_ok=True)
     os.chdir(work)
     started = time.perf_counter()
     study = cnnsearch.run(SPEC, overrides=overrides, progress=False)
     search_s = time.perf_counter() - started
-    spec = load_spec(SPEC, overrides)
+    spec = as_ran(load_spec(SPEC, overrides), study.metric_names)  # "auto": what the study settled on
     splits = load(spec.data, seed=spec.study.seed)
     keras.backend.clear_session()
     lines: list[str] = []
@@ -145,6 +166,8 @@ def run_cnnsearch(name: str, folder: Path, timeout: str, scratch: Path) -> dict[
         complete=len(done),
         best_val=study.best_value,
         shipped=shipped.description,
+        metric=spec.study.metric,
+        imbalance=imbalance_ratio(np.bincount(splits.y_train).tolist()),
         images=f"{len(splits.x_train)} train / {len(splits.x_val)} val / {len(splits.x_test)} test",
         input_shape=list(splits.input_shape),
     )
@@ -172,6 +195,15 @@ def main() -> None:
     parser.add_argument("--timeout", default="5m", help="each folder's study.timeout")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "folders")
     parser.add_argument("--resume", action="store_true", help="keep the results already in OUT/partial.json")
+    parser.add_argument("--arms", default="", help=f"also run folder.toml changed as: {', '.join(ARMS)}")
+    parser.add_argument("--no-tutorial", action="store_true", help="skip the tutorial CNN (already measured)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="SECTION.KEY=VALUE for every cnnsearch run (e.g. a budget in trials: --timeout none --set "
+        "study.n_trials=4 --set study.final_share=0, which the machine's load does not change)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     saved = args.out / "partial.json"
@@ -181,24 +213,28 @@ def main() -> None:
     for name in args.folders.split(","):
         folder = scratch / "images" / name
         FOLDERS[name](folder, np.random.default_rng(0))
-        for method in ("cnnsearch", "tutorial"):
+        arms = [a for a in args.arms.split(",") if a]
+        methods = ["cnnsearch", *(f"cnnsearch[{a}]" for a in arms), *([] if args.no_tutorial else ["tutorial"])]
+        for method in methods:
             key = f"{name}/{method}"
             if key in results:
                 continue
             print(f"{key} ...", flush=True)
-            results[key] = (
-                run_cnnsearch(name, folder, args.timeout, scratch) if method == "cnnsearch" else run_tutorial(folder)
-            )
+            if method == "tutorial":
+                results[key] = run_tutorial(folder)
+            else:
+                arm = method.partition("[")[2].rstrip("]") or "default"
+                results[key] = run_cnnsearch(name, folder, args.timeout, scratch, arm, args.set)
             os.chdir(home)
-            print(
-                f"  {key}: "
-                + ", ".join(f"{k} {v:.4f}" for k, v in results[key].items() if k in ("accuracy", "macro_f1")),
-                flush=True,
-            )
+            print(f"  {key}: " + ", ".join(f"{k} {results[key][k]:.4f}" for k in FIGURES), flush=True)
             saved.write_text(json.dumps(results, indent=1))
-    print(f"\nfolder.toml (study.timeout {args.timeout}) against the tutorial CNN, same split")
-    print("| folder | images | cnnsearch accuracy | macro F1 | tutorial accuracy | macro F1 | shipped |")
-    print("|---|---|---|---|---|---|---|")
+    budget = f"study.timeout {args.timeout}" + "".join(f", {s}" for s in args.set)
+    print(f"\nfolder.toml ({budget}) against the tutorial CNN, same split")
+    print(
+        "| folder | images | cnnsearch accuracy | balanced accuracy | macro F1 | tutorial accuracy | balanced accuracy "
+        "| macro F1 | selected by | shipped |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     margins = []
     for name in args.folders.split(","):
         ours, tut = results.get(f"{name}/cnnsearch"), results.get(f"{name}/tutorial")
@@ -206,12 +242,39 @@ def main() -> None:
             continue
         margins.append((ours["accuracy"] - tut["accuracy"]) * 100)
         print(
-            f"| {name} ({'x'.join(map(str, ours['input_shape']))}) | {ours['images']} | {ours['accuracy']:.4f} | "
-            f"{ours['macro_f1']:.4f} | {tut['accuracy']:.4f} | {tut['macro_f1']:.4f} | {ours['shipped']} "
+            f"| {name} ({'x'.join(map(str, ours['input_shape']))}) | {ours['images']} | {_row(ours, tut)} | "
+            f"{ours.get('metric', 'val_accuracy')} ({ours.get('imbalance', float('nan')):.2f}x) | {ours['shipped']} "
             f"({ours['complete']} of {ours['trials']} trials complete, {ours['search_s']:.0f} s) |"
         )
+    _side_by_side(results, args.folders.split(","), args.arms, budget)
     print(f"versions: keras {keras.__version__} ({keras.backend.backend()}), cnnsearch {cnnsearch.__version__}")
     print(f"folders_margin={min(margins) if margins else float('nan'):+.2f}")
+
+
+def _row(ours: dict[str, Any], tut: dict[str, Any]) -> str:
+    """cnnsearch's three figures then the tutorial's (a figure measured before balanced accuracy was: -)."""
+    cell = lambda row, k: f"{row[k]:.4f}" if k in row else "-"  # noqa: E731
+    return " | ".join([*(cell(ours, k) for k in FIGURES), *(cell(tut, k) for k in FIGURES)])
+
+
+def _side_by_side(results: dict[str, Any], folders: list[str], arms: str, budget: str) -> None:
+    """The shipped defaults beside each ``--arms`` change, per folder (same seed, same budget)."""
+    if not arms:
+        return
+    print(f"\nfolder.toml with one change ({budget}, seed 42 each)")
+    print("| folder | run | accuracy | balanced accuracy | macro F1 | selected by | shipped |")
+    print("|---|---|---|---|---|---|---|")
+    for name in folders:
+        for arm in ["default", *arms.split(",")]:
+            row = results.get(f"{name}/cnnsearch" if arm == "default" else f"{name}/cnnsearch[{arm}]")
+            if row:
+                changed = " ".join(ARMS.get(arm, ["folder.toml as shipped"]))
+                print(
+                    f"| {name} | {changed} | "
+                    + " | ".join(f"{row[k]:.4f}" if k in row else "-" for k in FIGURES)
+                    + f" | {row.get('metric', '?')} | {row['shipped']} ({row['complete']} of {row['trials']} "
+                    f"trials complete, {row['search_s']:.0f} s) |"
+                )
 
 
 if __name__ == "__main__":

@@ -322,3 +322,14 @@ def wait_until(
             raise AssertionError(f"the process exited ({proc.returncode}) while waiting for {what}")
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def on_the_example_hypermodel(path: Path) -> Path:
+    """A tiny spec file moved onto the example hypermodel: its own compile may log any key, so
+    ``validate`` lets ``study.metric=val_auc`` through, and every trial fails at its first epoch for want of it."""
+    text = path.read_text()
+    example = Path(__file__).parents[1] / "search_spaces" / "hypermodels" / "digits_hypermodel.py"
+    path.write_text(
+        f'{text.split("[model]")[0]}[model]\nhypermodel = "{example}:build"\n\n[train]{text.split("[train]")[1]}'
+    )
+    return path

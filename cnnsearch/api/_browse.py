@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from cnnsearch._paths import mlflow_db
 from cnnsearch._runtime import load_keras
 from cnnsearch.errors import CnnsearchError
+from cnnsearch.spec import as_ran
 
 if TYPE_CHECKING:
     from cnnsearch.export import Prediction
@@ -54,13 +55,17 @@ def report(
         True
     """
     from cnnsearch import search
+    from cnnsearch._paths import export_dir
+    from cnnsearch.export import shipped_figures
     from cnnsearch.reporting import summary_counts, write_report
     from cnnsearch.tracking import limit_http_retries, tracking_uri
 
     resolved = validate(spec, overrides, write=False)  # a damaged mlflow.db: one line, not a page without runs
     limit_http_retries()
     study = search.load_study(resolved)
-    path = write_report(study, resolved, Path(out), top, tracking_uri(resolved))
+    resolved = as_ran(resolved, study.metric_names)  # "auto" as the study resolved it
+    shipped = shipped_figures(export_dir(resolved.study.name))  # the card's owner reads it
+    path = write_report(study, resolved, Path(out), top, tracking_uri(resolved), shipped)
     return ReportResult(path, len(study.trials), summary_counts(study))
 
 

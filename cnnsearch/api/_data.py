@@ -20,20 +20,28 @@ if TYPE_CHECKING:
 BAD_FILES_NAME = "bad_files.txt"
 
 
-def load_data(spec: Spec, display: SearchConsole | None) -> tuple[Splits, Path | None]:
-    """``data.load`` with a progress bar on ``display``; the skipped files' list file (None if none)."""
+def load_data(spec: Spec, display: SearchConsole | None, *, notes: bool = True) -> tuple[Splits, Path | None]:
+    """``data.load`` with a progress bar on ``display``; the skipped files' list file (None if none).
+    ``notes=False``: the lines about skipped files are left to :func:`say_data_notes`."""
     from cnnsearch import data
-    from cnnsearch.reporting import LoadBar, data_notes
+    from cnnsearch.reporting import LoadBar
 
     progress = LoadBar(display.progress) if display is not None else None
     splits = data.load(spec.data, seed=spec.study.seed, progress=progress)
     source, listed = splits.source, None
     if source is not None and source.bad:
         listed = data.write_bad_list(source.bad, logs_dir(spec.study.name) / BAD_FILES_NAME)
-    if display is not None:
-        for line in data_notes(source, listed):
-            display.say(line)
+    if display is not None and notes:
+        say_data_notes(display, splits, listed)
     return splits, listed
+
+
+def say_data_notes(display: SearchConsole, splits: Splits, listed: Path | None) -> None:
+    """The lines after loading: skipped files (and where their full list is), duplicates moved."""
+    from cnnsearch.reporting import data_notes
+
+    for line in data_notes(splits.source, listed):
+        display.say(line)
 
 
 def scan_data(spec: Spec) -> str | None:

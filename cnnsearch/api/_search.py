@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any, Union
 
 from cnnsearch._paths import logs_dir, shown, spec_file_problem
 from cnnsearch._runtime import load_keras
-from cnnsearch.api._data import load_data
+from cnnsearch.api._data import load_data, say_data_notes
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.spec import Spec, load_spec, spec_to_toml
+from cnnsearch.spec import Spec, as_ran, is_auto, load_spec, spec_to_toml
 
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
+    from cnnsearch.data import Splits
     from cnnsearch.export import ExportResult
 
 #: A spec file's path, or a spec already loaded.
@@ -105,21 +106,32 @@ def run(
     from cnnsearch.tracking import tracking_uri
 
     pool = workers or (1 if resolved.study.trials_per_worker else 0)
+    loaded: tuple[Splits, Path | None] | None = None
+    why = None
+    if is_auto(resolved):  # "auto" is decided on the training split: loaded before the first line says which
+        loading = SearchConsole(resolved) if progress else None  # only its progress bar, for the decode pass
+        with loading if loading is not None else contextlib.nullcontext():
+            loaded = load_data(resolved, loading, notes=False)  # said after the first line
+        resolved, why = training.settle_metric(resolved, loaded[0])
     display: SearchConsole | None = None
     if progress:
         display = PoolConsole(resolved, pool) if pool else SearchConsole(resolved)
+        if why:
+            display.say(why)  # the first line: what "auto" picked and why
         display.study_header(backend, pool, search.this_device().line())
+        if loaded is not None:
+            say_data_notes(display, *loaded)
     path = None if isinstance(spec, Spec) else Path(spec)
     with display if display is not None else contextlib.nullcontext():
         if pool:
             worker_spec, worker_overrides = (path, list(overrides)) if path else (_resolved_file(resolved), [])
             tracking = SearchTracking(resolved)
             if resolved.data.dataset == "directory":  # decode once here, with progress; the workers reopen the cache
-                tracking.use_data(*load_data(resolved, display))
+                tracking.use_data(*(loaded or load_data(resolved, display)))
             pool_display = display if isinstance(display, PoolConsole) else None
             study = search.run_workers(resolved, worker_spec, worker_overrides, pool, tracking, pool_display)
         else:
-            splits, bad_list = load_data(resolved, display)
+            splits, bad_list = loaded or load_data(resolved, display)
             models.check_backbone_weights(resolved)  # ImageNet weights cached or downloadable: else one line now
             training.check_class_weights(resolved, splits.class_names)
             tracking = SearchTracking(resolved)
@@ -159,11 +171,12 @@ def serve_worker(
     """
     resolved = load(spec, overrides)
     load_keras()
-    from cnnsearch import data, search
+    from cnnsearch import data, search, training
     from cnnsearch.reporting import SearchTracking
 
     search.prepare_worker_process()
     splits = data.load(resolved.data, seed=resolved.study.seed)  # an image folder: the supervisor's cache
+    resolved, _ = training.settle_metric(resolved, splits)  # "auto": the same choice as the supervisor's
     tracking = SearchTracking(resolved)
     tracking.use_data(splits)
     return search.serve(resolved, splits, tracking, slot, since, max_trials)
@@ -223,7 +236,9 @@ def trials(
     from cnnsearch.reporting import trials_frame
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    return trials_frame(search.load_study(resolved), resolved, list(states or []), sort, top, front_only=front)
+    study = search.load_study(resolved)
+    resolved = as_ran(resolved, study.metric_names)
+    return trials_frame(study, resolved, list(states or []), sort, top, front_only=front)
 
 
 def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = None) -> dict[str, Any]:
@@ -249,7 +264,8 @@ def best(spec: SpecLike, *, overrides: Sequence[str] = (), pick: str | None = No
     from cnnsearch.reporting import best_record
 
     resolved = validate(spec, overrides, write=False, tracking=False)
-    record = best_record(search.load_study(resolved), resolved, pick)
+    study = search.load_study(resolved)
+    record = best_record(study, as_ran(resolved, study.metric_names), pick)
     record["exported"] = export_summary(export_dir(resolved.study.name), record["number"])  # the card's owner reads it
     return record
 

@@ -14,12 +14,21 @@ if TYPE_CHECKING:
         CARD_MD,
         CONVERSION,
         export_summary,
+        figure_lines,
+        figures_section,
         read_card,
         render_markdown,
+        shipped_figures,
         versions,
         write_card,
     )
-    from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves, top_k
+    from cnnsearch.export._evaluation import (
+        classification_figures,
+        lead_figure,
+        plot_confusion_matrix,
+        plot_training_curves,
+        top_k,
+    )
     from cnnsearch.export._flips import MIRRORED, wants_flips, with_flips
     from cnnsearch.export._formats import (
         FORMATS,
@@ -61,6 +70,9 @@ __all__ = [
     "expand",
     "export_best",
     "export_summary",
+    "figure_lines",
+    "figures_section",
+    "lead_figure",
     "measured_objectives",
     "objectives_line",
     "objectives_markdown",
@@ -71,6 +83,7 @@ __all__ = [
     "render_markdown",
     "retrain_epochs",
     "ship",
+    "shipped_figures",
     "tflite_interpreter",
     "top_k",
     "versions",

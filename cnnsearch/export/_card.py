@@ -82,10 +82,26 @@ def export_summary(directory: Path, number: int) -> dict[str, Any] | None:
         "trial": trial,
         "this_trial": trial == number,
         "test_accuracy": accuracy,
+        # On skewed data (the card's lead): the figures to read first.
+        "test_balanced_accuracy": card["test"].get("balanced_accuracy"),
+        "test_macro_f1": card["test"].get("macro_f1"),
+        "test_lead": card["test"].get("lead", "accuracy"),
         "registered_model": mlflow.get("registered_model"),
         "version": mlflow.get("version"),
         "created": card.get("created"),
     }
+
+
+def shipped_figures(directory: Path) -> dict[str, Any] | None:
+    """The card's search trial and test figures, for the report's shipped-model section; None when the
+    folder holds no card cnnsearch wrote (or one from before per-class figures)."""
+    try:
+        card = json.loads((directory / CARD_JSON).read_text(encoding="utf-8"))
+        test, trial = card["test"], card["search"]["trial"]
+        _ = float(test["accuracy"]), float(test["macro_f1"]), list(test["per_class"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {"trial": trial, "test": test}
 
 
 def input_problem(card: dict[str, Any]) -> str | None:
@@ -136,6 +152,86 @@ def _shipped_lines(card: dict[str, Any]) -> list[str]:
     return lines + flips
 
 
+def figure_lines(test: dict[str, Any]) -> list[str]:
+    """The export's progress lines on the test figures: on skewed data, balanced accuracy and macro F1
+    first, then each class's recall; accuracy second."""
+    where = f"on {test['samples']:,} held-out images"
+    topk = f"top-{test['top_k']} {test['top_k_accuracy']:.4f}"
+    if test.get("lead") != "balanced_accuracy":
+        return [f"Test accuracy {test['accuracy']:.4f} {where} ({topk}, macro F1 {test['macro_f1']:.4f})"]
+    recalls = ", ".join(f"{c['class']} {c['recall']:.2f}" for c in test["per_class"][:20])
+    more = ", ..." if len(test["per_class"]) > 20 else ""
+    return [
+        f"Test balanced accuracy {test['balanced_accuracy']:.4f}, macro F1 {test['macro_f1']:.4f} {where} "
+        f"(accuracy {test['accuracy']:.4f}, {topk}; {test['lead_reason']})",
+        f"  recall per class: {recalls}{more}",
+    ]
+
+
+def figures_section(test: dict[str, Any], auc: float | None) -> list[str]:
+    """The figures, per-class table and confusion matrix; on skewed data the balanced figures, each
+    class's recall and the confusion matrix come first, and accuracy after them."""
+    balanced = test.get("lead") == "balanced_accuracy"
+    headline = [
+        *([f"| balanced accuracy (mean per-class recall) | {test['balanced_accuracy']:.4f} |"] if balanced else []),
+        *([f"| macro F1 | {test['macro_f1']:.4f} |"] if balanced else []),
+        f"| accuracy | {test['accuracy']:.4f} |",
+        *(
+            [f"| balanced accuracy (mean per-class recall) | {test['balanced_accuracy']:.4f} |"]
+            if not balanced and "balanced_accuracy" in test
+            else []
+        ),
+        f"| top-{test['top_k']} accuracy | {test['top_k_accuracy']:.4f} |",
+        f"| macro ROC-AUC (one-vs-rest) | {'n/a' if auc is None else f'{auc:.4f}'} |",
+        *([] if balanced else [f"| macro F1 | {test['macro_f1']:.4f} |"]),
+    ]
+    per_class = (
+        ["| class | recall | precision | F1 | support |", "|---|---|---|---|---|"]
+        + [
+            f"| {c['class']} | {c['recall']:.4f} | {c['precision']:.4f} | {c['f1']:.4f} | {c['support']} |"
+            for c in test["per_class"]
+        ]
+        if balanced
+        else ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        + [
+            f"| {c['class']} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |"
+            for c in test["per_class"]
+        ]
+    )
+    why = [f"Balanced accuracy and macro F1 first: {test['lead_reason']}; accuracy rewards the big classes.", ""]
+    return [
+        *(why if balanced else []),
+        "| figure | value |",
+        "|---|---|",
+        f"| test images | {test['samples']} |",
+        *headline,
+        "",
+        *per_class,
+        "",
+        *(_matrix_table(test) if balanced else []),
+        "![confusion matrix](confusion_matrix.png)",
+        "",
+    ]
+
+
+def _matrix_table(test: dict[str, Any]) -> list[str]:
+    """The confusion matrix as text (rows: true class, columns: predicted), for up to 20 classes."""
+    names = [c["class"] for c in test["per_class"]]
+    if len(names) > 20:
+        return []
+    return [
+        "Confusion matrix (rows: true class, columns: predicted):",
+        "",
+        "| true \\ predicted | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+        *(
+            f"| {name} | " + " | ".join(str(v) for v in row) + " |"
+            for name, row in zip(names, test["confusion_matrix"])
+        ),
+        "",
+    ]
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     """The card for people: a page that reads top to bottom."""
     search, training, test = card["search"], card["training"], card["test"]
@@ -157,23 +253,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "## Test results (held-out test set, never seen by the search)",
         "",
-        "| figure | value |",
-        "|---|---|",
-        f"| test images | {test['samples']} |",
-        f"| accuracy | {test['accuracy']:.4f} |",
-        f"| top-{test['top_k']} accuracy | {test['top_k_accuracy']:.4f} |",
-        f"| macro ROC-AUC (one-vs-rest) | {'n/a' if auc is None else f'{auc:.4f}'} |",
-        f"| macro F1 | {test['macro_f1']:.4f} |",
-        "",
-        "| class | precision | recall | F1 | support |",
-        "|---|---|---|---|---|",
-        *(
-            f"| {c['class']} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']} |"
-            for c in test["per_class"]
-        ),
-        "",
-        "![confusion matrix](confusion_matrix.png)",
-        "",
+        *figures_section(test, auc),
         *objectives_markdown(card),
         "## Training",
         "",

@@ -11,16 +11,25 @@ from typing import Any
 
 import numpy as np
 
+from cnnsearch.spec import BALANCED_METRIC, IMBALANCE_RATIO, imbalance_ratio
+
+#: Search metrics that already weigh every class alike: a model selected by one leads with them.
+BALANCED_SEARCH = (BALANCED_METRIC, "val_macro_f1")
+
 
 def top_k(num_classes: int) -> int:
     """The k of top-k accuracy: 5 for many classes, fewer when there are few (k < classes)."""
     return max(1, min(5, num_classes - 1))
 
 
-def classification_figures(y_true: np.ndarray, probs: np.ndarray, class_names: list[str]) -> dict[str, Any]:
-    """Accuracy, top-k accuracy, macro ROC-AUC, per-class precision/recall/F1 and the confusion matrix."""
+def classification_figures(
+    y_true: np.ndarray, probs: np.ndarray, class_names: list[str], metric: str = "val_accuracy"
+) -> dict[str, Any]:
+    """Accuracy, balanced accuracy, top-k accuracy, macro ROC-AUC, per-class precision/recall/F1, the
+    confusion matrix, and ``lead``: the figure to read first (:func:`lead_figure`; ``metric``: the search's)."""
     from sklearn.metrics import (
         accuracy_score,
+        balanced_accuracy_score,
         confusion_matrix,
         precision_recall_fscore_support,
         roc_auc_score,
@@ -41,9 +50,15 @@ def classification_figures(y_true: np.ndarray, probs: np.ndarray, class_names: l
         auc = float(np.mean(aucs))
     else:
         auc = None
+    ratio = imbalance_ratio(np.bincount(y_true, minlength=len(labels)).tolist())
+    lead, why = lead_figure(ratio, metric)
     return {
         "samples": int(len(y_true)),
+        "lead": lead,
+        "lead_reason": why,
+        "imbalance": round(ratio, 4),
         "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
         "top_k": k,
         "top_k_accuracy": float(top_k_accuracy_score(y_true, probs, k=k, labels=labels)),
         "macro_roc_auc": auc,
@@ -60,6 +75,19 @@ def classification_figures(y_true: np.ndarray, probs: np.ndarray, class_names: l
         ],
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
+
+
+def lead_figure(test_imbalance: float, metric: str) -> tuple[str, str]:
+    """ "balanced_accuracy" on skewed data (the test split past ``IMBALANCE_RATIO``, or a search that
+    selected by a balanced figure), else "accuracy"; and why, in words, for the card."""
+    if metric in BALANCED_SEARCH:
+        return "balanced_accuracy", f"the search selected by {metric}"
+    if test_imbalance >= IMBALANCE_RATIO:
+        return "balanced_accuracy", (
+            f"the test split is imbalanced (largest class {test_imbalance:.2f}x the smallest, at or over "
+            f"{IMBALANCE_RATIO:g}x)"
+        )
+    return "accuracy", f"the test split is balanced enough ({test_imbalance:.2f}x, under {IMBALANCE_RATIO:g}x)"
 
 
 def plot_confusion_matrix(matrix: list[list[int]], class_names: list[str], path: Path) -> Path:

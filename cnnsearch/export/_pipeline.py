@@ -28,13 +28,13 @@ from cnnsearch import tracking as registry  # the export run, logged model and r
 from cnnsearch._keys import PARENT_RUN_ATTR, RUN_ID_ATTR
 from cnnsearch._paths import export_dir
 from cnnsearch.errors import CnnsearchError
-from cnnsearch.export._card import CONVERSION, versions, write_card
+from cnnsearch.export._card import CONVERSION, figure_lines, versions, write_card
 from cnnsearch.export._evaluation import classification_figures, plot_confusion_matrix, plot_training_curves
 from cnnsearch.export._formats import Agreement, check_available, write_and_verify
 from cnnsearch.export._objectives_card import measured_objectives, objectives_line
 from cnnsearch.export._shipping import Shipped, ship
 from cnnsearch.search import best_trial, load_study, pick_trial, score, trial_counts
-from cnnsearch.spec import Spec, measured_costs, spec_to_dict, spec_to_toml
+from cnnsearch.spec import Spec, as_ran, measured_costs, spec_to_dict, spec_to_toml
 from cnnsearch.tracking import Tracker
 
 Say = Callable[[str], None]
@@ -64,6 +64,8 @@ class ExportResult:
         return {
             "directory": str(self.directory),
             "test_accuracy": self.card["test"]["accuracy"],
+            "test_balanced_accuracy": self.card["test"]["balanced_accuracy"],
+            "test_macro_f1": self.card["test"]["macro_f1"],
             "formats": [a.format for a in self.agreements],
             "registered_model": mlflow["registered_model"],
             "version": mlflow["version"],
@@ -93,6 +95,7 @@ def export_best(
     check_available(formats)
     directory = directory or default_directory(spec)
     study = load_study(spec)
+    spec = as_ran(spec, study.metric_names)  # "auto" as the study resolved it
     best = best_trial(study)
     if best is None:
         raise CnnsearchError(f"study '{study.study_name}' has no complete trial yet: nothing to export")
@@ -104,11 +107,9 @@ def export_best(
     best = shipped.trial or best  # [export] rerank may pick another trial than the study's best
     twin, params = shipped.model, shipped.params
     probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
-    figures = classification_figures(splits.y_test, probs, splits.class_names)
-    say(
-        f"Test accuracy {figures['accuracy']:.4f} on {figures['samples']:,} held-out images "
-        f"(top-{figures['top_k']} {figures['top_k_accuracy']:.4f}, macro F1 {figures['macro_f1']:.4f})"
-    )
+    figures = classification_figures(splits.y_test, probs, splits.class_names, spec.study.metric)
+    for line in figure_lines(figures):
+        say(line)
 
     staging = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

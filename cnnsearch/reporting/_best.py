@@ -31,7 +31,13 @@ def _exported_line(record: dict[str, Any]) -> str:
     done = record.get("exported")
     if done is None:
         return "no (cnnsearch best SPEC --export)"
+    figures = f"test accuracy {done['test_accuracy']:.4f}"
+    if done.get("test_lead") == "balanced_accuracy":  # skewed data: the balanced figures first
+        figures = (
+            f"test balanced accuracy {done['test_balanced_accuracy']:.4f}, macro F1 {done['test_macro_f1']:.4f}, "
+            + figures.removeprefix("test ")
+        )
     if not done["this_trial"]:
-        return f"no: {done['directory']}/ holds trial {done['trial']} (test accuracy {done['test_accuracy']:.4f})"
+        return f"no: {done['directory']}/ holds trial {done['trial']} ({figures})"
     version = f", MLflow model '{done['registered_model']}' version {done['version']}" if done["version"] else ""
-    return f"yes, {done['directory']}/ (test accuracy {done['test_accuracy']:.4f}{version})"
+    return f"yes, {done['directory']}/ ({figures}{version})"

@@ -31,6 +31,7 @@ from cnnsearch._keys import (
 from cnnsearch.reporting._artifacts import CURVES_FILE
 from cnnsearch.reporting._front import front_figure, front_frame, front_html
 from cnnsearch.reporting._plots import importance_title, plot_learning_curves, study_figures
+from cnnsearch.reporting._shipped import shipped_section
 from cnnsearch.reporting._tables import fmt as _fmt
 from cnnsearch.reporting._tables import missing, trials_frame
 from cnnsearch.search import ranked, score, trial_counts
@@ -55,7 +56,13 @@ th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: ta
 """
 
 
-def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | None = None) -> str:
+def render(
+    study: optuna.Study,
+    spec: Spec,
+    top: int = 5,
+    tracking_uri: str | None = None,
+    shipped: dict[str, Any] | None = None,
+) -> str:
     """The report as one HTML string; ``tracking_uri`` is where the trials' curves live."""
     import plotly.offline
 
@@ -88,6 +95,7 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
         f"{_e(s.sampler)} sampler, {_e(s.pruner)} pruner &middot; generated "
         f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}</div>",
         "<div class='cards'>" + "".join(f"<div class='card'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in cards) + "</div>",
+        *shipped_section(shipped),
         "<h2>Diagnosis</h2>",
         _diagnosis_summary(study),
         f"<h2>Top {min(top, len(done))} trials</h2>",
@@ -102,9 +110,17 @@ def render(study: optuna.Study, spec: Spec, top: int = 5, tracking_uri: str | No
     return "\n".join(parts)
 
 
-def write_report(study: optuna.Study, spec: Spec, out: Path, top: int = 5, tracking_uri: str | None = None) -> Path:
+def write_report(
+    study: optuna.Study,
+    spec: Spec,
+    out: Path,
+    top: int = 5,
+    tracking_uri: str | None = None,
+    shipped: dict[str, Any] | None = None,
+) -> Path:
+    """The page; ``shipped``: the exported model's trial and test figures (``export.shipped_figures``), if any."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(study, spec, top, tracking_uri), encoding="utf-8")
+    out.write_text(render(study, spec, top, tracking_uri, shipped), encoding="utf-8")
     return out
 
 

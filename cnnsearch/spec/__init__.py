@@ -6,6 +6,16 @@ every error becomes one line naming the file, the field and what was expected.
 This layer imports no other (only the shared leaf modules).
 """
 
+from cnnsearch.spec._auto_metric import (
+    BALANCED_METRIC,
+    IMBALANCE_RATIO,
+    PLAIN_METRIC,
+    as_ran,
+    choose_metric,
+    imbalance_ratio,
+    is_auto,
+    with_metric,
+)
 from cnnsearch.spec._conditions import (
     COMPILE_PARAMS,
     PLAIN_FIELDS,
@@ -21,6 +31,7 @@ from cnnsearch.spec._dumping import spec_to_dict, spec_to_toml
 from cnnsearch.spec._json_schema import SCHEMA_FILE, json_schema, json_schema_text
 from cnnsearch.spec._loading import apply_overrides, load_spec, validate_spec
 from cnnsearch.spec._objectives import (
+    AUTO_METRIC,
     COSTS,
     HISTORY_KEYS,
     LIMITS,
@@ -48,6 +59,10 @@ from cnnsearch.spec._schema import (
 from cnnsearch.spec._types import BACKBONES, Choices, FloatRange, IntRange, flat_fields, parse_duration, tunable_values
 
 __all__ = [
+    "AUTO_METRIC",
+    "BALANCED_METRIC",
+    "IMBALANCE_RATIO",
+    "PLAIN_METRIC",
     "BACKBONES",
     "COMPILE_PARAMS",
     "COSTS",
@@ -73,10 +88,14 @@ __all__ = [
     "TrainSpec",
     "active",
     "apply_overrides",
+    "as_ran",
+    "choose_metric",
     "describe_objectives",
     "describe_exception",
     "flat_fields",
     "grid",
+    "imbalance_ratio",
+    "is_auto",
     "is_multi_objective",
     "json_schema",
     "json_schema_text",
@@ -95,4 +114,5 @@ __all__ = [
     "tunable_values",
     "tunables",
     "validate_spec",
+    "with_metric",
 ]

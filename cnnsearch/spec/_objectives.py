@@ -25,8 +25,13 @@ if TYPE_CHECKING:
 COSTS = ("params", "flops", "size_mb", "latency_ms")
 #: Hard limit field -> the cost it bounds.
 LIMITS = {f"max_{cost}": cost for cost in COSTS}
-#: What the built-in networks log (compiled with the accuracy metric); a hypermodel may log more.
-HISTORY_KEYS = ("val_accuracy", "val_loss", "accuracy", "loss")
+#: What training logs for every network: Keras's loss and accuracy (the built-in networks are compiled
+#: with the accuracy metric), and the validation split's balanced accuracy and macro F1 (added each epoch
+#: by ``training.BalancedMetrics``). A hypermodel's own compile may log more.
+HISTORY_KEYS = ("val_accuracy", "val_balanced_accuracy", "val_macro_f1", "val_loss", "accuracy", "loss")
+#: ``study.metric = "auto"``: val_balanced_accuracy on an imbalanced training split, else val_accuracy
+#: (``spec/_auto_metric.py``).
+AUTO_METRIC = "auto"
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -73,6 +78,11 @@ def objectives_problem(objectives: list[ObjectiveSpec]) -> str | None:
     if len(objectives) == 1:
         return "objectives: one objective is study.metric and study.direction; objectives lists 2 or more"
     first = objectives[0].metric
+    if first == AUTO_METRIC:
+        return (
+            "objectives[0].metric: 'auto' is for study.metric alone; a multi-objective study names its metric, "
+            "such as 'val_balanced_accuracy'"
+        )
     if first in COSTS or not _KEY.fullmatch(first):
         return (
             f"objectives[0].metric: the first objective is the one trained for, a Keras history key "
@@ -95,18 +105,20 @@ def objectives_problem(objectives: list[ObjectiveSpec]) -> str | None:
     return None
 
 
-def history_key_problem(metric: str, hypermodel: bool) -> str | None:
-    """objectives[0] must be a key the built-in networks log (a hypermodel's own metrics are its own)."""
+def history_key_problem(metric: str, hypermodel: bool, field: str = "objectives[0].metric") -> str | None:
+    """The trained metric must be a key training logs (a hypermodel's own compile may log more)."""
     if hypermodel or metric in HISTORY_KEYS:
         return None
     close = difflib.get_close_matches(metric, HISTORY_KEYS, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"objectives[0].metric: the built-in networks log {', '.join(HISTORY_KEYS)}; got {metric!r}{hint}"
+    return f"{field}: the built-in networks log {', '.join(HISTORY_KEYS)}; got {metric!r}{hint}"
 
 
 def study_problem(study: StudySpec) -> str | None:
     """``[study]`` with objectives: what cannot go with them ("field: why"), or None."""
     problem = objectives_problem(study.objectives)
+    if problem is None and study.metric == AUTO_METRIC and study.direction != "maximize":
+        problem = "direction: metric = 'auto' picks an accuracy (balanced or not), which is maximized"
     if problem is None and study.objectives and study.folds > 1:
         problem = "folds: a multi-objective study scores on one split (a fold ensemble would multiply the cost shipped)"
     if problem is None and study.objectives and study.final_share:
@@ -120,9 +132,13 @@ def spec_problem(spec: Spec) -> str | None:
     """Across sections: the trained metric must be one the network logs; the export ships one trial
     (``ship = "ensemble"`` then ships the picked trial's checkpoint: a mean of several would not have its costs)."""
     objectives = spec.study.objectives
+    hypermodel = spec.model.hypermodel is not None
     if not objectives:
-        return None
-    problem = history_key_problem(objectives[0].metric, spec.model.hypermodel is not None)
+        if spec.study.metric == AUTO_METRIC:
+            return None
+        problem = history_key_problem(spec.study.metric, hypermodel, "metric")
+        return f"study.{problem}, or 'auto' (balanced accuracy on imbalanced data)" if problem else None
+    problem = history_key_problem(objectives[0].metric, hypermodel)
     if problem:
         return f"study.{problem}"
     if spec.export.rerank:

@@ -24,8 +24,9 @@ class StudySpec(_Strict):
     name: str = Field("", description="defaults to the spec file's stem")
     metric: str = Field(
         "val_accuracy",
-        description="the Keras history key the search scores: the built-in networks log val_accuracy, val_loss, "
-        "accuracy and loss (a hypermodel may log more)",
+        description="the Keras history key the search scores: training logs val_accuracy, val_balanced_accuracy, "
+        'val_macro_f1, val_loss, accuracy and loss (a hypermodel may log more); "auto": val_balanced_accuracy '
+        "when the training split's largest class has 1.5x the images of its smallest or more, else val_accuracy",
     )
     direction: Literal["maximize", "minimize"] = Field("maximize", description="whether a higher metric is better")
     n_trials: int = Field(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from cnnsearch.training._balanced import BALANCED_KEYS, BalancedMetrics, balanced_figures, predicted_labels
     from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
     from cnnsearch.training._costs import (
         MIN_REPEATS,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         metric_name,
         per_class_metrics,
         resample,
+        settle_metric,
     )
     from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
     from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTO",
     "ClockSchedule",
+    "BALANCED_KEYS",
+    "BalancedMetrics",
     "LABELS",
     "MAX_LOGGED_CLASSES",
     "MIN_REPEATS",
@@ -69,6 +73,7 @@ __all__ = [
     "SparseSmoothedCrossentropy",
     "WARMUP_CALLS",
     "apply_precision",
+    "balanced_figures",
     "check_class_weights",
     "class_index",
     "class_weights",
@@ -89,9 +94,11 @@ __all__ = [
     "measure_costs",
     "metric_name",
     "per_class_metrics",
+    "predicted_labels",
     "resample",
     "resolve",
     "scheduled_learning_rate",
+    "settle_metric",
     "standard_callbacks",
 ]
 

@@ -18,6 +18,7 @@ from cnnsearch.data import Splits, batches, is_streamed
 from cnnsearch.models import APPLICATIONS, BACKBONE, apply_freeze
 from cnnsearch.training import _imbalance as imbalance
 from cnnsearch.training import _schedules as schedules
+from cnnsearch.training._balanced import BalancedMetrics
 from cnnsearch.training._losses import make_loss
 from cnnsearch.training._performance import Settings
 
@@ -106,6 +107,8 @@ def fit(
     ``compile_config`` is a hypermodel's own compile config (its optimizer, loss, metrics):
     applied as it is. Otherwise the params' optimizer, schedule and loss are compiled here,
     with ``performance``. Resampling and class weights apply to the training split only.
+    Every epoch's logs also get ``val_balanced_accuracy`` and ``val_macro_f1``
+    (:class:`BalancedMetrics`, first, so every callback after it reads them).
     """
     x, y = imbalance.resample(splits.x_train, splits.y_train, params.get("sampling", "none"))
     weights = imbalance.class_weights(params.get("class_weight", "none"), y, splits.class_names)
@@ -115,7 +118,8 @@ def fit(
     validation: Any = (splits.x_val, splits.y_val)
     if is_streamed(splits.x_val):
         validation = batches(splits.x_val, splits.y_val, params["batch_size"], shuffle=False)
-    common = dict(validation_data=validation, class_weight=weights, callbacks=callbacks, verbose=0, **feed)
+    balanced = BalancedMetrics(validation, splits.num_classes)  # first: the callbacks after it read its keys
+    common = dict(validation_data=validation, class_weight=weights, callbacks=[balanced, *callbacks], verbose=0, **feed)
     history = model.fit(x, y, epochs=params["epochs"], **common)
     return _fine_tune(model, params, history, x, y, common, steps, fine_tune_epochs(params), callbacks, performance)
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from cnnsearch.data import Splits
 from cnnsearch.errors import SpecError
+from cnnsearch.spec import Spec, choose_metric, is_auto, with_metric
 
 #: Per-class validation figures go to MLflow (one table artifact) for up to this many classes.
 MAX_LOGGED_CLASSES = 100
@@ -82,6 +84,16 @@ def resample(
             raise ValueError(f"unknown sampling {how!r}")
     order = rng.permutation(np.concatenate(picked))
     return x[order], y[order]
+
+
+def settle_metric(spec: Spec, splits: Splits) -> tuple[Spec, str | None]:
+    """``study.metric = "auto"`` made concrete from the training split's class counts, and the line saying
+    which and why (None when the spec named its metric). Called right after ``data.load``, before the study opens."""
+    if not is_auto(spec):
+        return spec, None
+    counts = np.bincount(np.asarray(splits.y_train, dtype=np.int64), minlength=splits.num_classes)
+    metric, why = choose_metric(counts.tolist(), splits.class_names)
+    return with_metric(spec, metric), f'study.metric = "auto": {metric}, {why}'
 
 
 def check_class_weights(spec: Any, class_names: Sequence[str]) -> None:

@@ -19,7 +19,7 @@ from cnnsearch.reporting import SearchTracking
 from cnnsearch.search import Objective, open_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
-from tests.helpers import GOOD, SpecFile
+from tests.helpers import GOOD, SpecFile, on_the_example_hypermodel
 
 pytestmark = pytest.mark.slow
 
@@ -112,7 +112,7 @@ def test_nan_loss_fails_that_trial_alone(tiny_spec_file: SpecFile) -> None:
 
 
 def test_consecutive_failures_stop_the_study(tiny_spec_file: SpecFile) -> None:
-    path = tiny_spec_file(n_trials=5, epochs=1)
+    path = on_the_example_hypermodel(tiny_spec_file(n_trials=5, epochs=1))
     spec = load_spec(path, ["study.metric=val_auc", "study.max_consecutive_failures=2"])
     with pytest.raises(CnnsearchError, match="stopped after 2 failed trials in a row.*val_auc"):
         run(spec)

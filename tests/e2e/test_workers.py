@@ -25,7 +25,7 @@ from cnnsearch.search import load_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
 from tests.e2e.conftest import Cli
-from tests.helpers import SpecFile
+from tests.helpers import SpecFile, on_the_example_hypermodel
 
 T = TypeVar("T")
 pytestmark = pytest.mark.slow
@@ -184,7 +184,7 @@ def test_ctrl_c_stops_every_worker_then_rerun_completes(cli: Cli, tiny_spec_file
 
 
 def test_consecutive_failures_stop_all_workers(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
-    path = tiny_spec_file(n_trials=8, epochs=1)
+    path = on_the_example_hypermodel(tiny_spec_file(n_trials=8, epochs=1))
     result = cli(
         "run", str(path), "--workers", "2", "--set", "study.metric=val_auc", "--set", "study.max_consecutive_failures=2",
         cwd=workdir,

@@ -174,6 +174,23 @@ def test_best_says_where_its_trial_was_exported(invoke: Invoke, recorded: Path, 
     assert "exported    no: exports/tiny/ holds trial 0 (test accuracy 0.9710)" in lines
 
 
+def test_best_leads_with_the_balanced_figures_of_a_skewed_export(invoke: Invoke, recorded: Path, workdir: Path) -> None:
+    test = {"accuracy": 0.8, "balanced_accuracy": 0.61, "macro_f1": 0.6, "lead": "balanced_accuracy"}
+    card = {"search": {"trial": 1}, "test": test, "mlflow": {"registered_model": "tiny", "version": "2"}}
+    (workdir / "exports" / "tiny").mkdir(parents=True)
+    (workdir / "exports" / "tiny" / "model_card.json").write_text(json.dumps(card))
+    lines = invoke("best", str(recorded)).stdout.splitlines()
+    expected = "test balanced accuracy 0.6100, macro F1 0.6000, accuracy 0.8000, MLflow model 'tiny' version 2"
+    assert f"exported    yes, exports/tiny/ ({expected})" in lines
+
+
+def test_best_reads_what_auto_settled_on_from_the_study(invoke: Invoke, recorded: Path) -> None:
+    """The study was opened with its metric (as ``run`` opens it once "auto" is settled): ``best`` shows that."""
+    result = invoke("best", str(recorded), "--set", "study.metric=auto")
+    assert result.exit_code == 0, result.output
+    assert "best trial  1  (val_accuracy = 0.9877, maximize)" in result.stdout.splitlines()
+
+
 def test_version_prints_the_version(invoke: Invoke) -> None:
     from cnnsearch import __version__
 

@@ -63,7 +63,8 @@ def test_without_objectives_the_single_metric_is_unchanged(tiny_spec_file: SpecF
         ),
         (
             [objectives('{ metric = "val_acc", direction = "maximize" }', LATENCY)],
-            "study.objectives[0].metric: the built-in networks log val_accuracy, val_loss, accuracy, loss; "
+            "study.objectives[0].metric: the built-in networks log val_accuracy, val_balanced_accuracy, val_macro_f1, "
+            "val_loss, accuracy, loss; "
             "got 'val_acc' (did you mean 'val_accuracy'?)",
         ),
         (

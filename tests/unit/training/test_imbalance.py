@@ -7,6 +7,7 @@ import pytest
 
 from cnnsearch.errors import SpecError
 from cnnsearch.training import class_weights, metric_name, resample
+from tests.helpers import SpecFile
 
 
 def test_balanced_weights_match_scikit_learn() -> None:
@@ -60,3 +61,26 @@ def test_per_class_figures_are_one_table() -> None:
         "f1": [0.0, pytest.approx(2 / 3, abs=1e-6), 0.0],
         "support": [1, 2, 1],
     }
+
+
+def test_auto_is_settled_on_the_training_split_and_said_why(tiny_spec_file: SpecFile) -> None:
+    from cnnsearch.data import Splits
+    from cnnsearch.spec import load_spec
+    from cnnsearch.training import settle_metric
+
+    auto = load_spec(tiny_spec_file(), ["study.metric=auto"])
+    x = np.zeros((1, 4, 4, 1), np.uint8)
+
+    def splits(counts: list[int]) -> Splits:
+        y = np.repeat(np.arange(len(counts)), counts)
+        # Validation and test are balanced here: only the training split decides.
+        return Splits(np.repeat(x, len(y), 0), y, x, np.zeros(1, np.int64), x, np.zeros(1, np.int64), ["cat", "dog"])
+
+    skewed, line = settle_metric(auto, splits([60, 12]))
+    assert skewed.study.metric == "val_balanced_accuracy" and skewed.study.direction == "maximize"
+    assert line is not None and line.startswith('study.metric = "auto": val_balanced_accuracy, the training split is')
+    assert "'cat' 60 images, smallest 'dog' 12: 5.00x" in line
+    even, line = settle_metric(auto, splits([40, 36]))
+    assert even.study.metric == "val_accuracy" and line is not None and "balanced enough" in line
+    named = load_spec(tiny_spec_file(), ["study.metric=val_macro_f1"])
+    assert settle_metric(named, splits([60, 12])) == (named, None)
