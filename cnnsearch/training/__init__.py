@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from cnnsearch._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from cnnsearch.training._balanced import BALANCED_KEYS, BalancedMetrics, balanced_figures, predicted_labels
+    from cnnsearch.training._balanced import BalancedMetrics
     from cnnsearch.training._callbacks import EpochListener, EpochReporter, learning_rate
     from cnnsearch.training._costs import (
         MIN_REPEATS,
@@ -35,49 +35,29 @@ if TYPE_CHECKING:
     from cnnsearch.training._imbalance import (
         MAX_LOGGED_CLASSES,
         check_class_weights,
-        class_index,
-        class_weights,
-        metric_name,
         per_class_metrics,
         resample,
         settle_metric,
     )
-    from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
     from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
-    from cnnsearch.training._schedules import (
-        ONE_CYCLE_END,
-        ONE_CYCLE_START,
-        ONE_CYCLE_WARMUP,
-        ClockSchedule,
-        clock_rate,
-        scheduled_learning_rate,
-    )
+    from cnnsearch.training._schedules import ClockSchedule
 
 __all__ = [
     "AUTO",
     "ClockSchedule",
-    "BALANCED_KEYS",
     "BalancedMetrics",
     "LABELS",
     "MAX_LOGGED_CLASSES",
     "MIN_REPEATS",
     "ROUNDS",
-    "ONE_CYCLE_END",
-    "ONE_CYCLE_START",
-    "ONE_CYCLE_WARMUP",
     "DeviceKind",
     "Diagnosis",
     "EpochListener",
     "EpochReporter",
     "Settings",
-    "SparseSmoothedCrossentropy",
     "WARMUP_CALLS",
     "apply_precision",
-    "balanced_figures",
     "check_class_weights",
-    "class_index",
-    "class_weights",
-    "clock_rate",
     "compile_model",
     "count_flops",
     "device_kind",
@@ -89,15 +69,11 @@ __all__ = [
     "keras_file_mb",
     "latency_ms",
     "learning_rate",
-    "make_loss",
     "make_optimizer",
     "measure_costs",
-    "metric_name",
     "per_class_metrics",
-    "predicted_labels",
     "resample",
     "resolve",
-    "scheduled_learning_rate",
     "settle_metric",
     "standard_callbacks",
 ]

@@ -13,8 +13,9 @@ import keras
 import numpy as np
 import pytest
 
-from cnnsearch.models import AUGMENTATION, build, inference_model
 from cnnsearch.models import _backbones as backbones
+from cnnsearch.models import build
+from cnnsearch.models._plain import AUGMENTATION, inference_model
 from cnnsearch.spec import load_spec
 from tests.e2e.conftest import Cli
 from tests.helpers import BACKBONE_PARAMS, NO_AUGMENT, study_spec

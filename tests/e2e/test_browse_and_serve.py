@@ -86,8 +86,9 @@ def test_mlflow_ui_shows_the_trials_their_score_and_the_registered_version(
     from playwright.sync_api import sync_playwright
 
     from cnnsearch.api import ui_command
-    from cnnsearch.tracking import experiment_url, start_ui
+    from cnnsearch.tracking import start_ui
     from cnnsearch.tracking._ui import stop_server
+    from cnnsearch.tracking._views import experiment_url
 
     shots = Path(os.environ.get("CNNSEARCH_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)

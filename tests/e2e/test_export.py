@@ -130,7 +130,7 @@ def test_fresh_process_reproduces_card_accuracy(cli: Cli, exported: dict) -> Non
 def test_exported_model_has_no_augmentation_and_takes_uint8(exported: dict) -> None:
     import keras
 
-    from cnnsearch.models import AUGMENTATION
+    from cnnsearch.models._plain import AUGMENTATION
 
     model = keras.models.load_model(exported["dir"] / "model.keras")
     names = [layer.name for layer in model.layers]
@@ -213,7 +213,7 @@ def test_second_export_is_version_2_linked_to_the_study_run(cli: Cli, exported: 
     # The logged MLflow model loads and predicts raw images.
     import mlflow
 
-    from cnnsearch.tracking import tracking_uri_set as _tracking_uri
+    from cnnsearch.tracking._registry import tracking_uri_set as _tracking_uri
 
     with _tracking_uri(card["mlflow"]["tracking_uri"]):  # not mlflow.set_tracking_uri: it would leak into later tests
         model = mlflow.pyfunc.load_model(f"models:/{card['mlflow']['registered_model']}/1")

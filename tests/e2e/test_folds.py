@@ -17,7 +17,7 @@ import cnnsearch
 from cnnsearch._keys import FOLD_VALUES_ATTR
 from cnnsearch.data import load
 from cnnsearch.export import ship
-from cnnsearch.models import inference_model
+from cnnsearch.models._plain import inference_model
 from cnnsearch.search import build_for_trial, fold_files, kept, ranked, suggest
 from cnnsearch.spec import load_spec
 from tests.helpers import SeedStore, SpecFile, SpecText

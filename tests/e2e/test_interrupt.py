@@ -7,8 +7,8 @@ import signal
 
 import pytest
 
-from cnnsearch.search import SafePoint
 from cnnsearch.search import _interrupt as interrupt
+from cnnsearch.search._callbacks import SafePoint
 
 pytestmark = pytest.mark.slow
 

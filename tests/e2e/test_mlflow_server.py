@@ -9,7 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from cnnsearch._keys import DIAGNOSIS_TAG, PARENT_RUN_ATTR
 from cnnsearch.api import run
-from cnnsearch.reporting import CURVES_FILE, SUMMARY_FILE, TRIALS_CSV
+from cnnsearch.reporting._artifacts import CURVES_FILE, SUMMARY_FILE, TRIALS_CSV
 from cnnsearch.search import open_study, score
 from cnnsearch.spec import load_spec
 from cnnsearch.training import LABELS

@@ -19,7 +19,7 @@ import pytest
 import cnnsearch
 from cnnsearch.data import Splits, load
 from cnnsearch.export import ship
-from cnnsearch.models import inference_model
+from cnnsearch.models._plain import inference_model
 from cnnsearch.search import build_for_trial, kept, ranked, suggest
 from cnnsearch.spec import Spec, load_spec
 from tests.conftest import Invoke

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-from cnnsearch.export import classification_figures, figure_lines, figures_section
+from cnnsearch.export._card import figure_lines, figures_section
+from cnnsearch.export._evaluation import classification_figures
 
 CLASSES = ["cat", "deer", "horse"]
 

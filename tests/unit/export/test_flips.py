@@ -44,7 +44,8 @@ def test_the_output_is_the_mean_over_each_image_and_its_mirror(tmp_path: Path) -
 def test_the_flipped_model_converts_and_agrees(tmp_path: Path, name: str) -> None:
     import keras
 
-    from cnnsearch.export import check_available, with_flips, write_and_verify
+    from cnnsearch.export import with_flips
+    from cnnsearch.export._formats import check_available, write_and_verify
 
     check_available([name])
     model, images = _model_and_images()

@@ -14,7 +14,8 @@ def test_disagreeing_artifact_fails_loudly(tmp_path: Path) -> None:
     """A reloaded file whose predictions differ from the model's is an error, never a success."""
     import keras
 
-    from cnnsearch.export import ExportError, write_and_verify
+    from cnnsearch.export import ExportError
+    from cnnsearch.export._formats import write_and_verify
     from cnnsearch.models import build
 
     model = build(TINY_PLAIN, (8, 8, 1), 3, augment=False, input_dtype="uint8")

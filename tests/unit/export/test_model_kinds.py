@@ -21,7 +21,8 @@ from tests.helpers import NO_AUGMENT, TINY_PLAIN
 def test_an_ensemble_of_a_residual_and_a_plain_net_with_flips_converts_to_every_format(tmp_path: Path) -> None:
     import keras
 
-    from cnnsearch.export import FORMATS, MAX_PROB_DIFF, average, with_flips, write_and_verify
+    from cnnsearch.export import average, with_flips
+    from cnnsearch.export._formats import FORMATS, MAX_PROB_DIFF, write_and_verify
     from cnnsearch.models import build
 
     keras.utils.set_random_seed(0)

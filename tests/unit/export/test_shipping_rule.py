@@ -6,7 +6,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, create_trial
 
 from cnnsearch._keys import FINAL_EPOCHS_ATTR
-from cnnsearch.export import ensemble_members
+from cnnsearch.export._shipping import ensemble_members
 
 
 def _trial(number: int, value: float, final: bool = False) -> FrozenTrial:

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import optuna
 
-from cnnsearch.models import AUGMENTATION, build
+from cnnsearch.models import build
+from cnnsearch.models._plain import AUGMENTATION
 from cnnsearch.search import suggest
 from cnnsearch.spec import searched_names, validate_spec
 

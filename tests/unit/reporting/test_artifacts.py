@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnsearch.reporting import RefreshPolicy
+from cnnsearch.reporting._artifacts import RefreshPolicy
 
 
 def test_refresh_policy_bounds_the_share_of_time_spent_plotting() -> None:

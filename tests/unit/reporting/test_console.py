@@ -15,7 +15,8 @@ from optuna.trial import TrialState, create_trial
 from rich.console import Console
 
 from cnnsearch._keys import INITIAL_ATTR, NEIGHBOUR_ATTR, PRUNED_EPOCH_ATTR, REASON_ATTR, STOPPED_EPOCH_ATTR
-from cnnsearch.reporting import PoolConsole, SearchConsole, best_trials_table
+from cnnsearch.reporting import PoolConsole, SearchConsole
+from cnnsearch.reporting._console import best_trials_table
 from cnnsearch.spec import Spec, validate_spec
 
 DISTRIBUTIONS = {

@@ -8,7 +8,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from cnnsearch.reporting import front_frame, front_table, plot_front, trials_frame, write_front_plot
+from cnnsearch.reporting import front_table, plot_front, trials_frame
+from cnnsearch.reporting._front import front_frame, write_front_plot
 from cnnsearch.spec import load_spec
 from tests.helpers import SpecFile
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from cnnsearch.reporting import STUDY_PLOTS, plot_learning_curves, write_study_plots
+from cnnsearch.reporting._plots import STUDY_PLOTS, plot_learning_curves, write_study_plots
 
 HISTORY = {
     "loss": [2.2, 1.1, 0.6, 0.4, 0.3],
@@ -126,13 +126,13 @@ def _long_study(complete: int) -> optuna.Study:
 @pytest.fixture(scope="module")
 def long_figures() -> dict:
     """The interactive figures of a 7-complete-trial study of 12 params (drawn once: plotly costs seconds)."""
-    from cnnsearch.reporting import study_figures
+    from cnnsearch.reporting._plots import study_figures
 
     return study_figures(_long_study(7))
 
 
 def test_importances_are_marked_uncertain_under_20_complete_trials(long_figures: dict) -> None:
-    from cnnsearch.reporting import render
+    from cnnsearch.reporting._page import render
     from cnnsearch.reporting._plots import importance_title
     from cnnsearch.spec import validate_spec
 

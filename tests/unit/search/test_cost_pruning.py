@@ -8,7 +8,7 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
-from cnnsearch.search import CostGroupRule, CurveTrial
+from cnnsearch.search._cost_pruning import CostGroupRule, CurveTrial
 
 
 def _trial(

@@ -10,17 +10,8 @@ from optuna.trial import TrialState, create_trial
 
 from cnnsearch.errors import CnnsearchError
 from cnnsearch.search import _checkpoints as checkpoints
-from cnnsearch.search import (
-    best_trial,
-    constraint_values,
-    dominates,
-    front,
-    front_numbers,
-    infeasible_reason,
-    pick_trial,
-    ranked,
-    score,
-)
+from cnnsearch.search import best_trial, dominates, front, pick_trial, ranked, score
+from cnnsearch.search._multi_objective import constraint_values, front_numbers, infeasible_reason
 from cnnsearch.spec import load_spec
 from tests.helpers import SpecFile
 

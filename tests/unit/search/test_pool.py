@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cnnsearch.search import _pool as pool
-from cnnsearch.search import visible_gpus, worker_env
+from cnnsearch.search._pool import visible_gpus, worker_env
 
 
 @pytest.mark.parametrize(

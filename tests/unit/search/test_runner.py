@@ -15,8 +15,9 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from cnnsearch._keys import INITIAL_ATTR
-from cnnsearch.search import AfterTrial, Session, close_session, deadline_of, open_session
-from cnnsearch.search._runner import spec_files
+from cnnsearch.search import AfterTrial, Session
+from cnnsearch.search._runner import close_session, open_session, spec_files
+from cnnsearch.search._trial_loop import deadline_of
 from cnnsearch.spec import Spec, validate_spec
 from tests.helpers import FakeTracking, Recorder
 

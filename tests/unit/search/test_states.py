@@ -9,7 +9,8 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from cnnsearch.search import ENDED, FINISHED, TrialCounts, best_trial, ranked, trial_counts
+from cnnsearch.search import ENDED, FINISHED, best_trial, ranked, trial_counts
+from cnnsearch.search._states import TrialCounts
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,8 @@ import pytest
 
 from cnnsearch._keys import INITIAL_ATTR, SPEC_SHA_ATTR
 from cnnsearch.errors import CnnsearchError, SpecError
-from cnnsearch.search import enqueue_initial_params, load_study, make_pruner, make_sampler, open_study, suggest
+from cnnsearch.search import enqueue_initial_params, load_study, open_study, suggest
+from cnnsearch.search._study import make_pruner, make_sampler
 from cnnsearch.spec import Spec, spec_to_toml, validate_spec
 
 #: Each spec sampler name and the Optuna sampler it makes.

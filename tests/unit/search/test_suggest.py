@@ -11,7 +11,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from cnnsearch.search import suggest, trial_hyperparameters
+from cnnsearch.search import suggest
+from cnnsearch.search._suggest import trial_hyperparameters
 from cnnsearch.spec import PLAIN_FIELDS, load_build_function, validate_spec
 
 ROOT = Path(__file__).resolve().parents[3]

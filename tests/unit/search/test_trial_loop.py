@@ -18,8 +18,9 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from cnnsearch._keys import OWNER_ATTR, REASON_ATTR
-from cnnsearch.search import DONE, RECYCLE, STOPPED, TIMEOUT, deadline_of, failure_streak, open_study, run_trials
+from cnnsearch.search import STOPPED, open_study, run_trials
 from cnnsearch.search import _trial_loop as trial_loop
+from cnnsearch.search._trial_loop import DONE, RECYCLE, TIMEOUT, deadline_of, failure_streak
 from cnnsearch.spec import Spec, validate_spec
 
 SINCE = 1_800_000_000.0  # a session start (Unix time)

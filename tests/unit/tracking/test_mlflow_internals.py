@@ -9,7 +9,7 @@ import mlflow
 import pytest
 from mlflow.tracking._tracking_service import utils as tracking_utils
 
-from cnnsearch.tracking import tracking_uri_set
+from cnnsearch.tracking._registry import tracking_uri_set
 
 
 def test_the_uri_is_set_inside_the_block_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnsearch.tracking import HTTP_LIMITS, limit_http_retries, tracking_problem
-from cnnsearch.tracking._preflight import known_schemes, scheme_of, server_problem
+from cnnsearch.tracking import limit_http_retries
+from cnnsearch.tracking._client import HTTP_LIMITS
+from cnnsearch.tracking._preflight import known_schemes, scheme_of, server_problem, tracking_problem
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ def test_logging_the_model_leaves_the_process_tracking_uri_alone(
     """log_model needs MLflow's global URI; it must not leak into later work in the same process."""
     import mlflow
 
-    from cnnsearch.tracking import tracking_uri_set as _tracking_uri
+    from cnnsearch.tracking._registry import tracking_uri_set as _tracking_uri
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'user.db'}")
     with _tracking_uri(f"sqlite:///{tmp_path / 'export.db'}"):
@@ -41,7 +41,8 @@ def test_each_version_explains_itself_and_the_champion_moves_only_on_a_strictly_
     from mlflow.tracking import MlflowClient
 
     from cnnsearch.spec import load_spec
-    from cnnsearch.tracking import CHAMPION_RULE, Tracker, VersionNote, describe_version
+    from cnnsearch.tracking import Tracker, describe_version
+    from cnnsearch.tracking._registry import CHAMPION_RULE, VersionNote
 
     tracker = Tracker(load_spec(tiny_spec_file()))
     client = MlflowClient(tracker.uri)

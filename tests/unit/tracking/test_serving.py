@@ -45,7 +45,8 @@ def test_the_champion_is_served_unless_a_version_is_named(mlflow_store: Path, ti
 
 
 def test_the_server_finds_uvicorn_beside_this_interpreter_and_the_registry_by_uri() -> None:
-    from cnnsearch.tracking import ModelServer, ServedVersion
+    from cnnsearch.tracking import ModelServer
+    from cnnsearch.tracking._serving import ServedVersion
 
     served = ServedVersion("tiny", "2", True, "sqlite:////x/mlflow.db", "a batch ...", ["0", "1"])
     server = ModelServer(served, "127.0.0.1", 5123)
@@ -62,7 +63,8 @@ def test_the_server_finds_uvicorn_beside_this_interpreter_and_the_registry_by_ur
 
 def test_a_busy_port_is_an_error_before_anything_starts() -> None:
     from cnnsearch.errors import CnnsearchError
-    from cnnsearch.tracking import ModelServer, ServedVersion
+    from cnnsearch.tracking import ModelServer
+    from cnnsearch.tracking._serving import ServedVersion
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

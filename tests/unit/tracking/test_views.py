@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from cnnsearch.spec import load_spec
-from cnnsearch.tracking import TRIALS_VIEW, experiment_url, trials_view_tag
+from cnnsearch.tracking._views import TRIALS_VIEW, experiment_url, trials_view_tag
 from tests.helpers import SpecFile
 
 

@@ -10,7 +10,8 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from cnnsearch.data import Splits
-from cnnsearch.training import BalancedMetrics, balanced_figures, fit, predicted_labels
+from cnnsearch.training import BalancedMetrics, fit
+from cnnsearch.training._balanced import balanced_figures, predicted_labels
 
 
 @pytest.mark.parametrize(
@@ -119,7 +120,7 @@ def test_the_callback_scores_the_model_as_scikit_learn_does_arrays_or_batches() 
 def test_early_stopping_and_the_pruner_act_on_a_balanced_metric() -> None:
     import optuna
 
-    from cnnsearch.search import PruningCallback
+    from cnnsearch.search._callbacks import PruningCallback
     from cnnsearch.training import standard_callbacks
 
     x, y = _skewed(90)

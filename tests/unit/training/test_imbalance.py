@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cnnsearch.errors import SpecError
-from cnnsearch.training import class_weights, metric_name, resample
+from cnnsearch.training import resample
+from cnnsearch.training._imbalance import class_weights, metric_name
 from tests.helpers import SpecFile
 
 

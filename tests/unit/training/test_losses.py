@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnnsearch.training import SparseSmoothedCrossentropy, make_loss
+from cnnsearch.training._losses import SparseSmoothedCrossentropy, make_loss
 
 
 def test_label_smoothing_on_integer_labels_matches_the_categorical_loss() -> None:

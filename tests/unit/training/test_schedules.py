@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import pytest
 
-from cnnsearch.training import ONE_CYCLE_START
-from cnnsearch.training import scheduled_learning_rate as learning_rate
+from cnnsearch.training._schedules import ONE_CYCLE_START
+from cnnsearch.training._schedules import scheduled_learning_rate as learning_rate
 
 
 def test_schedules_follow_their_shapes() -> None:
@@ -30,7 +30,7 @@ def test_schedules_follow_their_shapes() -> None:
 
 def test_the_clock_schedule_has_the_shapes_of_the_step_schedules_over_time() -> None:
     """The final training's rate as a share of the time left (issue 27): a constant rate decays too."""
-    from cnnsearch.training import clock_rate
+    from cnnsearch.training._schedules import clock_rate
 
     for kind in ("constant", "cosine"):
         assert clock_rate(kind, 0.1, 0.0) == pytest.approx(0.1)
