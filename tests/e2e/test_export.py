@@ -107,7 +107,7 @@ def test_fresh_process_reproduces_card_accuracy(cli: Cli, exported: dict) -> Non
         import json
         import numpy as np
         from cnnsearch.data import load
-        from cnnsearch.export import FORMATS
+        from cnnsearch.export._formats import FORMATS
         from cnnsearch.spec import load_spec
         spec = load_spec({str(exported["spec"])!r}, [])
         splits = load(spec.data, spec.study.seed)
