@@ -27,24 +27,41 @@ from tests.helpers import SpecFile
 
 pytestmark = pytest.mark.slow
 
-# The final training runs until the study's deadline (its rate follows the clock), so a test's
-# run lasts its timeout. 45 s leaves the final training 27 s: two 1-epoch tiny trials buy more
-# than the 1.5 epochs it needs to be planned even on a loaded machine.
-BUDGET = ["study.timeout=45", "study.final_share=0.6"]
+# The final training runs until the study's deadline (its rate follows the clock), so a test lasts
+# its timeout. 25 s with 0.9 to the final training: 2.5 s of exploring cannot start the 8 queued
+# neighbours (the first trial alone takes longer), and 22 s buys 20 times the 1.5 epochs a final
+# training needs to be planned (a tiny trial takes about 1 s an epoch on 2 quiet cores, 5 s loaded).
+BUDGET = ["study.timeout=25", "study.final_share=0.9", "study.initial_neighbours=8"]
+PRIOR = (
+    "\n[study.initial_params]\nblocks = 1\nfilters = 8\nbatch_norm = true\ndropout = 0.1\n"
+    "dense_units = 0\nlearning_rate = 0.005\n"
+)
 
 
-def test_the_best_params_train_once_more_until_the_deadline_then_never_again(
+def test_the_best_params_train_once_more_until_the_deadline_after_the_neighbours_left_queued_then_never_again(
     tiny_spec_file: SpecFile, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tiny_spec_file(n_trials=2, epochs=1)
+    """Exploring stops at its deadline; the best params then train once, until the study's deadline.
+
+    Optuna starts the oldest queued trial first: the neighbours the exploration had no time for
+    end PRUNED, unstarted, and the final training queued after them still runs.
+    """
+    path = tiny_spec_file(n_trials=50, epochs=1, extra=PRIOR)
     spec = load_spec(path, BUDGET)
     study = run(spec)
-    explored, last = study.trials[:2], study.trials[-1]
-    assert len(study.trials) == 3 and last.state == TrialState.COMPLETE
-    best = max((t for t in explored if t.state == TrialState.COMPLETE), key=lambda t: score(t) or 0.0)
+    last = study.trials[-1]
+    assert last.state == TrialState.COMPLETE and FINAL_EPOCHS_ATTR in last.user_attrs
+    assert [t for t in study.trials if FINAL_EPOCHS_ATTR in t.user_attrs] == [last]
+    explored = [t for t in study.trials[:-1] if t.state == TrialState.COMPLETE]
+    best = max(explored, key=lambda t: score(t) or 0.0)
     assert last.user_attrs[FINAL_OF_ATTR] == best.number and last.params == best.params
-    assert last.user_attrs[FINAL_EPOCHS_ATTR] >= 3  # a ceiling: 3 x what the time left buys
+    assert last.user_attrs[FINAL_EPOCHS_ATTR] >= 3  # a ceiling: 100 x what the time left buys
     assert last.user_attrs[EPOCHS_RUN_ATTR] >= 3  # more than train.epochs: no early stop, no 10x cap
+    unstarted = [t for t in study.trials if t.user_attrs.get(EPOCHS_RUN_ATTR) == 0]
+    assert unstarted, "every neighbour started: the exploration deadline came too late to test this"
+    for trial in unstarted:
+        assert NEIGHBOUR_ATTR in trial.user_attrs and trial.state == TrialState.PRUNED
+        assert trial.user_attrs[EXPLORATION_DEADLINE_ATTR] is True and trial.number < last.number
     out = capsys.readouterr().out
     assert f"final training: trial {best.number}'s params until the deadline" in out
     # The budget is spent (the final training stops within half an epoch of the deadline), and said.
@@ -53,36 +70,9 @@ def test_the_best_params_train_once_more_until_the_deadline_then_never_again(
     assert "time budget:" in out and "went to training" in out
     assert best_record(study, spec)["time_budget"]["share"] == round(used.share, 4)
     # Resuming the finished study trains nothing more: one final training per study.
-    study = run(load_spec(path, BUDGET))
-    assert len(study.trials) == 3
+    again = run(load_spec(path, [*BUDGET, f"study.n_trials={len(study.trials)}"]))
+    assert len(again.trials) == len(study.trials)
     assert "final training" not in capsys.readouterr().out
-
-
-PRIOR = (
-    "\n[study.initial_params]\nblocks = 1\nfilters = 8\nbatch_norm = true\ndropout = 0.1\n"
-    "dense_units = 0\nlearning_rate = 0.005\n"
-)
-
-
-def test_neighbours_left_queued_at_the_exploration_deadline_do_not_take_the_final_trainings_place(
-    tiny_spec_file: SpecFile, workdir: Path
-) -> None:
-    """3 s of exploration cannot start 8 queued neighbours (the first trial alone takes longer).
-
-    Optuna starts the oldest queued trial first: the neighbours left over end PRUNED, unstarted,
-    and the final training queued after them still runs.
-    """
-    path = tiny_spec_file(n_trials=50, epochs=1, extra=PRIOR)
-    budget = ["study.timeout=30", "study.final_share=0.9", "study.initial_neighbours=8"]
-    study = run(load_spec(path, budget))
-    final = [t for t in study.trials if FINAL_EPOCHS_ATTR in t.user_attrs]
-    assert len(final) == 1 and final[0].state == TrialState.COMPLETE and final[0].user_attrs[EPOCHS_RUN_ATTR] >= 1
-    unstarted = [t for t in study.trials if t.user_attrs.get(EPOCHS_RUN_ATTR) == 0]
-    assert unstarted, "every neighbour started: the exploration deadline came too late to test this"
-    for trial in unstarted:
-        assert NEIGHBOUR_ATTR in trial.user_attrs and trial.state == TrialState.PRUNED
-        assert trial.user_attrs[EXPLORATION_DEADLINE_ATTR] is True and trial.number < final[0].number
-    assert final[0].number == len(study.trials) - 1
 
 
 def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_worker(
@@ -90,15 +80,19 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
 ) -> None:
     """Both workers stop exploring at the study's deadline; one runs the final training, the other stops.
 
+    Also the test of a worker SIGKILLed mid-trial: its trial is FAIL in Optuna and FAILED in MLflow with
+    the reason, and the retry (same params) runs in the worker that replaces it.
+
     Its worker is SIGKILLed as soon as it owns the final training: the supervisor fails it, its retry
     (same params, same final marks) runs in the replacement worker, once, until the deadline.
     """
     from tests.e2e.test_workers import _check_one_run_per_trial, _wait_for
 
     path = tiny_spec_file(n_trials=50, epochs=1)
-    # 27 s to explore, 63 s for the final training: on a loaded 2-core machine two workers take
-    # 10-20 s to start and a 1-epoch tiny trial 10 s, and the final training must buy 1.5 epochs.
-    budget = ["study.timeout=90", "study.final_share=0.7"]
+    # 20 s to explore, 30 s for the final training: on 2 cores two workers take 8 s to start (20 s
+    # loaded) and a 1-epoch tiny trial 3 s (10 s loaded); the final training must buy 1.5 epochs, and
+    # its retry needs a replacement worker started before the deadline.
+    budget = ["study.timeout=50", "study.final_share=0.6"]
     sets = [arg for item in budget for arg in ("--set", item)]
     proc = cli.popen("run", str(path), "--workers", "2", *sets, cwd=workdir)
 
@@ -138,4 +132,7 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
     assert exploring and all(s is not None and s.timestamp() < explore_until for s in starts)
     assert retry.datetime_start is not None and retry.datetime_start.timestamp() >= explore_until
     assert "time budget:" in out
-    _check_one_run_per_trial(study)
+    # The killed trial is FAILED in MLflow too, with the reason; its retry has a run of its own.
+    runs = {int(r.data.tags["cnnsearch.trial"]): r for r in _check_one_run_per_trial(study)}
+    assert runs[killed.number].info.status == "FAILED" and runs[retry.number].info.status == "FINISHED"
+    assert "died during the trial" in runs[killed.number].data.tags["cnnsearch.fail_reason"]
