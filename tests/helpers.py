@@ -178,6 +178,24 @@ def hypermodel_spec(folder: Path, reference: str, n_trials: int = 2, failures: i
     return path
 
 
+def run_in(folder: Path, spec: Path, overrides: tuple[str, ...] = ()) -> optuna.Study:
+    """``cnnsearch run SPEC`` in this process, from ``folder`` (its mlruns/), without progress output.
+
+    For a test whose subject is what comes after the search: a CLI process would add a
+    TensorFlow start-up (6 s on 2 cores) to train the same study.
+    """
+    import os
+
+    from cnnsearch.api import run
+
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        return run(spec, overrides=overrides, progress=False)
+    finally:
+        os.chdir(here)
+
+
 #: The ``tiny_spec_file`` fixture: writes a tiny spec variant, returns its path.
 SpecFile = Callable[..., Path]
 #: The ``tiny_spec_text`` fixture: :func:`tiny_spec`.

@@ -122,12 +122,14 @@ def port() -> int:
     return free_port()
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """``mlflow server`` with its own SQLite store and proxied artifact root; stopped as a group."""
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mlflow server`` with its own SQLite store and proxied artifact root; stopped as a group.
+
+    One server for the session (it takes 8 s to start): each test that uses it names its own experiment.
+    """
     port = free_port()
-    root = tmp_path / "server"
-    root.mkdir()
+    root = tmp_path_factory.mktemp("server")
     command = [
         sys.executable, "-m", "mlflow", "server",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",

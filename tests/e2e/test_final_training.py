@@ -83,7 +83,7 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
     Also the test of a worker SIGKILLed mid-trial: its trial is FAIL in Optuna and FAILED in MLflow with
     the reason, and the retry (same params) runs in the worker that replaces it.
 
-    Its worker is SIGKILLed as soon as it owns the final training: the supervisor fails it, its retry
+    Its worker is SIGKILLed once the final training's MLflow run is open: the supervisor fails it, its retry
     (same params, same final marks) runs in the replacement worker, once, until the deadline.
     """
     from tests.e2e.test_workers import _check_one_run_per_trial, _wait_for
@@ -102,7 +102,9 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
         except Exception:  # noqa: BLE001 - the study may not exist yet
             return None
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        return next((t for t in running if FINAL_EPOCHS_ATTR in t.user_attrs and OWNER_ATTR in t.user_attrs), None)
+        # Its MLflow run is open (so its params are all drawn): the worker is about to train.
+        marks = (FINAL_EPOCHS_ATTR, OWNER_ATTR, "mlflow_run_id")
+        return next((t for t in running if all(mark in t.user_attrs for mark in marks)), None)
 
     try:
         victim = _wait_for(running_final, 240, "the final training", proc)

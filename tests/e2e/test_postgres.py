@@ -34,7 +34,7 @@ def test_two_processes_share_a_study_through_postgres(
     cli: Cli, tiny_spec_file: SpecFile, workdir: Path, mlflow_server: str
 ) -> None:
     name = f"pg-{uuid.uuid4().hex[:10]}"  # a fresh study in a database that outlives the test
-    path = tiny_spec_file(n_trials=6, epochs=2)
+    path = tiny_spec_file(n_trials=4, epochs=1)
     overrides = [
         f"study.name={name}",
         f"study.storage={URL}",
@@ -50,7 +50,7 @@ def test_two_processes_share_a_study_through_postgres(
 
     assert URL is not None
     study = optuna.load_study(study_name=name, storage=URL)
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6  # exactly n_trials, none RUNNING
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4  # exactly n_trials, none RUNNING
     assert {t.user_attrs[heartbeat.OWNER_ATTR]["pid"] for t in study.trials} == {p.pid for p in procs}
 
     client = MlflowClient(mlflow_server)
@@ -60,6 +60,6 @@ def test_two_processes_share_a_study_through_postgres(
     parents = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "study"]
     trial_runs = [r for r in runs if r.data.tags.get("cnnsearch.kind") == "trial"]
     assert len(parents) == 1  # one parent run although both processes started at once
-    assert sorted(int(r.data.tags["cnnsearch.trial"]) for r in trial_runs) == list(range(6))
+    assert sorted(int(r.data.tags["cnnsearch.trial"]) for r in trial_runs) == list(range(4))
     assert {r.data.tags["mlflow.parentRunId"] for r in trial_runs} == {parents[0].info.run_id}
     assert {r.info.status for r in runs} == {"FINISHED"}

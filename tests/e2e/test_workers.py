@@ -25,7 +25,7 @@ from cnnsearch.search import load_study
 from cnnsearch.spec import load_spec
 from cnnsearch.tracking import default_tracking_uri
 from tests.e2e.conftest import Cli
-from tests.helpers import SpecFile, on_the_example_hypermodel
+from tests.helpers import SpecFile, on_the_example_hypermodel, run_in
 
 T = TypeVar("T")
 pytestmark = pytest.mark.slow
@@ -112,7 +112,7 @@ def _running_mid_epoch(path: Path) -> FrozenTrial | None:
 
 
 def test_ctrl_c_stops_every_worker_then_rerun_completes(cli: Cli, tiny_spec_file: SpecFile, workdir: Path) -> None:
-    path = tiny_spec_file(n_trials=5, epochs=4)
+    path = tiny_spec_file(n_trials=3, epochs=4)
     proc = cli.popen("run", str(path), "--workers", "2", cwd=workdir, sigint=True)
     try:
         _wait_for(lambda: _running_mid_epoch(path), 240, "a trial in training", proc)
@@ -133,11 +133,10 @@ def test_ctrl_c_stops_every_worker_then_rerun_completes(cli: Cli, tiny_spec_file
     assert {runs[t.number].info.status for t in interrupted} == {"KILLED"}
     assert [r.info.status for r in _runs() if r.data.tags.get("cnnsearch.kind") == "study"] == ["KILLED"]
 
-    result = cli("run", str(path), "--workers", "2", cwd=workdir)
-    assert result.returncode == 0, result.stderr
+    run_in(workdir, path)  # the rerun resumes as any run does (the same session code): in this process
     study = load_study(load_spec(path))
     states = [t.state for t in study.trials]
-    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 5
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 3
     assert TrialState.RUNNING not in states
     _check_one_run_per_trial(study)
 
@@ -169,8 +168,7 @@ def test_rerun_after_a_crash_fails_and_retries_the_abandoned_trial(
         proc.wait(timeout=60)
     assert load_study(load_spec(path)).trials[victim.number].state == TrialState.RUNNING  # what a crash leaves
 
-    result = cli("run", str(path), cwd=workdir)
-    assert result.returncode == 0, result.stdout + result.stderr
+    run_in(workdir, path)  # the run that cleans up: in this process (the crashed one's pid is gone)
     study = load_study(load_spec(path))
     states = [t.state for t in study.trials]
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 3 and TrialState.RUNNING not in states

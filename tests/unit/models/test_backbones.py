@@ -55,6 +55,15 @@ def test_backbone_sees_what_its_application_expects(architecture: str) -> None:
     assert "resize" not in [layer.name for layer in model.layers]
 
 
+def test_backbone_sizes_are_recorded_in_the_order_of_their_applications() -> None:
+    """The param_count a trial records (``Model.count_params``): ResNet50 > EfficientNetB0 > MobileNetV2 (alpha 0.35)."""
+    counts = {
+        name: build({**NO_AUGMENT, **BACKBONE_PARAMS, "architecture": name}, (8, 8, 1), 10).count_params()
+        for name in BACKBONES
+    }
+    assert counts["resnet50"] > counts["efficientnet_b0"] > counts["mobilenet_v2"] > 100_000
+
+
 def test_weights_file_saved_by_the_test_loads_into_the_backbone(tmp_path: Path) -> None:
     source = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3), alpha=0.35)
     for variable in source.weights[:5]:
