@@ -28,9 +28,9 @@ from tests.helpers import SpecFile
 pytestmark = pytest.mark.slow
 
 # The final training runs until the study's deadline (its rate follows the clock), so a test lasts
-# its timeout. 25 s with 0.9 to the final training: 2.5 s of exploring cannot start the 8 queued
-# neighbours (the first trial alone takes longer), and 22 s buys 20 times the 1.5 epochs a final
-# training needs to be planned (a tiny trial takes about 1 s an epoch on 2 quiet cores, 5 s loaded).
+# its timeout. 25 s with 0.9 to the final training: 2.5 s of exploring cannot run all 8 queued
+# neighbours (a 1-epoch tiny trial takes 1 s on 2 quiet cores, 5 s loaded; the test needs one left
+# unstarted), and the 22 s left buy the 1.5 epochs a final training needs to be planned 10 times over.
 BUDGET = ["study.timeout=25", "study.final_share=0.9", "study.initial_neighbours=8"]
 PRIOR = (
     "\n[study.initial_params]\nblocks = 1\nfilters = 8\nbatch_norm = true\ndropout = 0.1\n"

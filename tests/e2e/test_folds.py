@@ -116,11 +116,11 @@ def test_fold_trials_ships_the_fold_models_of_several_best_trials(in_study: Path
 
 
 def test_wilcoxon_pruner_sees_one_value_per_fold(tiny_spec_file: SpecFile, workdir: Path) -> None:
-    path = tiny_spec_file(n_trials=4, epochs=1, pruner="none")
+    path = tiny_spec_file(n_trials=3, epochs=1, pruner="none")
     study = cnnsearch.run(path, overrides=["study.folds=3", "study.pruner=wilcoxon"], progress=False)
     states = {t.state for t in study.trials}
     assert states <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
-    assert len(study.trials) == 4
+    assert len(study.trials) == 3
     for trial in study.trials:
         steps = sorted(trial.intermediate_values)
         if trial.state == optuna.trial.TrialState.COMPLETE:
