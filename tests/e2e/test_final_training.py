@@ -28,10 +28,11 @@ from tests.helpers import SpecFile
 pytestmark = pytest.mark.slow
 
 # The final training runs until the study's deadline (its rate follows the clock), so a test lasts
-# its timeout. 25 s with 0.9 to the final training: 2.5 s of exploring cannot run all 8 queued
+# its timeout. 20 s with 0.9 to the final training: 2 s of exploring cannot run all 8 queued
 # neighbours (a 1-epoch tiny trial takes 1 s on 2 quiet cores, 5 s loaded; the test needs one left
-# unstarted), and the 22 s left buy the 1.5 epochs a final training needs to be planned 10 times over.
-BUDGET = ["study.timeout=25", "study.final_share=0.9", "study.initial_neighbours=8"]
+# unstarted), and the 18 s left buy the 1.5 epochs (plus 5 s of margin) a final training needs to be
+# planned: 8 times over on a quiet machine, and still at 5 s a trial.
+BUDGET = ["study.timeout=20", "study.final_share=0.9", "study.initial_neighbours=8"]
 PRIOR = (
     "\n[study.initial_params]\nblocks = 1\nfilters = 8\nbatch_norm = true\ndropout = 0.1\n"
     "dense_units = 0\nlearning_rate = 0.005\n"
@@ -89,10 +90,11 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
     from tests.e2e.test_workers import _check_one_run_per_trial, _wait_for
 
     path = tiny_spec_file(n_trials=50, epochs=1)
-    # 20 s to explore, 30 s for the final training: on 2 cores two workers take 8 s to start (20 s
-    # loaded) and a 1-epoch tiny trial 3 s (10 s loaded); the final training must buy 1.5 epochs, and
-    # its retry needs a replacement worker started before the deadline.
-    budget = ["study.timeout=50", "study.final_share=0.6"]
+    # 16 s to explore, 24 s for the final training: on 2 cores two workers take 8 s to start (20 s
+    # loaded) and a 1-epoch tiny trial 2 s (5 s loaded); the first trial to complete must leave the
+    # 1.5 epochs (plus 5 s of margin) a final training needs, and the killed one's replacement is
+    # started before the deadline (a retry that starts after it still trains one epoch).
+    budget = ["study.timeout=40", "study.final_share=0.6"]
     sets = [arg for item in budget for arg in ("--set", item)]
     proc = cli.popen("run", str(path), "--workers", "2", *sets, cwd=workdir)
 
