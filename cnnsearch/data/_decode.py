@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from cnnsearch.data._images import pixels, to_images
-from cnnsearch.data._scan import BadFile, judge, threads
+from cnnsearch.data._scan import UNREADABLE, BadFile, judge, threads, unreadable
 
 
 class LoadProgress(Protocol):
@@ -43,7 +43,7 @@ class Decoded:
 
 def decode(path: Path, size: tuple[int, int], channels: int) -> Decoded | BadFile:
     """The file as a uint8 (H, W, C) array of ``size`` and ``channels``, or why it cannot be."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         data = Path(path).read_bytes()
@@ -61,12 +61,8 @@ def decode(path: Path, size: tuple[int, int], channels: int) -> Decoded | BadFil
                 side = max(size)  # EXIF may turn the image a quarter: both sides at least the longer target side
                 opened.draft("L" if channels == 1 else "RGB", (side, side))
             array = pixels(opened)
-    except UnidentifiedImageError:
-        return BadFile(path, "not an image")
-    except Image.DecompressionBombError:
-        return BadFile(path, "decompression bomb")
-    except (OSError, SyntaxError, EOFError, ValueError) as exc:
-        return BadFile(path, f"truncated or corrupt ({type(exc).__name__}: {' '.join(str(exc).split())[:60]})")
+    except (*UNREADABLE, Image.DecompressionBombError) as exc:
+        return unreadable(path, exc, f"truncated or corrupt ({type(exc).__name__}: {' '.join(str(exc).split())[:60]})")
     return Decoded(to_images(array[None], size, channels)[0], digest)
 
 

@@ -89,20 +89,31 @@ def folder_layout(root: Path) -> tuple[list[str], list[tuple[Path, int]], list[t
 
 def read_header(path: Path) -> Header | BadFile:
     """The file's header, or why the file cannot be an image this loader uses."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         if os.path.getsize(path) == 0:
             return BadFile(path, "empty file")
         with Image.open(path) as image:
             width, height, mode = image.size[0], image.size[1], image.mode
-    except UnidentifiedImageError:
-        return BadFile(path, "not an image")
-    except Image.DecompressionBombError:
-        return BadFile(path, "decompression bomb")
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        return BadFile(path, f"unreadable header ({type(exc).__name__})")
+    except (*UNREADABLE, Image.DecompressionBombError) as exc:
+        return unreadable(path, exc, f"unreadable header ({type(exc).__name__})")
     return judge(path, height, width, mode)
+
+
+#: What PIL raises for a file it cannot open or decode (UnidentifiedImageError is an OSError).
+UNREADABLE = (OSError, ValueError, SyntaxError, EOFError)
+
+
+def unreadable(path: Path, exc: BaseException, otherwise: str) -> BadFile:
+    """Why PIL could not read ``path``, in the words the scan and the decoder share; ``otherwise`` for the rest."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, UnidentifiedImageError):
+        return BadFile(path, "not an image")
+    if isinstance(exc, Image.DecompressionBombError):
+        return BadFile(path, "decompression bomb")
+    return BadFile(path, otherwise)
 
 
 def judge(path: Path, height: int, width: int, mode: str) -> Header | BadFile:

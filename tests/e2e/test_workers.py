@@ -6,7 +6,6 @@ MLflow store, and real signals.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
