@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,33 +66,44 @@ print(json.dumps({"first_batch_s": first, "seconds": seconds, "images": count, "
 """
 
 
-# One worker's data, held: prints "ready", then waits for the parent to read its /proc/<pid>/smaps_rollup.
+# One worker's data, held as training holds it: loaded as `run` (limit "none") or as a worker of
+# `run --workers` (limit "shared") loads it, then one epoch of a tiny model through cnnsearch's `fit`
+# (Keras copies arrays into tensors; a stream holds batches). Prints "ready", then waits for the parent
+# to read its /proc/<pid>/smaps_rollup.
 HOLDER = r"""
 import os, sys
-folder, size, cwd, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-os.chdir(cwd)
-from cnnsearch.data import load
-from cnnsearch.spec import DataSpec
-splits = load(DataSpec(dataset="directory", path=folder, image_size=[size, size], channels=3,
-                       memory_limit=None if limit == "none" else limit), seed=0)
-total = sum(int(a.sum(dtype="uint64")) for a in (splits.x_train, splits.x_val, splits.x_test))  # every page read
-print("ready", total, flush=True)
-sys.stdin.read()
-"""
-
-# Epoch time and accuracy, in memory and streamed: prints a JSON line.
-TRAINER = r"""
-import json, os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-folder, size, cwd, limit, epochs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+folder, size, cwd, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 os.chdir(cwd)
 import keras
 from cnnsearch.data import load
-from cnnsearch.spec import DataSpec
-from cnnsearch.training import fit
+from cnnsearch.spec import DataSpec, PerformanceSpec
+from cnnsearch.training import fit, resolve
+splits = load(DataSpec(dataset="directory", path=folder, image_size=[size, size], channels=3,
+                       memory_limit=None if limit in ("none", "shared") else limit), seed=0, shared=limit == "shared")
+L = keras.layers
+model = keras.Sequential([keras.Input(splits.input_shape), L.Rescaling(1 / 255), L.Conv2D(4, 3, strides=4),
+                          L.GlobalAveragePooling2D(), L.Dense(splits.num_classes, activation="softmax")])
+params = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": 1}
+fit(model, splits, params, callbacks=[], performance=resolve(PerformanceSpec()))
+print("ready", bool(splits.source.streamed), flush=True)
+sys.stdin.read()
+"""
+
+# Epoch time and accuracy, in memory and streamed, with the trials' own [performance] settings
+# ("auto": 8 steps per execution on a CPU): prints a JSON line.
+TRAINER = r"""
+import json, os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+folder, size, cwd, limit, epochs, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+os.chdir(cwd)
+import keras
+from cnnsearch.data import load
+from cnnsearch.spec import DataSpec, PerformanceSpec
+from cnnsearch.training import fit, resolve
 splits = load(DataSpec(dataset="directory", path=folder, image_size=[size, size], channels=3,
                        memory_limit=None if limit == "none" else limit), seed=0)
-keras.utils.set_random_seed(0)
+keras.utils.set_random_seed(seed)
 L = keras.layers
 model = keras.Sequential([keras.Input(splits.input_shape), L.Rescaling(1 / 255), L.Conv2D(32, 3, activation="relu"),
     L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu"),
@@ -102,9 +114,37 @@ class Clock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None): self.times.append(time.perf_counter() - self.started)
 clock = Clock()
 params = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": epochs}
-history = fit(model, splits, params, callbacks=[clock])
+history = fit(model, splits, params, callbacks=[clock], performance=resolve(PerformanceSpec()))
 print(json.dumps({"epoch_s": clock.times, "val_accuracy": history.history["val_accuracy"],
                   "streamed": bool(splits.source.streamed), "train": len(splits.y_train)}))
+"""
+
+
+# The input pipeline alone, no training: CPU seconds per epoch of reading every batch, Keras's own
+# pipeline over arrays in memory against cnnsearch's stream over the memory-mapped splits.
+PIPELINE = r"""
+import json, os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+folder, size, cwd = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+os.chdir(cwd)
+import numpy as np
+from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+from cnnsearch.data import batches, load
+from cnnsearch.spec import DataSpec
+spec = DataSpec(dataset="directory", path=folder, image_size=[size, size], channels=3)
+held = load(spec, seed=0)
+mapped = load(spec.model_copy(update={"memory_limit": "1KB"}), seed=0)
+sides = {"in memory": lambda: ArrayDataAdapter(held.x_train, held.y_train, batch_size=64, shuffle=True).get_tf_dataset(),
+         "streamed": lambda: batches(mapped.x_train, mapped.y_train, 64, shuffle=True)}
+out = {name: [] for name in sides}
+for _ in range(5):
+    for name, make in sides.items():
+        stream = make()
+        for _ in stream: pass  # warm: pages read, functions traced
+        cpu = time.process_time()
+        for _ in stream: pass
+        out[name].append(time.process_time() - cpu)
+print(json.dumps({name: float(np.median(v)) for name, v in out.items()}))
 """
 
 
@@ -133,7 +173,9 @@ def pss(folder: Path, size: int, cwd: Path, limit: str, workers: int = 2) -> tup
     ]
     try:
         for proc in procs:
-            assert proc.stdout is not None and proc.stdout.readline().startswith("ready")
+            assert proc.stdout is not None
+            ready = proc.stdout.readline().split()
+            assert ready[:1] == ["ready"] and ready[1] == str(limit != "none"), ready
         totals = {"Pss:": 0.0, "Rss:": 0.0}
         for proc in procs:
             for line in Path(f"/proc/{proc.pid}/smaps_rollup").read_text().splitlines():
@@ -143,13 +185,14 @@ def pss(folder: Path, size: int, cwd: Path, limit: str, workers: int = 2) -> tup
     finally:
         for proc in procs:
             proc.communicate("")
-    return totals["Pss:"], totals["Rss:"], "streamed" if limit != "none" else "in memory"
+    how = "in memory (as one process loads it)" if limit == "none" else "streamed (as `run --workers` loads it)"
+    return totals["Pss:"], totals["Rss:"], how
 
 
-def train(folder: Path, size: int, cwd: Path, limit: str, epochs: int) -> dict:
+def train(folder: Path, size: int, cwd: Path, limit: str, epochs: int, seed: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, "-c", TRAINER, str(folder), str(size), str(cwd), limit, str(epochs)],
+        [sys.executable, "-c", TRAINER, str(folder), str(size), str(cwd), limit, str(epochs), str(seed)],
         capture_output=True,
         text=True,
         env=env,
@@ -261,11 +304,18 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None, help="another checkout whose loader to run too")
     parser.add_argument("--skip-pngs", action="store_true")
     parser.add_argument("--whole-run", action="store_true", help="also time `cnnsearch run` on photos vs 64x64 copies")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs of the streaming comparison (pngs folder)")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs of the streaming comparison (pngs folder)")
+    parser.add_argument("--repeats", type=int, default=3, help="seeds of the streaming comparison (one run each side)")
+    parser.add_argument("--streaming-only", action="store_true", help="only the pngs folder's streaming comparison")
     args = parser.parse_args()
     x, y = cifar_images()
     with tempfile.TemporaryDirectory(prefix="cnnsearch-loading-") as scratch:
         tmp = Path(scratch)
+        if args.streaming_only:
+            (tmp / "cwd-pngs").mkdir()
+            print(f"pngs: {write_pngs(tmp / 'pngs', x, y)} PNGs at 32x32")
+            streaming(tmp / "pngs", tmp / "cwd-pngs", args.epochs, args.repeats)
+            return
         started = time.perf_counter()
         mb = write_photos(tmp / "photos", args.photos, x, y)
         print(f"photos: {args.photos} JPEGs at 4000x3000, {mb:.0f} MB ({time.perf_counter() - started:.0f} s to write)")
@@ -301,22 +351,49 @@ def main() -> None:
         if args.skip_pngs:
             return
         pngs, cwd = tmp / "pngs", tmp / "cwd-pngs"
-        print(f"\nTwo processes holding the pngs folder's data at {args.size}x{args.size} (/proc/<pid>/smaps_rollup):")
-        print("| data | PSS MiB, both | RSS MiB, both |\n|---|---:|---:|")
+        if not args.streaming_only:
+            print(f"\nTwo processes holding the pngs folder's data at {args.size}x{args.size} after one epoch of a")
+            print("tiny model through cnnsearch's fit (/proc/<pid>/smaps_rollup, both summed):")
+            print("| data | PSS MiB, both | RSS MiB, both |\n|---|---:|---:|")
+            for limit in ("none", "shared"):
+                total_pss, total_rss, how = pss(pngs, args.size, cwd, limit)
+                print(f"| {how} | {total_pss:,.0f} | {total_rss:,.0f} |", flush=True)
+        streaming(pngs, cwd, args.epochs, args.repeats)
+
+
+def streaming(pngs: Path, cwd: Path, epochs: int, repeats: int) -> None:
+    """The input pipeline's CPU cost alone, then epoch times and accuracy in memory against streamed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    pipeline = subprocess.run(
+        [sys.executable, "-c", PIPELINE, str(pngs), "32", str(cwd)], capture_output=True, text=True, env=env, check=True
+    )
+    cpu = json.loads(pipeline.stdout.strip().splitlines()[-1])
+    print("\nThe input pipeline alone, pngs folder at 32x32, batches of 64 (CPU s per epoch, median of 5):")
+    print(" ".join(f"{name.replace(' ', '_')}_cpu_s={seconds:.3f}" for name, seconds in cpu.items()))
+    print(
+        f"\nA small CNN on the pngs folder at 32x32, {epochs} epochs; seeds 0..{repeats - 1}, each in memory then streamed:"
+    )
+    print("| data | seed | epoch s (each) | median of epochs 2+ | val_accuracy (last) |\n|---|---:|---|---:|---:|")
+    medians: dict[str, list[float]] = {"none": [], "1KB": []}
+    accuracy: dict[str, list[float]] = {"none": [], "1KB": []}
+    for seed in range(repeats):
         for limit in ("none", "1KB"):
-            total_pss, total_rss, how = pss(pngs, args.size, cwd, limit)
-            print(f"| {how} | {total_pss:,.0f} | {total_rss:,.0f} |", flush=True)
-        print(f"\nTraining a small CNN on the pngs folder at 32x32, {args.epochs} epochs, seed 0:")
-        print("| data | epoch s (each) | val_accuracy (each) |\n|---|---|---|")
-        for limit in ("none", "1KB"):
-            r = train(pngs, 32, cwd, limit, args.epochs)
+            r = train(pngs, 32, cwd, limit, epochs, seed)
             if "error" in r:
-                print(f"| {limit} | failed: {r['error'][:80]} | |")
+                print(f"| {limit} | {seed} | failed: {r['error'][:80]} | | |")
                 continue
             how = "streamed (memory_limit 1KB)" if r["streamed"] else "in memory"
-            times = ", ".join(f"{t:.1f}" for t in r["epoch_s"])
-            accuracy = ", ".join(f"{a:.3f}" for a in r["val_accuracy"])
-            print(f"| {how} | {times} | {accuracy} |", flush=True)
+            times = ", ".join(f"{t:.2f}" for t in r["epoch_s"])
+            medians[limit].append(statistics.median(r["epoch_s"][1:]))
+            accuracy[limit].append(r["val_accuracy"][-1])
+            print(f"| {how} | {seed} | {times} | {medians[limit][-1]:.2f} | {accuracy[limit][-1]:.3f} |", flush=True)
+    if medians["none"] and medians["1KB"]:
+        ratio = statistics.median(medians["1KB"]) / statistics.median(medians["none"])
+        print(f"\nstreaming_epoch_ratio={ratio:.3f} (median of the runs' medians, epochs 2+; target <= 1.1)")
+        for limit, name in (("none", "in memory"), ("1KB", "streamed")):
+            values = accuracy[limit]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            print(f"val_accuracy {name}: {statistics.mean(values):.3f} +- {spread:.3f} over {len(values)} seeds")
 
 
 if __name__ == "__main__":

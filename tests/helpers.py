@@ -178,7 +178,7 @@ def hypermodel_spec(folder: Path, reference: str, n_trials: int = 2, failures: i
     return path
 
 
-def run_in(folder: Path, spec: Path, overrides: tuple[str, ...] = ()) -> optuna.Study:
+def run_in(folder: Path, spec: Path) -> optuna.Study:
     """``cnnsearch run SPEC`` in this process, from ``folder`` (its mlruns/), without progress output.
 
     For a test whose subject is what comes after the search: a CLI process would add a
@@ -191,7 +191,7 @@ def run_in(folder: Path, spec: Path, overrides: tuple[str, ...] = ()) -> optuna.
     here = Path.cwd()
     os.chdir(folder)
     try:
-        return run(spec, overrides=overrides, progress=False)
+        return run(spec, progress=False)
     finally:
         os.chdir(here)
 

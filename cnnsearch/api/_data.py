@@ -20,14 +20,17 @@ if TYPE_CHECKING:
 BAD_FILES_NAME = "bad_files.txt"
 
 
-def load_data(spec: Spec, display: SearchConsole | None, *, notes: bool = True) -> tuple[Splits, Path | None]:
+def load_data(
+    spec: Spec, display: SearchConsole | None, *, notes: bool = True, shared: bool = False
+) -> tuple[Splits, Path | None]:
     """``data.load`` with a progress bar on ``display``; the skipped files' list file (None if none).
-    ``notes=False``: the lines about skipped files are left to :func:`say_data_notes`."""
+    ``notes=False``: the lines about skipped files are left to :func:`say_data_notes`; ``shared``:
+    worker processes will train on the data too (an image folder streams, one copy for all)."""
     from cnnsearch import data
     from cnnsearch.reporting import LoadBar
 
     progress = LoadBar(display.progress) if display is not None else None
-    splits = data.load(spec.data, seed=spec.study.seed, progress=progress)
+    splits = data.load(spec.data, seed=spec.study.seed, progress=progress, shared=shared)
     source, listed = splits.source, None
     if source is not None and source.bad:
         listed = data.write_bad_list(source.bad, logs_dir(spec.study.name) / BAD_FILES_NAME)

@@ -111,7 +111,7 @@ def run(
     if is_auto(resolved):  # "auto" is decided on the training split: loaded before the first line says which
         loading = SearchConsole(resolved) if progress else None  # only its progress bar, for the decode pass
         with loading if loading is not None else contextlib.nullcontext():
-            loaded = load_data(resolved, loading, notes=False)  # said after the first line
+            loaded = load_data(resolved, loading, notes=False, shared=pool > 0)  # said after the first line
         resolved, why = training.settle_metric(resolved, loaded[0])
     display: SearchConsole | None = None
     if progress:
@@ -127,7 +127,7 @@ def run(
             worker_spec, worker_overrides = (path, list(overrides)) if path else (_resolved_file(resolved), [])
             tracking = SearchTracking(resolved)
             if resolved.data.dataset == "directory":  # decode once here, with progress; the workers reopen the cache
-                tracking.use_data(*(loaded or load_data(resolved, display)))
+                tracking.use_data(*(loaded or load_data(resolved, display, shared=True)))
             pool_display = display if isinstance(display, PoolConsole) else None
             study = search.run_workers(resolved, worker_spec, worker_overrides, pool, tracking, pool_display)
         else:
@@ -175,7 +175,8 @@ def serve_worker(
     from cnnsearch.reporting import SearchTracking
 
     search.prepare_worker_process()
-    splits = data.load(resolved.data, seed=resolved.study.seed)  # an image folder: the supervisor's cache
+    # An image folder: the supervisor's cache, streamed, so every worker shares one copy of its pages.
+    splits = data.load(resolved.data, seed=resolved.study.seed, shared=True)
     resolved, _ = training.settle_metric(resolved, splits)  # "auto": the same choice as the supervisor's
     tracking = SearchTracking(resolved)
     tracking.use_data(splits)

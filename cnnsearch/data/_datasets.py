@@ -68,14 +68,18 @@ class Splits:
 Loaded = tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray], list[str]]
 
 
-def load(data: DataSpec, seed: int, progress: LoadProgress | None = None, home: Path = HOME) -> Splits:
+def load(
+    data: DataSpec, seed: int, progress: LoadProgress | None = None, home: Path = HOME, shared: bool = False
+) -> Splits:
     """Load the dataset the spec names, resize/convert as asked, carve a stratified validation split.
 
     An image folder is decoded once into the decode cache under ``home`` (``progress`` sees
-    the files as they are done) and reopened from it on every later call.
+    the files as they are done) and reopened from it on every later call. It streams when it
+    is larger than ``data.memory_limit``, or when ``shared``: several processes on this machine
+    train on it (``run --workers``), and streaming keeps one copy of its pages for all of them.
     """
     if data.dataset == "directory":
-        return _folder_splits(data, seed, progress, home)
+        return _folder_splits(data, seed, progress, home, shared)
     x, y, x_test, y_test, names = _LOADERS[data.dataset](data)
     if len(names) < 2:
         raise DataError(f"data.dataset: '{data.dataset}' needs at least 2 classes, found {len(names)}")
@@ -98,7 +102,7 @@ def load(data: DataSpec, seed: int, progress: LoadProgress | None = None, home: 
     return Splits(x_train, y_train, x_val, y_val, x_test, np.asarray(y_test, dtype=np.int64), list(names))
 
 
-def _folder_splits(data: DataSpec, seed: int, progress: LoadProgress | None, home: Path) -> Splits:
+def _folder_splits(data: DataSpec, seed: int, progress: LoadProgress | None, home: Path, shared: bool) -> Splits:
     """An image folder's splits, taken by index from the memory-mapped cache (only the rows used are read)."""
     folder = load_folder(data, progress, home)
     images, labels = folder.images, folder.labels
@@ -109,18 +113,30 @@ def _folder_splits(data: DataSpec, seed: int, progress: LoadProgress | None, hom
     if data.max_train_samples is not None and data.max_train_samples < len(pool):
         pool = pool[_split_indices(labels[pool], len(pool) - data.max_train_samples, seed, "max_train_samples")[0]]
     train, val = (pool[i] for i in _split_indices(labels[pool], data.validation_split, seed, "validation_split"))
-    streamed = images.nbytes > memory_budget(data.memory_limit)
-    if streamed:  # past the budget: each split memory-mapped from its own file, read a batch at a time
+    budget = memory_budget(data.memory_limit)
+    because = ""
+    if images.nbytes > budget:
+        limit = f"data.memory_limit = {data.memory_limit!r}" if data.memory_limit else "half the available memory"
+        because = f"larger than the memory budget ({limit}: {_mib(budget)})"
+    elif shared:
+        because = "one copy shared by the worker processes"
+    if because:  # each split memory-mapped from its own file, read a batch at a time
         parts = split_files(folder.entry, images, {"x_train": train, "x_val": val, "x_test": test})
         x_train, x_val, x_test = parts["x_train"], parts["x_val"], parts["x_test"]
     else:
         x_train, x_val, x_test = images[train], images[val], images[test]
-    source = dataclasses.replace(folder.source, duplicates_moved=moved, streamed=streamed)
+    source = dataclasses.replace(
+        folder.source, duplicates_moved=moved, streamed=bool(because), streamed_because=because
+    )
     return Splits(
         *(x_train, labels[train], x_val, labels[val], x_test, labels[test]),
         class_names=list(folder.names),
         source=source,
     )
+
+
+def _mib(count: int) -> str:
+    return f"{count / 2**20:,.0f} MiB" if count >= 2**20 else f"{count:,} bytes"
 
 
 def _split_indices(y: np.ndarray, size: float | int, seed: int, field: str) -> tuple[np.ndarray, np.ndarray]:

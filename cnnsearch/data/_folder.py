@@ -45,7 +45,8 @@ class FolderSource:
     image_size: tuple[int, int]
     channels: int
     duplicates_moved: int = 0  # exact duplicates of training images taken out of the test split
-    streamed: bool = False  # larger than data.memory_limit: the splits are memory-mapped, trained on in batches
+    streamed: bool = False  # the splits are memory-mapped, trained on in batches (see streamed_because)
+    streamed_because: str = ""  # why, for the console: past the memory budget, or shared by worker processes
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,10 @@ def folder_layout(root: Path) -> tuple[list[str], list[tuple[Path, int]], list[t
     return names, files, test_files
 
 
+#: What PIL raises for a file it cannot open or decode (UnidentifiedImageError is an OSError).
+UNREADABLE = (OSError, ValueError, SyntaxError, EOFError)
+
+
 def read_header(path: Path) -> Header | BadFile:
     """The file's header, or why the file cannot be an image this loader uses."""
     from PIL import Image
@@ -99,10 +103,6 @@ def read_header(path: Path) -> Header | BadFile:
     except (*UNREADABLE, Image.DecompressionBombError) as exc:
         return unreadable(path, exc, f"unreadable header ({type(exc).__name__})")
     return judge(path, height, width, mode)
-
-
-#: What PIL raises for a file it cannot open or decode (UnidentifiedImageError is an OSError).
-UNREADABLE = (OSError, ValueError, SyntaxError, EOFError)
 
 
 def unreadable(path: Path, exc: BaseException, otherwise: str) -> BadFile:

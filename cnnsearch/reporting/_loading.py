@@ -46,7 +46,8 @@ def _clock(seconds: float) -> str:
 
 
 def data_notes(source: FolderSource | None, listed: Path | None) -> list[str]:
-    """What the console says after an image folder loaded: skipped files, duplicates moved out of test."""
+    """What the console says after an image folder loaded: skipped files, duplicates moved out of test,
+    streaming."""
     if source is None:
         return []
     notes = [describe_bad(source.bad, source.files, listed)] if source.bad else []
@@ -55,4 +56,6 @@ def data_notes(source: FolderSource | None, listed: Path | None) -> list[str]:
             f"Moved {source.duplicates_moved} test images that are exact copies of training images to the "
             "training side, so no image is scored that was trained on."
         )
+    if source.streamed:
+        notes.append(f"Training streams the images from the decode cache: {source.streamed_because}.")
     return notes

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         check_class_weights,
         per_class_metrics,
         resample,
+        resampled_rows,
         settle_metric,
     )
     from cnnsearch.training._performance import AUTO, DeviceKind, Settings, apply_precision, device_kind, resolve
@@ -73,6 +74,7 @@ __all__ = [
     "measure_costs",
     "per_class_metrics",
     "resample",
+    "resampled_rows",
     "resolve",
     "settle_metric",
     "standard_callbacks",

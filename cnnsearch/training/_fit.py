@@ -110,11 +110,12 @@ def fit(
     Every epoch's logs also get ``val_balanced_accuracy`` and ``val_macro_f1``
     (:class:`BalancedMetrics`, first, so every callback after it reads them).
     """
-    x, y = imbalance.resample(splits.x_train, splits.y_train, params.get("sampling", "none"))
-    weights = imbalance.class_weights(params.get("class_weight", "none"), y, splits.class_names)
-    steps = math.ceil(len(x) / params["batch_size"])
+    rows = imbalance.resampled_rows(splits.y_train, params.get("sampling", "none"))
+    y_seen = splits.y_train if rows is None else splits.y_train[rows]
+    weights = imbalance.class_weights(params.get("class_weight", "none"), y_seen, splits.class_names)
+    steps = math.ceil(len(y_seen) / params["batch_size"])
     _compile(model, params, steps, params["epochs"], compile_config, performance)
-    x, y, feed = _feed(x, y, params["batch_size"])
+    x, y, feed = _feed(splits.x_train, splits.y_train, params["batch_size"], rows)
     validation: Any = (splits.x_val, splits.y_val)
     if is_streamed(splits.x_val):
         validation = batches(splits.x_val, splits.y_val, params["batch_size"], shuffle=False)
@@ -139,21 +140,26 @@ def fit_full(
     ``epochs`` counts both phases when the params fine-tune a backbone: the head's
     phase runs up to ``params["epochs"]`` of them, fine-tuning the rest.
     """
-    x, y = imbalance.resample(x, y, params.get("sampling", "none"))
-    weights = imbalance.class_weights(params.get("class_weight", "none"), y, class_names)
-    steps = math.ceil(len(x) / params["batch_size"])
+    rows = imbalance.resampled_rows(y, params.get("sampling", "none"))
+    y_seen = y if rows is None else y[rows]
+    weights = imbalance.class_weights(params.get("class_weight", "none"), y_seen, class_names)
+    steps = math.ceil(len(y_seen) / params["batch_size"])
     head_epochs = min(epochs, params["epochs"]) if fine_tune_epochs(params) else epochs
     _compile(model, params, steps, head_epochs, compile_config)
-    x, y, feed = _feed(x, y, params["batch_size"])
+    x, y, feed = _feed(x, y, params["batch_size"], rows)
     common = dict(class_weight=weights, callbacks=callbacks, verbose=0, **feed)
     history = model.fit(x, y, epochs=head_epochs, **common)
     return _fine_tune(model, params, history, x, y, common, steps, epochs - head_epochs, callbacks)
 
 
-def _feed(x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[Any, Any, dict[str, Any]]:
-    """Arrays as they are, or a memory-mapped split (past data.memory_limit) as a stream of batches."""
+def _feed(x: np.ndarray, y: np.ndarray, batch_size: int, rows: np.ndarray | None) -> tuple[Any, Any, dict[str, Any]]:
+    """Arrays (at the resampled ``rows``), or a memory-mapped split as a stream of batches that reads
+    ``rows`` from the file (past data.memory_limit, or shared between worker processes)."""
     if is_streamed(x):
-        return batches(x, y, batch_size, shuffle=True), None, {}
+        stream = batches(x, y, batch_size, shuffle=True, seed=np.random.randint(0, 2**31 - 1), rows=rows)
+        return stream, None, {"shuffle": False}  # the stream shuffles itself
+    if rows is not None:
+        x, y = x[rows], y[rows]
     return x, y, {"batch_size": batch_size, "shuffle": True}
 
 

@@ -61,14 +61,22 @@ def class_index(key: str, class_names: Sequence[str] | None, num_classes: int) -
 def resample(
     x: np.ndarray, y: np.ndarray, how: str, rng: np.random.Generator | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Oversample every class up to the largest one's count, or undersample down to the smallest's.
+    """``x`` and ``y`` at the rows :func:`resampled_rows` picks (as they are for ``how = "none"``)."""
+    rows = resampled_rows(y, how, rng)
+    return (x, y) if rows is None else (x[rows], y[rows])
+
+
+def resampled_rows(y: np.ndarray, how: str, rng: np.random.Generator | None = None) -> np.ndarray | None:
+    """The rows that oversample every class up to the largest one's count, or undersample down to the
+    smallest's; None for ``how = "none"``.
 
     Oversampling keeps every image and adds random repeats; undersampling keeps a random
     subset. The order is shuffled either way. ``rng`` defaults to one drawn from NumPy's
-    global state, which ``keras.utils.set_random_seed`` seeds per trial.
+    global state, which ``keras.utils.set_random_seed`` seeds per trial. Rows, not images,
+    so that a streamed split is resampled without copying it into memory.
     """
     if how == "none":
-        return x, y
+        return None
     rng = rng or np.random.default_rng(np.random.randint(0, 2**31 - 1))
     classes, counts = np.unique(y, return_counts=True)
     target = counts.max() if how == "oversample" else counts.min()
@@ -82,8 +90,7 @@ def resample(
             picked.append(rng.choice(members, size=target, replace=False))
         else:
             raise ValueError(f"unknown sampling {how!r}")
-    order = rng.permutation(np.concatenate(picked))
-    return x[order], y[order]
+    return rng.permutation(np.concatenate(picked))
 
 
 def settle_metric(spec: Spec, splits: Splits) -> tuple[Spec, str | None]:

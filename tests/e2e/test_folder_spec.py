@@ -2,7 +2,8 @@
 search whose first line says what ``metric = "auto"`` picked, then an export with test-time
 flips (its first trial trains with horizontal flips) whose four formats reload and agree, and
 whose card leads with the balanced figures; two broken files among the images are named by
-``validate`` and by the run, and skipped. Behaviour, not accuracy.
+``validate`` and by the run, and skipped. The search runs in two worker processes, which stream
+the folder (oversampled, as the spec asks) from its one decode cache. Behaviour, not accuracy.
 """
 
 from __future__ import annotations
@@ -54,17 +55,18 @@ def test_folder_spec_searches_and_exports_with_test_time_flips(
     assert checked.returncode == 0, checked.stderr
     assert "36 image files in 3 classes, read as 20x20x3" in checked.stderr  # the header scan, before training
     assert "Skipped 2 of 36 image files" in checked.stderr and "notes.jpg (not an image)" in checked.stderr
-    # The search through the API the CLI calls, in this process; `validate` above and the export below
-    # are the CLI's.
+    # The search through the API the CLI calls, supervised from this process; `validate` above and the
+    # export below are the CLI's.
     from cnnsearch.api import run
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "160")  # the console's width, as the CLI tests' terminal
     capsys.readouterr()
-    run(SPEC, overrides=sets)
+    run(SPEC, overrides=sets, workers=2)  # two worker processes: the folder streams from one shared cache
     out, err = capsys.readouterr()
     said = " ".join((out + err).split())
     assert "Skipped 2 of 36 image files that cannot be read" in said and "empty.png (empty file)" in said
+    assert "Training streams the images from the decode cache: one copy shared by the worker processes." in said
     listed = (tmp_path / "mlruns" / "logs" / "folder-cnn" / "bad_files.txt").read_text().splitlines()
     assert sorted(line.split("\t")[1] for line in listed) == ["empty file", "not an image"]
     first = out.strip().splitlines()[0]
