@@ -106,7 +106,7 @@ def export_best(
     shipped = ship(spec, study, splits, say, picked=chosen.trial if chosen else None)
     best = shipped.trial or best  # [export] rerank may pick another trial than the study's best
     twin, params = shipped.model, shipped.params
-    probs = np.asarray(twin.predict(splits.x_test, batch_size=256, verbose=0))
+    probs = _predict_all(twin, splits.x_test, splits.y_test)
     figures = classification_figures(splits.y_test, probs, splits.class_names, spec.study.metric)
     for line in figure_lines(figures):
         say(line)
@@ -262,3 +262,11 @@ def _card(
             "spec": "spec.toml",
         },
     }
+
+
+def _predict_all(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Class probabilities for every image of ``x``, in order: a streamed split (past ``data.memory_limit``)
+    is read a batch at a time, not copied into memory whole."""
+    if data_module.is_streamed(x):
+        return np.asarray(model.predict(data_module.batches(x, y, 256, shuffle=False), verbose=0))
+    return np.asarray(model.predict(x, batch_size=256, verbose=0))
