@@ -22,8 +22,9 @@ from cnnsearch.spec import parse_bytes
 #: Without data.memory_limit: stream when the images take more than this share of the available memory.
 DEFAULT_SHARE = 0.5
 
-#: Batches read per Python call: the input pipeline then costs 30 ms of CPU per epoch on the CIFAR-10
-#: subset at 32x32 in batches of 64, against 45 ms one batch at a time (2 cores; docs/benchmarks.md).
+#: Batches read per Python call: 6,187 images at 32x32 in batches of 64 then cost 30-34 ms of CPU per
+#: epoch to read, against 42-52 ms one batch at a time (by hand, 2 cores), and 32 ms for Keras's own
+#: pipeline over arrays in memory (benchmarks/loading.py).
 READ_BATCHES = 8
 
 
@@ -79,8 +80,8 @@ def batches(
 
     ``rows`` picks and orders the rows to serve (a resampled training split) without copying them
     out of ``x``. With TensorFlow installed this is a ``tf.data`` pipeline whose reads overlap
-    training (epochs 1.01-1.03x the in-memory ones in docs/benchmarks.md); without it, a
-    ``keras.utils.PyDataset`` (reads on two threads, about 1.2x).
+    training (epochs 0.98x the in-memory ones, the median over 3 seeds in docs/benchmarks.md);
+    without it, a ``keras.utils.PyDataset`` (reads on two threads; about 1.2x by hand).
     """
     picked = np.arange(len(y)) if rows is None else np.asarray(rows, dtype=np.int64)
     if len(x) != len(y):

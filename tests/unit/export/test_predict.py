@@ -103,3 +103,26 @@ def test_the_table_header_is_printed_when_some_file_was_predicted(invoke: Invoke
     header, row = result.stdout.splitlines()
     assert header.split() == ["file", "top", "3", "classes", "(probability)"]
     assert row.startswith(str(export_dir.parent / "seven.png"))
+
+
+def test_a_photo_is_prepared_as_the_decode_cache_prepares_it(invoke: Invoke, export_dir: Path) -> None:
+    """A large JPEG is decoded at reduced size (PIL's draft) as training's cache decodes it, not at full size."""
+    from PIL import Image
+
+    from cnnsearch.data import BadFile, decode, read_image, to_images
+    from cnnsearch.export import Predictor
+
+    rng = np.random.default_rng(0)
+    photo = export_dir.parent / "photo.jpg"
+    Image.fromarray(rng.integers(0, 256, (480, 640, 3)).astype(np.uint8)).save(photo, quality=90)
+    prepared = Predictor(export_dir).prepare(photo)
+    cached = decode(photo, (8, 8), 1)
+    assert not isinstance(cached, BadFile)
+    np.testing.assert_array_equal(prepared, cached.image[None])
+    assert prepared.shape == (1, 8, 8, 1) and prepared.dtype == np.uint8
+    full = to_images(read_image(photo)[None], (8, 8), 1)
+    assert not np.array_equal(prepared, full)  # the full-size decode differs: predict now matches training
+    text = export_dir.parent / "notes.jpg"
+    text.write_text("not a photo")
+    line = invoke.error_line("predict", str(export_dir), str(text))
+    assert line == f"error: {text}: not an image"
