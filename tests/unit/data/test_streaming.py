@@ -117,20 +117,32 @@ def test_a_shared_folder_streams_whatever_the_budget(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_training_on_a_stream_learns_as_training_on_arrays(tmp_path: Path) -> None:
+@pytest.mark.parametrize("imbalance", [{}, {"class_weight": "balanced", "sampling": "oversample"}])
+def test_training_on_a_stream_learns_as_training_on_arrays(tmp_path: Path, imbalance: dict[str, str]) -> None:
     import keras
 
     from cnnsearch.training import fit
 
     rng = np.random.default_rng(0)
-    for c, name in enumerate(("red", "green", "blue")):  # each class: its own colour, under noise
+    for c, name in enumerate(("red", "green", "blue")):  # each class: its own colour, under noise; blue is rare
         (tmp_path / "images" / name).mkdir(parents=True)
-        for i in range(20):
+        for i in range(8 if name == "blue" else 20):
             pixels = rng.integers(0, 120, (8, 8, 3))
             pixels[..., c] += 120
             Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "images" / name / f"{i}.png")
     spec = DataSpec(dataset="directory", path=str(tmp_path / "images"), validation_split=0.25)
-    results = {}
+
+    class Steps(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.per_epoch: list[int] = []
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.per_epoch.append(0)
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.per_epoch[-1] += 1
+
+    results, steps = {}, {}
     for limit in (None, "1KB"):
         splits = load(spec.model_copy(update={"memory_limit": limit}), seed=0)
         assert is_streamed(splits.x_train) == (limit is not None)
@@ -143,13 +155,17 @@ def test_training_on_a_stream_learns_as_training_on_arrays(tmp_path: Path) -> No
                 keras.layers.Dense(3, activation="softmax"),
             ]
         )
-        params = {"optimizer": "adam", "learning_rate": 0.05, "batch_size": 8, "epochs": 4}
-        history = fit(model, splits, params, callbacks=[])
-        results[limit] = history.history
+        params = {"optimizer": "adam", "learning_rate": 0.05, "batch_size": 8, "epochs": 4, **imbalance}
+        counter = Steps()
+        history = fit(model, splits, params, callbacks=[counter])
+        results[limit], steps[limit] = history.history, counter.per_epoch
     held, streamed = results[None], results["1KB"]
     assert len(streamed["loss"]) == len(held["loss"]) == 4 and "val_accuracy" in streamed
     assert streamed["loss"][-1] < streamed["loss"][0]
     assert abs(streamed["val_accuracy"][-1] - held["val_accuracy"][-1]) <= 0.2  # different shuffles: noise only
+    counts = np.bincount(splits.y_train)
+    served = 3 * counts.max() if imbalance else counts.sum()  # oversampled: every class up to the largest
+    assert steps[None] == steps["1KB"] == [-(-int(served) // 8)] * 4
 
 
 @pytest.mark.slow
