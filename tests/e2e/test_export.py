@@ -267,7 +267,7 @@ def test_predict_png_files_gives_their_classes_and_reports_bad_files(cli: Cli, e
         expected == splits.y_test[:12]
     )
     assert rows["rgb.png"]["predictions"][0]["class"] == str(expected[0])
-    assert "not a readable image" in rows["broken.png"]["error"]
+    assert rows["broken.png"]["error"] == "not an image"  # the decode cache's words
     assert "no such file" in rows["missing.jpg"]["error"]
     assert "error: " in result.stderr and "broken.png" in result.stderr
 
