@@ -6,7 +6,9 @@ For each timeout: ``cnnsearch run SPEC --set study.timeout=T --set study.final_s
 last trial's end against the timeout, the final training's epochs, whether it ran exactly once
 and nothing stayed RUNNING, and the exported model's test accuracy (from its model card).
 
-``--code DIR`` runs another checkout's cnnsearch (``/work/main`` for the figures before a
+``--keep DIR`` keeps each run's working folder (its study journal, ``mlruns/`` and export) under
+``DIR/<timeout>s-w<workers>`` instead of deleting it, to read which trial won and how its final
+training went. ``--code DIR`` runs another checkout's cnnsearch (``/work/main`` for the figures before a
 change), with the same spec and settings. The last line is
 ``budget_min_share=<the smallest share of a timeout spent>``.
 
@@ -17,6 +19,7 @@ change), with the same spec and settings. The last line is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -34,7 +37,8 @@ from cnnsearch.search import load_study
 from cnnsearch.spec import load_spec
 spec = load_spec(sys.argv[1], sys.argv[2:])
 study = load_study(spec)
-finals = [t for t in study.trials if "final_epochs" in t.user_attrs]
+finals = [t for t in study.trials if "final_epochs" in t.user_attrs and "final_seed_of" not in t.user_attrs]
+seeds = [t for t in study.trials if "final_seed_of" in t.user_attrs]
 starts = [t.datetime_start.timestamp() for t in study.trials if t.datetime_start is not None]
 # Before issue 27 no clock was stored: the first trial's start is then a little late (start-up).
 start = study.user_attrs.get("clock_started") or (min(starts) if starts else None)
@@ -45,18 +49,28 @@ print(json.dumps({
     "finals": len(finals),
     "running": sum(t.state == TrialState.RUNNING for t in study.trials),
     "final_epochs_run": [t.user_attrs.get("epochs_run") for t in finals],
+    "seed_trainings": [(t.state.name, t.user_attrs.get("epochs_run")) for t in seeds],
+    "winner": [(t.user_attrs.get("final_of"), t.value) for t in finals],
+    "exploring": sum("final_epochs" not in t.user_attrs for t in study.trials),
     "used_s": (max(ends) - start) if start and ends else None,
     "last_end": max(ends) if ends else None,
 }))
 """
 
 
-def run_one(code: Path, spec: Path, timeout: int, share: float, workers: int, extra: list[str]) -> dict:
+def run_one(
+    code: Path, spec: Path, timeout: int, share: float, workers: int, extra: list[str], keep: Path | None
+) -> dict:
     sets = [f"study.timeout={timeout}", f"study.final_share={share}", *extra]
     args = [arg for item in sets for arg in ("--set", item)]
     env = {**os.environ, "PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "3"}
     cli = [sys.executable, "-m", "cnnsearch"]
-    with tempfile.TemporaryDirectory(prefix="cnnsearch-budget-") as scratch:
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="cnnsearch-budget-"))
+        else:
+            scratch = str(keep / f"{timeout}s-w{workers}")
+            Path(scratch).mkdir(parents=True, exist_ok=False)
         began = time.time()
         run = [*cli, "run", str(spec), *args, *(["--workers", str(workers)] if workers else [])]
         done = subprocess.run(run, cwd=scratch, env=env, capture_output=True, text=True)
@@ -80,6 +94,9 @@ def run_one(code: Path, spec: Path, timeout: int, share: float, workers: int, ex
         card = json.loads(cards[0].read_text())
         figures.update(test_accuracy=float(card["test"]["accuracy"]), wall_s=round(wall, 1))
         figures["budget_line"] = next((ln for ln in done.stdout.splitlines() if "time budget" in ln), "")
+        figures["shipped"] = (
+            card.get("shipped", {}).get("description") if isinstance(card.get("shipped"), dict) else None
+        )
         return figures
 
 
@@ -90,6 +107,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.7)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose cnnsearch runs")
+    parser.add_argument("--keep", type=Path, default=None, help="keep each run's working folder under this one")
     parser.add_argument("--set", dest="extra", action="append", default=["study.folds=1", "study.n_trials=1000"])
     options = parser.parse_args()
     print(
@@ -100,12 +118,19 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     shares = []
     for timeout in (int(t) for t in options.timeouts.split(",")):
-        f = run_one(options.code, options.spec.resolve(), timeout, options.share, options.workers, options.extra)
+        f = run_one(
+            options.code, options.spec.resolve(), timeout, options.share, options.workers, options.extra, options.keep
+        )
         used = f["used_s"] or 0.0
         shares.append(used / timeout)
         print(
             f"| {timeout} s | {used:.0f} s | {used / timeout:.0%} | {f['finals_complete']}/{f['finals']} "
             f"| {f['final_epochs_run']} | {f['running']} | {f['test_accuracy']:.4f} |",
+            flush=True,
+        )
+        print(
+            f"  exploring trials {f['exploring']}; final of trial {f['winner']}; "
+            f"other-seed trainings {f['seed_trainings']}; shipped {f['shipped']}",
             flush=True,
         )
     print(f"budget_min_share={min(shares):.3f}")
