@@ -39,6 +39,9 @@ PARAM_COUNT_ATTR = "param_count"
 #: On the final training of ``study.final_share``: the epochs planned for it, and the trial whose params it trains.
 FINAL_EPOCHS_ATTR = "final_epochs"
 FINAL_OF_ATTR = "final_of"
+#: On a training beside it (``study.final_others = "seeds"``): the final training whose params it trains
+#: with its own seed (its trial number's), for the same time; shipped with it as one ensemble.
+FINAL_SEED_OF_ATTR = "final_seed_of"
 #: The costs a trial measured before training (``{"params": ..., "latency_ms": ...}``), and, for a trial
 #: over a hard limit (PRUNED before training), which limits it broke.
 COSTS_ATTR = "costs"

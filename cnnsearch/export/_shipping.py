@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import optuna
 
-from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FOLD_VALUES_ATTR
+from cnnsearch._keys import BEST_EPOCH_ATTR, EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, FOLD_VALUES_ATTR
 from cnnsearch.data import Splits
 from cnnsearch.export import _weights_source as source
 from cnnsearch.export._flips import wants_flips, with_flips
@@ -196,6 +196,15 @@ def ensemble_members(
     with_weights = [t for t in trials if t.number in kept_numbers]
     if size > 1 and with_weights and FINAL_EPOCHS_ATTR in with_weights[0].user_attrs:
         best = with_weights[0]
+        # study.final_others = "seeds": the trainings beside it trained the same params as long.
+        of = best.user_attrs.get(FINAL_OF_ATTR)
+        group = [t for t in with_weights if FINAL_EPOCHS_ATTR in t.user_attrs and t.user_attrs.get(FINAL_OF_ATTR) == of]
+        if len(group) > 1:
+            group = group[:size]
+            return group, (
+                "Trials " + ", ".join(str(t.number) for t in group) + " are the final training and the same params "
+                'with other seeds, until the study\'s deadline (study.final_others = "seeds"): shipping their mean'
+            )
         return [best], (
             f"Trial {best.number} is the final training ({_final_epochs(best)}until the study's deadline); "
             "the other trials trained for train.epochs only: shipping it alone"

@@ -10,6 +10,9 @@ study still ends near its deadline (docs/benchmarks.md has the measurements).
 The final training is a trial like any other (same params, a longer schedule, no pruning),
 marked with ``final_epochs`` and ``final_of``; it runs once per study, whether the study runs
 in one process, in ``--workers N`` or on several machines (``_runner.explore_then_final``).
+With ``study.final_others = "seeds"`` the workers that are not running it train the same params
+with their own seeds for the same time (also marked ``final_seed_of``), and the export ships
+their mean; with ``"stop"`` (the default) they stop and leave the machine to it.
 
 Its length follows the clock, not an epoch count: its learning rate decays over the time left
 (``training.ClockSchedule``) and it stops at the deadline. ``final_epochs`` is only a ceiling,
@@ -20,11 +23,12 @@ small images, where the estimate overstates an epoch) spends the whole budget.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, OWNER_ATTR
+from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, FINAL_SEED_OF_ATTR, OWNER_ATTR
 from cnnsearch.search._states import ranked
 from cnnsearch.spec import Spec
 
@@ -94,6 +98,59 @@ def plan(study: optuna.Study, spec: Spec, remaining_s: float) -> tuple[FrozenTri
     if epochs < MIN_GAIN * int(best.user_attrs.get(EPOCHS_RUN_ATTR, 1)):
         return None
     return best, epochs
+
+
+class Beside(NamedTuple):
+    """A training beside the final one: the final training's number, its winner, the epochs the time left buys."""
+
+    primary: int
+    winner: FrozenTrial
+    epochs: int
+
+
+def plan_seed(study: optuna.Study, spec: Spec, remaining_s: float, seeds: int) -> Beside | None:
+    """``study.final_others = "seeds"``: what to train beside the final training, and for how long.
+
+    None unless the study's final training is queued or running, fewer than ``seeds`` trainings
+    beside it are queued, running or complete, none of them is queued, and the time left buys ``MIN_GAIN`` times the
+    winner's epochs (as :func:`plan` asks of the final training itself).
+    """
+    if spec.study.final_others != "seeds" or seeds < 1:
+        return None
+    trials = study.get_trials(deepcopy=False)
+    live = (TrialState.WAITING, TrialState.RUNNING)
+    primary = next((t for t in trials if is_final(t) and not is_seed(t) and t.state in live), None)
+    if primary is None:
+        return None
+    beside = [t for t in trials if is_seed(t) and t.state in (*live, TrialState.COMPLETE)]
+    if len(beside) >= seeds or any(t.state == TrialState.WAITING for t in beside):
+        return None  # the cap, or one queued already (a dead one's retry, say): this process runs that
+    winner = next((t for t in trials if t.number == primary.user_attrs.get(FINAL_OF_ATTR)), None)
+    per_epoch = seconds_per_epoch(winner) if winner is not None else None
+    if winner is None or per_epoch is None or per_epoch <= 0:
+        return None
+    epochs = math.floor((remaining_s - MARGIN_S) / per_epoch)
+    if epochs < MIN_GAIN * int(winner.user_attrs.get(EPOCHS_RUN_ATTR, 1)):
+        return None
+    return Beside(primary.number, winner, epochs)
+
+
+def enqueue_seed(study: optuna.Study, beside: Beside) -> None:
+    """Queue a training beside the final one: the winner's params (those a running final training has not
+    drawn yet), with the seed of the new trial's number."""
+    study.enqueue_trial(
+        dict(beside.winner.params),
+        user_attrs={
+            FINAL_EPOCHS_ATTR: CEILING * beside.epochs,
+            FINAL_OF_ATTR: beside.winner.number,
+            FINAL_SEED_OF_ATTR: beside.primary,
+        },
+    )
+
+
+def is_seed(trial: FrozenTrial | optuna.Trial) -> bool:
+    """A training beside the final one (``study.final_others = "seeds"``), not the final training itself."""
+    return FINAL_SEED_OF_ATTR in trial.user_attrs
 
 
 def enqueue(study: optuna.Study, best: FrozenTrial, epochs: int) -> None:

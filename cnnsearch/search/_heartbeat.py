@@ -34,6 +34,7 @@ from cnnsearch._keys import (
     FAIL,
     FINAL_EPOCHS_ATTR,
     FINAL_OF_ATTR,
+    FINAL_SEED_OF_ATTR,
     OWNER_ATTR,
     REASON_ATTR,
     RETRIED_FROM_ATTR,
@@ -47,6 +48,8 @@ from cnnsearch.spec import Spec
 INTERVAL_S = 10
 GRACE_S = 60
 MAX_RETRIES = 2
+#: A final training's marks (and a training beside it's), which its retry keeps.
+FINAL_MARKS = (FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, FINAL_SEED_OF_ATTR)
 
 HOST = socket.gethostname()
 
@@ -204,7 +207,7 @@ def enqueue_retry(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
             params=trial.params,
             distributions=trial.distributions,
             user_attrs={
-                **{k: trial.user_attrs[k] for k in (FINAL_EPOCHS_ATTR, FINAL_OF_ATTR) if k in trial.user_attrs},
+                **{k: trial.user_attrs[k] for k in FINAL_MARKS if k in trial.user_attrs},
                 RETRIED_FROM_ATTR: trial.number,
                 RETRY_REASON_ATTR: reason,
             },

@@ -211,7 +211,8 @@ def _final_training(
 
     Under the study lock, the first process to get here queues the final training (exactly
     once per study); a process that finds it queued runs it, one that finds it running
-    elsewhere stops (leaving the machine to it). A final training whose worker died is
+    elsewhere stops (leaving the machine to it), or, with ``study.final_others = "seeds"``, queues
+    and runs the same params with another seed beside it. A final training whose worker died is
     failed here and its retry (same params, same marks) queued, so the next process runs it.
     """
     spec, study, deadline = session.spec, session.study, session.deadline
@@ -219,8 +220,13 @@ def _final_training(
     with study_lock(spec):
         heartbeat.fail_stale_trials(study, spec, session.tracking)  # a dead final training: retried
         planned = final.plan(study, spec, deadline - time.monotonic())
+        beside = None
         if planned is not None:
             final.enqueue(study, *planned)
+        else:  # study.final_others = "seeds": the same params with another seed, shipped together
+            beside = final.plan_seed(study, spec, deadline - time.monotonic(), spec.export.ensemble_size - 1)
+            if beside is not None:
+                final.enqueue_seed(study, beside)
     # On PostgreSQL a dead worker's final training is failed (and retried) only after Optuna's
     # heartbeat grace: a process on its machine waits for the retry instead of stopping.
     orphan = planned is None and final.orphaned_here(study)
@@ -231,18 +237,30 @@ def _final_training(
             f"final training: trial {planned[0].number}'s params until the deadline, about {planned[1]} epochs "
             "at its measured speed (study.final_share)"
         )
+    if display is not None and beside is not None:
+        display.say(
+            f"beside the final training (trial {beside.primary}): trial {beside.winner.number}'s params with "
+            "another seed until "
+            'the deadline (study.final_others = "seeds")'
+        )
     objective.deadline = deadline
     # As many more trials as are queued: the trial loop's count (and its lock, ownership and
     # fault handling) then runs exactly those. Optuna starts the oldest queued trial first, so
     # neighbours the exploration had no time for come before the final training; each ends
     # PRUNED at once, unstarted (Objective._exploration_over). A process that finds them all
-    # started by others returns instead of waiting: the final training needs one process.
-    counts = trial_counts(study)
-    queued = counts.finished + counts.waiting + int(orphan)
-    once = spec.model_copy(update={"study": spec.study.model_copy(update={"n_trials": queued})})
-    return trial_loop.run_trials(
-        study, objective, once, session.since, session.tracking, after_trial, deadline=deadline, wait=orphan
-    )
+    # started by others returns instead of waiting: the final training needs one process. The
+    # count includes the trials running elsewhere (a straggler, or the final training beside which
+    # this process queued a seed), and is taken again while a final-marked trial waits: another
+    # process may have started the one this process queued, leaving it the other.
+    while True:
+        counts = trial_counts(study)
+        queued = counts.finished + counts.running + counts.waiting
+        once = spec.model_copy(update={"study": spec.study.model_copy(update={"n_trials": queued})})
+        why = trial_loop.run_trials(
+            study, objective, once, session.since, session.tracking, after_trial, deadline=deadline, wait=orphan
+        )
+        if why != trial_loop.DONE or not final.pending(study):
+            return why
 
 
 def serve(spec: Spec, splits: Splits, tracking: Tracking, slot: int, since: float, max_trials: int | None) -> str:

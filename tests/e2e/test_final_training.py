@@ -127,16 +127,65 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
     assert retry.user_attrs["retried_from"] == killed.number and retry.params == killed.params
     assert retry.user_attrs[FINAL_OF_ATTR] == killed.user_attrs[FINAL_OF_ATTR]
     assert TrialState.RUNNING not in [t.state for t in study.trials]
-    # Every worker stopped exploring at the exploration deadline: no exploring trial began after it.
+    # Every worker stopped exploring at the exploration deadline: no exploring trial began after it,
+    # except while no trial had completed (on a loaded machine a worker may start after the deadline:
+    # the final training needs a winner, so it explores until there is one).
     clock = study.user_attrs[CLOCK_ATTR]
     assert spec.study.timeout is not None
     explore_until = clock + spec.study.timeout * (1 - spec.study.final_share)
     exploring = [t for t in study.trials if FINAL_EPOCHS_ATTR not in t.user_attrs]
-    starts = [t.datetime_start for t in exploring]
-    assert exploring and all(s is not None and s.timestamp() < explore_until for s in starts)
+    ends = [
+        t.datetime_complete.timestamp() for t in exploring if t.state == TrialState.COMPLETE and t.datetime_complete
+    ]
+    first_winner = min(ends)
+    starts = [t.datetime_start.timestamp() for t in exploring if t.datetime_start is not None]
+    assert exploring and all(s < explore_until or s < first_winner for s in starts), (
+        explore_until,
+        first_winner,
+        starts,
+    )
     assert retry.datetime_start is not None and retry.datetime_start.timestamp() >= explore_until
     assert "time budget:" in out
     # The killed trial is FAILED in MLflow too, with the reason; its retry has a run of its own.
     runs = {int(r.data.tags["cnnsearch.trial"]): r for r in _check_one_run_per_trial(study)}
     assert runs[killed.number].info.status == "FAILED" and runs[retry.number].info.status == "FINISHED"
     assert "died during the trial" in runs[killed.number].data.tags["cnnsearch.fail_reason"]
+
+
+def test_with_final_others_seeds_the_other_worker_trains_the_same_params_and_both_ship(
+    cli: Cli, tiny_spec_file: SpecFile, workdir: Path
+) -> None:
+    """``study.final_others = "seeds"``: the worker not running the final training trains its params with
+    another seed until the deadline, and ``best --export`` ships the mean of the two."""
+    import json
+
+    from cnnsearch._keys import FINAL_SEED_OF_ATTR
+
+    path = tiny_spec_file(n_trials=50, epochs=1)
+    # As above: 18 s to explore, 27 s for the final phase. The second worker gets there at most one
+    # tiny epoch (5 s loaded) after the first, and the 22 s left still buy the 2 epochs (plus 5 s of
+    # margin) a training beside the final one needs.
+    budget = ["study.timeout=45", "study.final_share=0.6", 'study.final_others="seeds"']
+    sets = [arg for item in budget for arg in ("--set", item)]
+    done = cli("run", str(path), "--workers", "2", *sets, cwd=workdir, timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    study = load_study(load_spec(path, budget))
+    finals = [t for t in study.trials if FINAL_EPOCHS_ATTR in t.user_attrs]
+    primary = [t for t in finals if FINAL_SEED_OF_ATTR not in t.user_attrs]
+    beside = [t for t in finals if FINAL_SEED_OF_ATTR in t.user_attrs]
+    assert [t.state for t in primary] == [TrialState.COMPLETE]  # still one final training per study
+    assert [t.state for t in beside] == [TrialState.COMPLETE], [(t.number, t.state, t.user_attrs) for t in finals]
+    assert beside[0].user_attrs[FINAL_SEED_OF_ATTR] == primary[0].number
+    assert beside[0].params == primary[0].params
+    assert beside[0].user_attrs[FINAL_OF_ATTR] == primary[0].user_attrs[FINAL_OF_ATTR]
+    assert beside[0].user_attrs[EPOCHS_RUN_ATTR] >= 2 and primary[0].user_attrs[EPOCHS_RUN_ATTR] >= 2
+    assert TrialState.RUNNING not in [t.state for t in study.trials]
+    assert "time budget:" in done.stdout
+
+    export = cli("best", str(path), *sets, "--export", "--formats", "keras", cwd=workdir)
+    assert export.returncode == 0, export.stdout + export.stderr
+    assert "are the final training and the same params with other seeds" in export.stdout, export.stdout
+    card = json.loads(next((workdir / "exports").glob("*/model_card.json")).read_text())
+    assert card["shipped"]["rule"] == "ensemble"
+    assert sorted(m["trial"] for m in card["shipped"]["members"]) == sorted([primary[0].number, beside[0].number])

@@ -13,7 +13,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
+from cnnsearch._keys import EPOCHS_RUN_ATTR, FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, FINAL_SEED_OF_ATTR
 from cnnsearch.errors import SpecError
 from cnnsearch.search import _final as final
 from cnnsearch.search._objective import final_params
@@ -113,6 +113,43 @@ def test_the_queued_final_training_is_the_best_params_marked_with_its_epochs(tmp
     # The epochs are a ceiling: the clock (ClockSchedule, StopAtDeadline) ends the training.
     assert queued.user_attrs == {FINAL_EPOCHS_ATTR: final.CEILING * epochs, FINAL_OF_ATTR: 1}
     assert final.plan(study, spec, remaining_s=100.0) is None  # queued once per study
+
+
+def test_with_final_others_seeds_the_other_workers_queue_the_same_params_beside_the_final_training(
+    tmp_path: Path,
+) -> None:
+    """One training beside it per worker that arrives, up to the cap, while it is queued or running."""
+    spec = _spec(tmp_path, 'study.final_others="seeds"')
+    study = _study(_trial(0.7, seconds=8, epochs=4), _trial(0.9, seconds=8, epochs=4))
+    assert final.plan_seed(study, spec, remaining_s=100.0, seeds=2) is None  # no final training yet
+    final.enqueue(study, *final.plan(study, spec, remaining_s=100.0))  # type: ignore[misc]
+    primary = study.get_trials(states=(TrialState.WAITING,))[0]
+    assert final.plan_seed(study, _spec(tmp_path), remaining_s=100.0, seeds=2) is None  # "stop", the default
+    assert final.plan_seed(study, spec, remaining_s=6.0, seeds=2) is None  # the time left buys too little
+    study.ask()  # the final training starts (the oldest queued trial)
+    for _ in range(2):
+        planned = final.plan_seed(study, spec, remaining_s=100.0, seeds=2)
+        assert planned is not None and planned.primary == primary.number
+        assert planned.winner.number == 1 and planned.epochs == 47  # (100 - 5) s at 2 s per epoch
+        final.enqueue_seed(study, planned)
+        assert final.plan_seed(study, spec, remaining_s=100.0, seeds=2) is None  # one queued: run that first
+        study.ask()  # the seed starts
+    assert final.plan_seed(study, spec, remaining_s=100.0, seeds=2) is None  # the cap: ensemble_size - 1
+    beside = [t for t in study.get_trials() if final.is_seed(t)]
+    assert len(beside) == 2
+    for trial in beside:
+        assert trial.system_attrs["fixed_params"] == {"x": 0.9}  # the winner's params, as the final's
+        assert final.is_seed(trial) and final.is_final(trial)
+        assert trial.user_attrs == {FINAL_EPOCHS_ATTR: 4700, FINAL_OF_ATTR: 1, FINAL_SEED_OF_ATTR: primary.number}
+    assert final.plan(study, spec, remaining_s=100.0) is None  # still one final training per study
+    assert not final.is_seed(primary)
+
+
+def test_final_others_needs_final_share(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(tiny_spec())
+    with pytest.raises(SpecError, match="final_others: the other workers train beside the final training"):
+        load_spec(path, ['study.final_others="seeds"'])
 
 
 def test_the_final_params_get_their_epoch_ceiling_and_never_stop_early() -> None:
