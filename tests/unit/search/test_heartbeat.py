@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from cnnsearch.search import _heartbeat as heartbeat
@@ -88,17 +89,22 @@ def test_fail_stale_trials_fails_closes_the_runs_and_retries(tmp_path: Path) -> 
     assert fail_stale_trials(study, spec, None) == []  # nothing stale any more; no tracking needed
 
 
-def test_a_final_trainings_retry_is_again_the_final_training() -> None:
-    """Its worker died: the retry keeps the final marks, so the next process runs it until the deadline."""
-    from cnnsearch._keys import FINAL_EPOCHS_ATTR, FINAL_OF_ATTR
+@pytest.mark.parametrize("seed_of", [None, 7])
+def test_a_final_trainings_retry_is_again_the_final_training(seed_of: int | None) -> None:
+    """Its worker died: the retry keeps the final marks, so the next process runs it until the deadline.
+
+    So does a training beside it (``study.final_others = "seeds"``): its retry is again one.
+    """
+    from cnnsearch._keys import FINAL_EPOCHS_ATTR, FINAL_OF_ATTR, FINAL_SEED_OF_ATTR
     from cnnsearch.search import _final as final
 
+    marks = {FINAL_EPOCHS_ATTR: 30, FINAL_OF_ATTR: 0, **({FINAL_SEED_OF_ATTR: seed_of} if seed_of else {})}
     study = optuna.create_study()
-    study.enqueue_trial({"x": 0.5}, user_attrs={FINAL_EPOCHS_ATTR: 30, FINAL_OF_ATTR: 0})
+    study.enqueue_trial({"x": 0.5}, user_attrs=marks)
     trial = study.ask()
     trial.suggest_float("x", 0.0, 1.0)
     study.tell(trial, state=TrialState.FAIL)
     assert heartbeat.enqueue_retry(study, study.trials[0], "worker died")
     retry = study.trials[1]
-    assert retry.user_attrs[FINAL_EPOCHS_ATTR] == 30 and retry.user_attrs[FINAL_OF_ATTR] == 0
-    assert final.pending(study)
+    assert {k: v for k, v in retry.user_attrs.items() if k in marks} == marks
+    assert final.pending(study) and final.is_seed(retry) is (seed_of is not None)
