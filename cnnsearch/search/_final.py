@@ -10,9 +10,9 @@ study still ends near its deadline (docs/benchmarks.md has the measurements).
 The final training is a trial like any other (same params, a longer schedule, no pruning),
 marked with ``final_epochs`` and ``final_of``; it runs once per study, whether the study runs
 in one process, in ``--workers N`` or on several machines (``_runner.explore_then_final``).
-With ``study.final_others = "seeds"`` the workers that are not running it train the same params
-with their own seeds for the same time (also marked ``final_seed_of``), and the export ships
-their mean; with ``"stop"`` (the default) they stop and leave the machine to it.
+With ``study.final_others = "seeds"`` (the default) the workers that are not running it train the
+same params with their own seeds for the same time (also marked ``final_seed_of``), and the
+export ships their mean; with ``"stop"`` they stop and leave the machine to it.
 
 Its length follows the clock, not an epoch count: its learning rate decays over the time left
 (``training.ClockSchedule``) and it stops at the deadline. ``final_epochs`` is only a ceiling,

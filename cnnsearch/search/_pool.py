@@ -189,8 +189,8 @@ class Supervisor:
     def _needs_more(self, study: optuna.Study) -> bool:
         """A replacement worker has work: trials to explore, or a final training waiting for a process.
 
-        After the exploration deadline only the final training is left, and one process runs it:
-        a worker that found it running elsewhere and stopped is not replaced (that would start
+        After the exploration deadline only the final training (and the trainings beside it) is left:
+        a worker that found nothing queued for it and stopped is not replaced (that would start
         interpreters that stop at once, again and again, on the final training's cores).
         """
         now = time.monotonic()

@@ -68,14 +68,15 @@ class StudySpec(_Strict):
         0.0,
         ge=0.0,
         le=0.9,
-        description="with study.timeout: the last share of it trains the best params once more, "
-        "for as many epochs as that time buys at their measured seconds per epoch (0: off)",
+        description="with study.timeout: the last share of it trains the best params once more, until the "
+        "deadline, its learning rate decaying over the time left (0: off)",
     )
+    # "seeds" measured better than "stop" with 2 workers on 2 CPU cores (CIFAR-10 subset, docs/benchmarks.md).
     final_others: Literal["stop", "seeds"] = Field(
-        "stop",
-        description="with final_share and several workers: what the workers not running the final training do; "
-        '"stop" leaves the machine to it, "seeds" trains the same params with another seed each until the '
-        "deadline (at most export.ensemble_size - 1 of them), shipped with it as one ensemble",
+        "seeds",
+        description="with final_share (ignored without) and several workers: what the workers not running the final training do; "
+        '"seeds" trains the same params with another seed each until the deadline (at most '
+        'export.ensemble_size - 1 of them), shipped with it as one ensemble; "stop" leaves the machine to it',
     )
     objectives: list[ObjectiveSpec] = Field(
         default_factory=list, description=f"the metric trained for, then costs ({', '.join(COSTS)})"
@@ -120,8 +121,6 @@ class StudySpec(_Strict):
             raise ValueError("final_share: the final training's epochs come from study.timeout; set a timeout too")
         if self.final_share and self.folds > 1:
             raise ValueError("final_share: the final training uses one validation split; set study.folds = 1")
-        if self.final_others != "stop" and not self.final_share:
-            raise ValueError("final_others: the other workers train beside the final training; set final_share too")
         return self
 
     @field_validator("seed")

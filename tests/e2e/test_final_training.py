@@ -79,7 +79,8 @@ def test_the_best_params_train_once_more_until_the_deadline_after_the_neighbours
 def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_worker(
     cli: Cli, tiny_spec_file: SpecFile, workdir: Path
 ) -> None:
-    """Both workers stop exploring at the study's deadline; one runs the final training, the other stops.
+    """Both workers stop exploring at the study's deadline; one runs the final training, the other stops
+    (``study.final_others = "stop"``; the test below has the default, "seeds").
 
     Also the test of a worker SIGKILLed mid-trial: its trial is FAIL in Optuna and FAILED in MLflow with
     the reason, and the retry (same params) runs in the worker that replaces it.
@@ -94,7 +95,7 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
     # loaded) and a 1-epoch tiny trial 2 s (5 s loaded); the first trial to complete must leave the
     # 1.5 epochs (plus 5 s of margin) a final training needs, and the killed one's replacement is
     # started before the deadline (a retry that starts after it still trains one epoch).
-    budget = ["study.timeout=40", "study.final_share=0.6"]
+    budget = ["study.timeout=40", "study.final_share=0.6", 'study.final_others="stop"']
     sets = [arg for item in budget for arg in ("--set", item)]
     proc = cli.popen("run", str(path), "--workers", "2", *sets, cwd=workdir)
 
@@ -152,7 +153,7 @@ def test_with_two_workers_one_final_training_runs_and_survives_the_death_of_its_
     assert "died during the trial" in runs[killed.number].data.tags["cnnsearch.fail_reason"]
 
 
-def test_with_final_others_seeds_the_other_worker_trains_the_same_params_and_both_ship(
+def test_by_default_the_other_worker_trains_the_same_params_with_another_seed_and_both_ship(
     cli: Cli, tiny_spec_file: SpecFile, workdir: Path
 ) -> None:
     """``study.final_others = "seeds"``: the worker not running the final training trains its params with
@@ -165,7 +166,7 @@ def test_with_final_others_seeds_the_other_worker_trains_the_same_params_and_bot
     # As above: 18 s to explore, 27 s for the final phase. The second worker gets there at most one
     # tiny epoch (5 s loaded) after the first, and the 22 s left still buy the 2 epochs (plus 5 s of
     # margin) a training beside the final one needs.
-    budget = ["study.timeout=45", "study.final_share=0.6", 'study.final_others="seeds"']
+    budget = ["study.timeout=45", "study.final_share=0.6"]  # study.final_others = "seeds": the default
     sets = [arg for item in budget for arg in ("--set", item)]
     done = cli("run", str(path), "--workers", "2", *sets, cwd=workdir, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -119,12 +119,13 @@ def test_with_final_others_seeds_the_other_workers_queue_the_same_params_beside_
     tmp_path: Path,
 ) -> None:
     """One training beside it per worker that arrives, up to the cap, while it is queued or running."""
-    spec = _spec(tmp_path, 'study.final_others="seeds"')
+    spec = _spec(tmp_path)  # study.final_others = "seeds", the default
     study = _study(_trial(0.7, seconds=8, epochs=4), _trial(0.9, seconds=8, epochs=4))
     assert final.plan_seed(study, spec, remaining_s=100.0, seeds=2) is None  # no final training yet
     final.enqueue(study, *final.plan(study, spec, remaining_s=100.0))  # type: ignore[misc]
     primary = study.get_trials(states=(TrialState.WAITING,))[0]
-    assert final.plan_seed(study, _spec(tmp_path), remaining_s=100.0, seeds=2) is None  # "stop", the default
+    stop = _spec(tmp_path, 'study.final_others="stop"')
+    assert final.plan_seed(study, stop, remaining_s=100.0, seeds=2) is None
     assert final.plan_seed(study, spec, remaining_s=6.0, seeds=2) is None  # the time left buys too little
     study.ask()  # the final training starts (the oldest queued trial)
     for _ in range(2):
@@ -143,13 +144,6 @@ def test_with_final_others_seeds_the_other_workers_queue_the_same_params_beside_
         assert trial.user_attrs == {FINAL_EPOCHS_ATTR: 4700, FINAL_OF_ATTR: 1, FINAL_SEED_OF_ATTR: primary.number}
     assert final.plan(study, spec, remaining_s=100.0) is None  # still one final training per study
     assert not final.is_seed(primary)
-
-
-def test_final_others_needs_final_share(tmp_path: Path) -> None:
-    path = tmp_path / "tiny.toml"
-    path.write_text(tiny_spec())
-    with pytest.raises(SpecError, match="final_others: the other workers train beside the final training"):
-        load_spec(path, ['study.final_others="seeds"'])
 
 
 def test_the_final_params_get_their_epoch_ceiling_and_never_stop_early() -> None:
