@@ -91,13 +91,19 @@ def plan(study: optuna.Study, spec: Spec, remaining_s: float) -> tuple[FrozenTri
     if not candidates:
         return None
     best = candidates[0]
-    per_epoch = seconds_per_epoch(best)
+    epochs = epochs_left(best, remaining_s)
+    return None if epochs is None else (best, epochs)
+
+
+def epochs_left(winner: FrozenTrial, remaining_s: float) -> int | None:
+    """The epochs the time left buys at the winner's measured speed; None below ``MIN_GAIN`` times its own."""
+    per_epoch = seconds_per_epoch(winner)
     if per_epoch is None or per_epoch <= 0:
         return None
     epochs = math.floor((remaining_s - MARGIN_S) / per_epoch)
-    if epochs < MIN_GAIN * int(best.user_attrs.get(EPOCHS_RUN_ATTR, 1)):
+    if epochs < MIN_GAIN * int(winner.user_attrs.get(EPOCHS_RUN_ATTR, 1)):
         return None
-    return best, epochs
+    return epochs
 
 
 class Beside(NamedTuple):
@@ -108,13 +114,14 @@ class Beside(NamedTuple):
     epochs: int
 
 
-def plan_seed(study: optuna.Study, spec: Spec, remaining_s: float, seeds: int) -> Beside | None:
+def plan_seed(study: optuna.Study, spec: Spec, remaining_s: float) -> Beside | None:
     """``study.final_others = "seeds"``: what to train beside the final training, and for how long.
 
-    None unless the study's final training is queued or running, fewer than ``seeds`` trainings
-    beside it are queued, running or complete, none of them is queued, and the time left buys ``MIN_GAIN`` times the
-    winner's epochs (as :func:`plan` asks of the final training itself).
+    None unless the study's final training is queued or running, fewer than
+    ``export.ensemble_size - 1`` trainings beside it are queued, running or complete, none of
+    them is queued, and the time left buys what :func:`plan` asks of the final training itself.
     """
+    seeds = spec.export.ensemble_size - 1
     if spec.study.final_others != "seeds" or seeds < 1:
         return None
     trials = study.get_trials(deepcopy=False)
@@ -126,13 +133,8 @@ def plan_seed(study: optuna.Study, spec: Spec, remaining_s: float, seeds: int) -
     if len(beside) >= seeds or any(t.state == TrialState.WAITING for t in beside):
         return None  # the cap, or one queued already (a dead one's retry, say): this process runs that
     winner = next((t for t in trials if t.number == primary.user_attrs.get(FINAL_OF_ATTR)), None)
-    per_epoch = seconds_per_epoch(winner) if winner is not None else None
-    if winner is None or per_epoch is None or per_epoch <= 0:
-        return None
-    epochs = math.floor((remaining_s - MARGIN_S) / per_epoch)
-    if epochs < MIN_GAIN * int(winner.user_attrs.get(EPOCHS_RUN_ATTR, 1)):
-        return None
-    return Beside(primary.number, winner, epochs)
+    epochs = epochs_left(winner, remaining_s) if winner is not None else None
+    return None if winner is None or epochs is None else Beside(primary.number, winner, epochs)
 
 
 def enqueue_seed(study: optuna.Study, beside: Beside) -> None:

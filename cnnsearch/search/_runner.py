@@ -224,7 +224,7 @@ def _final_training(
         if planned is not None:
             final.enqueue(study, *planned)
         else:  # study.final_others = "seeds": the same params with another seed, shipped together
-            beside = final.plan_seed(study, spec, deadline - time.monotonic(), spec.export.ensemble_size - 1)
+            beside = final.plan_seed(study, spec, deadline - time.monotonic())
             if beside is not None:
                 final.enqueue_seed(study, beside)
     # On PostgreSQL a dead worker's final training is failed (and retried) only after Optuna's
@@ -240,8 +240,7 @@ def _final_training(
     if display is not None and beside is not None:
         display.say(
             f"beside the final training (trial {beside.primary}): trial {beside.winner.number}'s params with "
-            "another seed until "
-            'the deadline (study.final_others = "seeds")'
+            'another seed until the deadline (study.final_others = "seeds")'
         )
     objective.deadline = deadline
     # As many more trials as are queued: the trial loop's count (and its lock, ownership and

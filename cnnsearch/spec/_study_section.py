@@ -74,8 +74,8 @@ class StudySpec(_Strict):
     # "seeds" measured better than "stop" with 2 workers on 2 CPU cores (CIFAR-10 subset, docs/benchmarks.md).
     final_others: Literal["stop", "seeds"] = Field(
         "seeds",
-        description="with final_share (ignored without) and several workers: what the workers not running the final training do; "
-        '"seeds" trains the same params with another seed each until the deadline (at most '
+        description="with final_share (ignored without) and several workers: what the workers not running "
+        'the final training do; "seeds" trains the same params with another seed each until the deadline (at most '
         'export.ensemble_size - 1 of them), shipped with it as one ensemble; "stop" leaves the machine to it',
     )
     objectives: list[ObjectiveSpec] = Field(

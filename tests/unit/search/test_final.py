@@ -121,21 +121,21 @@ def test_with_final_others_seeds_the_other_workers_queue_the_same_params_beside_
     """One training beside it per worker that arrives, up to the cap, while it is queued or running."""
     spec = _spec(tmp_path)  # study.final_others = "seeds", the default
     study = _study(_trial(0.7, seconds=8, epochs=4), _trial(0.9, seconds=8, epochs=4))
-    assert final.plan_seed(study, spec, remaining_s=100.0, seeds=2) is None  # no final training yet
+    assert final.plan_seed(study, spec, remaining_s=100.0) is None  # no final training yet
     final.enqueue(study, *final.plan(study, spec, remaining_s=100.0))  # type: ignore[misc]
     primary = study.get_trials(states=(TrialState.WAITING,))[0]
     stop = _spec(tmp_path, 'study.final_others="stop"')
-    assert final.plan_seed(study, stop, remaining_s=100.0, seeds=2) is None
-    assert final.plan_seed(study, spec, remaining_s=6.0, seeds=2) is None  # the time left buys too little
+    assert final.plan_seed(study, stop, remaining_s=100.0) is None
+    assert final.plan_seed(study, spec, remaining_s=6.0) is None  # the time left buys too little
     study.ask()  # the final training starts (the oldest queued trial)
     for _ in range(2):
-        planned = final.plan_seed(study, spec, remaining_s=100.0, seeds=2)
+        planned = final.plan_seed(study, spec, remaining_s=100.0)
         assert planned is not None and planned.primary == primary.number
         assert planned.winner.number == 1 and planned.epochs == 47  # (100 - 5) s at 2 s per epoch
         final.enqueue_seed(study, planned)
-        assert final.plan_seed(study, spec, remaining_s=100.0, seeds=2) is None  # one queued: run that first
+        assert final.plan_seed(study, spec, remaining_s=100.0) is None  # one queued: run that first
         study.ask()  # the seed starts
-    assert final.plan_seed(study, spec, remaining_s=100.0, seeds=2) is None  # the cap: ensemble_size - 1
+    assert final.plan_seed(study, spec, remaining_s=100.0) is None  # the cap: ensemble_size - 1
     beside = [t for t in study.get_trials() if final.is_seed(t)]
     assert len(beside) == 2
     for trial in beside:
