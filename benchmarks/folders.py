@@ -119,7 +119,12 @@ FOLDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "shapes-40": shapes,
     "animals-48-imbalanced": lambda f, _: cifar_classes(f, ["cat", "deer", "dog", "horse"], 48, [1.0, 0.6, 0.35, 0.2]),
     "vehicles-24": lambda f, _: cifar_classes(f, ["airplane", "automobile", "ship", "truck"], 24, [1.0] * 4),
+    # Not in the default set: a second skewed folder, for checking a default tuned on the first.
+    "vehicles-40-imbalanced": lambda f, _: cifar_classes(
+        f, ["airplane", "automobile", "ship", "truck"], 40, [0.25, 1.0, 0.45, 0.7]
+    ),
 }
+DEFAULT_FOLDERS = ["shapes-40", "animals-48-imbalanced", "vehicles-24"]
 
 
 #: ``--arms``: folder.toml with one change each (the shipped defaults are the "default" arm).
@@ -142,7 +147,13 @@ def figures(probs: np.ndarray, splits: Splits) -> dict[str, float]:
 
 
 def run_cnnsearch(
-    name: str, folder: Path, timeout: str, scratch: Path, arm: str = "default", extra: list[str] | None = None
+    name: str,
+    folder: Path,
+    timeout: str,
+    scratch: Path,
+    arm: str = "default",
+    extra: list[str] | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     label = name if arm == "default" else f"{name}-{arm}"
     budget = [f"study.timeout={timeout}"] if timeout != "none" else []
@@ -151,7 +162,7 @@ def run_cnnsearch(
     work.mkdir(parents=True, exist_ok=True)
     os.chdir(work)
     started = time.perf_counter()
-    study = cnnsearch.run(SPEC, overrides=overrides, progress=False)
+    study = cnnsearch.run(SPEC, overrides=overrides, progress=False, workers=workers)
     search_s = time.perf_counter() - started
     spec = as_ran(load_spec(SPEC, overrides), study.metric_names)  # "auto": what the study settled on
     splits = load(spec.data, seed=spec.study.seed)
@@ -174,11 +185,12 @@ def run_cnnsearch(
     return row
 
 
-def run_tutorial(folder: Path, seed: int = 42) -> dict[str, Any]:
-    spec = load_spec(SPEC, [f"data.path={folder}"])
+def run_tutorial(folder: Path, extra: list[str] | None = None) -> dict[str, Any]:
+    """The tutorial CNN on the split cnnsearch gets (``study.seed`` from ``--set`` picks both), seeded alike."""
+    spec = load_spec(SPEC, [f"data.path={folder}", *(extra or [])])
     splits = load(spec.data, seed=spec.study.seed)
     keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(spec.study.seed)
     started = time.perf_counter()
     model = tutorial_model(splits.input_shape, splits.num_classes)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -191,7 +203,7 @@ def run_tutorial(folder: Path, seed: int = 42) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--folders", default=",".join(FOLDERS))
+    parser.add_argument("--folders", default=",".join(DEFAULT_FOLDERS), help=f"of: {', '.join(FOLDERS)}")
     parser.add_argument("--timeout", default="5m", help="each folder's study.timeout")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "folders")
     parser.add_argument("--resume", action="store_true", help="keep the results already in OUT/partial.json")
@@ -204,6 +216,7 @@ def main() -> None:
         help="SECTION.KEY=VALUE for every cnnsearch run (e.g. a budget in trials: --timeout none --set "
         "study.n_trials=4 --set study.final_share=0, which the machine's load does not change)",
     )
+    parser.add_argument("--workers", type=int, default=None, help="cnnsearch's worker processes (run --workers N)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     saved = args.out / "partial.json"
@@ -221,14 +234,15 @@ def main() -> None:
                 continue
             print(f"{key} ...", flush=True)
             if method == "tutorial":
-                results[key] = run_tutorial(folder)
+                results[key] = run_tutorial(folder, args.set)
             else:
                 arm = method.partition("[")[2].rstrip("]") or "default"
-                results[key] = run_cnnsearch(name, folder, args.timeout, scratch, arm, args.set)
+                results[key] = run_cnnsearch(name, folder, args.timeout, scratch, arm, args.set, args.workers)
             os.chdir(home)
             print(f"  {key}: " + ", ".join(f"{k} {results[key][k]:.4f}" for k in FIGURES), flush=True)
             saved.write_text(json.dumps(results, indent=1))
     budget = f"study.timeout {args.timeout}" + "".join(f", {s}" for s in args.set)
+    budget += f", --workers {args.workers}" if args.workers else ""
     print(f"\nfolder.toml ({budget}) against the tutorial CNN, same split")
     print(
         "| folder | images | cnnsearch accuracy | balanced accuracy | macro F1 | tutorial accuracy | balanced accuracy "
