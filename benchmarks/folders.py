@@ -133,6 +133,11 @@ ARMS: dict[str, list[str]] = {
     "oversample": ["train.class_weight=none", "train.sampling=oversample"],
     "no_weights": ["train.class_weight=none", "train.sampling=none"],
     "val_accuracy": ["study.metric=val_accuracy"],
+    # Regularising the prior, the params the final training usually trains (its 48 epochs on the
+    # imbalanced folder reached 1.00 training accuracy against 0.62 on validation):
+    "zoom": ["study.initial_params.zoom=0.1"],
+    "dropout": ["study.initial_params.residual_dropout=0.2"],
+    "adamw": ["study.initial_params.optimizer=adamw"],
 }
 FIGURES = ("accuracy", "balanced_accuracy", "macro_f1")
 
