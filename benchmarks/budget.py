@@ -50,7 +50,8 @@ print(json.dumps({
     "running": sum(t.state == TrialState.RUNNING for t in study.trials),
     "final_epochs_run": [t.user_attrs.get("epochs_run") for t in finals],
     "seed_trainings": [(t.state.name, t.user_attrs.get("epochs_run")) for t in seeds],
-    "winner": [(t.user_attrs.get("final_of"), t.value) for t in finals],
+    "winner": [t.user_attrs.get("final_of") for t in finals],
+    "final_values": [t.value for t in finals],
     "exploring": sum("final_epochs" not in t.user_attrs for t in study.trials),
     "used_s": (max(ends) - start) if start and ends else None,
     "last_end": max(ends) if ends else None,
@@ -129,7 +130,8 @@ def main() -> None:
             flush=True,
         )
         print(
-            f"  exploring trials {f['exploring']}; final of trial {f['winner']}; "
+            f"  exploring trials {f['exploring']}; final training of trial {f['winner']}'s params "
+            f"(its own validation value {f.get('final_values')}); "
             f"other-seed trainings {f['seed_trainings']}; shipped {f['shipped']}",
             flush=True,
         )
