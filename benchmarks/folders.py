@@ -119,9 +119,12 @@ FOLDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "shapes-40": shapes,
     "animals-48-imbalanced": lambda f, _: cifar_classes(f, ["cat", "deer", "dog", "horse"], 48, [1.0, 0.6, 0.35, 0.2]),
     "vehicles-24": lambda f, _: cifar_classes(f, ["airplane", "automobile", "ship", "truck"], 24, [1.0] * 4),
-    # Not in the default set: a second skewed folder, for checking a default tuned on the first.
+    # Not in the default set: skewed folders for checking defaults tuned on the first.
     "vehicles-40-imbalanced": lambda f, _: cifar_classes(
         f, ["airplane", "automobile", "ship", "truck"], 40, [0.25, 1.0, 0.45, 0.7]
+    ),
+    "six-32-imbalanced": lambda f, _: cifar_classes(
+        f, ["airplane", "bird", "cat", "frog", "ship", "truck"], 32, [0.3, 1.0, 0.2, 0.6, 0.8, 0.45]
     ),
 }
 DEFAULT_FOLDERS = ["shapes-40", "animals-48-imbalanced", "vehicles-24"]
