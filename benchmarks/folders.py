@@ -10,6 +10,11 @@ repository), each with other classes, sizes and class balance than the specs wer
   48 x 48 (bicubic), kept at 100%, 60%, 35% and 20% of each class's images;
 - ``vehicles-24``: its airplane, automobile, ship and truck downsampled to 24 x 24, balanced.
 
+Not run unless named in ``--folders`` (checks of defaults chosen on the three above):
+``vehicles-40-imbalanced`` (those vehicles at 40 px, kept at 25%, 100%, 45%, 70%) and
+``six-32-imbalanced`` (airplane, bird, cat, frog, ship, truck at 32 px, kept at 30%, 100%, 20%,
+60%, 80%, 45%).
+
 Each folder: ``cnnsearch.run`` on ``folder.toml`` with ``data.path`` and ``study.timeout``
 set (nothing else), then what ``best --export`` ships by the spec's own rule, measured once
 on the held-out split; then the tutorial CNN (conv 32-64-64, dense 64, Adam, 10 epochs) on
@@ -18,7 +23,8 @@ imbalanced folder is where they differ). Results are saved after every (folder, 
 ``OUT/partial.json``; ``--resume`` keeps them. The last line is ``folders_margin=<shipped
 minus tutorial accuracy, in test points, worst folder>``.
 
-``--arms`` adds runs of ``folder.toml`` with one setting changed (:data:`ARMS`: the imbalance
+``--set study.seed=N`` changes the split, the search's seed and the tutorial CNN's seed together;
+``--workers N`` runs cnnsearch in N worker processes. ``--arms`` adds runs of ``folder.toml`` with one setting changed (:data:`ARMS`: the imbalance
 side-by-side of class weights, oversampling and neither, and ``metric = "val_accuracy"``),
 same seed, same budget, and prints them side by side.
 
