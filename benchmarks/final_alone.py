@@ -31,9 +31,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
-from sklearn.metrics import balanced_accuracy_score, f1_score  # noqa: E402
+import optuna  # noqa: E402
 
 import cnnsearch  # noqa: E402
 from cnnsearch.data import load  # noqa: E402
@@ -41,21 +42,14 @@ from cnnsearch.export._flips import with_flips  # noqa: E402
 from cnnsearch.export._shipping import _from_checkpoint  # noqa: E402
 from cnnsearch.search import kept, ranked  # noqa: E402
 from cnnsearch.spec import as_ran, load_spec  # noqa: E402
+from folders import FIGURES, figures  # noqa: E402
 
-TAUS = (0.0, 0.25, 0.5, 1.0)
-
-
-def figures(probs: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    predicted = probs.argmax(1)
-    return (
-        float(np.mean(predicted == y)),
-        float(balanced_accuracy_score(y, predicted)),
-        float(f1_score(y, predicted, average="macro")),
-    )
+#: The logit adjustments tried (tau 0, the model as shipped, is the first row).
+TAUS = (0.25, 0.5, 1.0)
 
 
-def line(label: str, val: tuple[float, ...], test: tuple[float, ...]) -> str:
-    cells = " | ".join(f"{v:.4f}" for v in (*val, *test))
+def line(label: str, val: dict[str, float], test: dict[str, float]) -> str:
+    cells = " | ".join(f"{row[k]:.4f}" for row in (val, test) for k in FIGURES)
     return f"| {label} | {cells} |"
 
 
@@ -78,14 +72,13 @@ def main() -> None:
     final = finals[0]
     winner = next(t for t in study.trials if t.number == final.user_attrs.get("final_of"))
 
-    def probs(number: int) -> tuple[np.ndarray, np.ndarray]:
-        trial = next(t for t in study.trials if t.number == number)
-        model = with_flips(_from_checkpoint(spec, trial, files[number], splits)[0])
+    def probs(trial: optuna.trial.FrozenTrial) -> tuple[np.ndarray, np.ndarray]:
+        model = with_flips(_from_checkpoint(spec, trial, files[trial.number], splits)[0])
         return np.asarray(model.predict(splits.x_val, verbose=0)), np.asarray(model.predict(splits.x_test, verbose=0))
 
     metric = spec.study.metric
-    pick = 1 if "balanced" in metric else 2 if "f1" in metric else 0
-    alone = probs(final.number)
+    pick = "balanced_accuracy" if "balanced" in metric else "macro_f1" if "f1" in metric else "accuracy"
+    alone = probs(final)
     print(
         f"study {study.study_name}: final training trial {final.number} (of trial {winner.number}'s params), "
         f"study's best {'the final training' if trials[0] is final else f'trial {trials[0].number}'}; {metric}"
@@ -94,7 +87,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     print(line("final training alone", figures(alone[0], splits.y_val), figures(alone[1], splits.y_test)))
     if winner.number in files:
-        short = probs(winner.number)
+        short = probs(winner)
         mean = ((alone[0] + short[0]) / 2, (alone[1] + short[1]) / 2)
         val_mean, val_alone = figures(mean[0], splits.y_val), figures(alone[0], splits.y_val)
         print(line(f"mean with trial {winner.number}'s checkpoint", val_mean, figures(mean[1], splits.y_test)))
@@ -103,7 +96,7 @@ def main() -> None:
     else:
         print(f"trial {winner.number}'s checkpoint is not kept: no mean")
     prior = np.bincount(splits.y_train, minlength=splits.num_classes) / len(splits.y_train)
-    for tau in TAUS[1:]:
+    for tau in TAUS:
         shifted = [np.log(p + 1e-9) - tau * np.log(prior) for p in alone]
         print(
             line(f"logit adjustment tau {tau}", figures(shifted[0], splits.y_val), figures(shifted[1], splits.y_test))
